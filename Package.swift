@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Triage",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "triage", targets: ["triage"]),
+        .executable(name: "triage-bench", targets: ["TriageBench"]),
+        .library(name: "TriageCore", targets: ["TriageCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
+    ],
+    targets: [
+        .target(
+            name: "TriageCore",
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TriageSQLite",
+            dependencies: ["TriageCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TriageLLM",
+            dependencies: ["TriageCore"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TriageProcessor",
+            dependencies: [
+                "TriageCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TriageIngest",
+            dependencies: ["TriageCore"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "triage",
+            dependencies: [
+                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "TriageBench",
+            dependencies: ["TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TestSupport",
+            dependencies: ["TriageCore", "TriageSQLite"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageCoreTests",
+            dependencies: ["TriageCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageStoreTests",
+            dependencies: ["TriageCore", "TriageSQLite", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageProcessorTests",
+            dependencies: ["TriageCore", "TriageProcessor", "TriageLLM", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageIngestTests",
+            dependencies: ["TriageCore", "TriageIngest", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageCLITests",
+            dependencies: ["TriageCore", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

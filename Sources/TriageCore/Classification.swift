@@ -1,0 +1,49 @@
+import Foundation
+
+/// What the classifier concluded about one query, with the facts needed to account for it.
+public struct Classification: Sendable, Hashable, Codable {
+    public var category: String
+    public var priority: String
+    public var sentiment: String
+    /// An ISO 639-1 language code such as `en` or `de`.
+    public var language: String
+    /// The classifier's confidence, in `0...1`.
+    public var confidence: Double
+    /// A one-line summary of the query.
+    public var summary: String
+    public var model: String
+    public var taxonomyVersion: String
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// Wall time of the classification, all attempts of the request included.
+    public var latencyMs: Double
+    public var classifiedAt: Date
+
+    public init(
+        category: String,
+        priority: String,
+        sentiment: String,
+        language: String,
+        confidence: Double,
+        summary: String,
+        model: String,
+        taxonomyVersion: String,
+        promptTokens: Int = 0,
+        completionTokens: Int = 0,
+        latencyMs: Double = 0,
+        classifiedAt: Date = Date()
+    ) {
+        self.category = category
+        self.priority = priority
+        self.sentiment = sentiment
+        self.language = language
+        self.confidence = confidence
+        self.summary = summary
+        self.model = model
+        self.taxonomyVersion = taxonomyVersion
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.latencyMs = latencyMs
+        self.classifiedAt = classifiedAt
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// What ``QueryStore/insert(_:)`` did.
+public struct InsertResult: Sendable, Hashable, Codable {
+    /// Queries added.
+    public var inserted: Int
+    /// Queries skipped because their `externalId` was already stored (or repeated in the same call).
+    public var duplicates: Int
+
+    public init(inserted: Int, duplicates: Int) {
+        self.inserted = inserted
+        self.duplicates = duplicates
+    }
+}
+
+/// Which stored queries a listing returns.
+public struct QueryFilter: Sendable, Hashable {
+    public var status: QueryStatus?
+    public var category: String?
+
+    public init(status: QueryStatus? = nil, category: String? = nil) {
+        self.status = status
+        self.category = category
+    }
+}
+
+/// Counts across the whole store.
+public struct StoreSummary: Sendable, Hashable, Codable {
+    public var byStatus: [String: Int]
+    public var byCategory: [String: Int]
+    public var byPriority: [String: Int]
+
+    public init(byStatus: [String: Int], byCategory: [String: Int], byPriority: [String: Int]) {
+        self.byStatus = byStatus
+        self.byCategory = byCategory
+        self.byPriority = byPriority
+    }
+
+    public var total: Int { byStatus.values.reduce(0, +) }
+
+    public func count(_ status: QueryStatus) -> Int { byStatus[status.rawValue] ?? 0 }
+}
+
+/// Durable storage for queries and runs, shared safely by several workers.
+///
+/// Every implementation passes the same contract test suite. Work moves through leases: ``claim(limit:owner:leaseFor:now:)``
+/// hands out queries under a fresh token, and ``complete(_:token:classification:)`` and
+/// ``fail(_:token:error:retryAt:)`` are applied only while that token is current.
+public protocol QueryStore: Sendable {
+    /// Adds queries in bulk. A query whose `externalId` is already stored is skipped, so re-importing adds nothing twice.
+    /// All or nothing: on error nothing is added.
+    func insert(_ queries: [SupportQuery]) async throws -> InsertResult
+
+    /// Atomically moves up to `limit` eligible queries to `processing` under a fresh lease and returns them.
+    ///
+    /// Eligible: `pending` with `nextAttemptAt <= now`, or `processing` whose lease has expired. Each claimed query's
+    /// `attempts` goes up by one. Two callers never hold the same query at once.
+    func claim(limit: Int, owner: String, leaseFor: Duration, now: Date) async throws -> [QueryRecord]
+
+    /// Records a classification and marks the query `classified`.
+    /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer the query's current lease token.
+    func complete(_ id: QueryID, token: String, classification: Classification) async throws
+
+    /// Records a failed attempt: back to `pending` until `retryAt` when given, otherwise `failed` for good.
+    /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer current.
+    func fail(_ id: QueryID, token: String, error: RecordedError, retryAt: Date?) async throws
+
+    /// Extends the leases held with `token`; returns the ids still held.
+    func renew(_ ids: [QueryID], token: String, leaseFor: Duration, now: Date) async throws -> [QueryID]
+
+    /// Hands claimed queries back untouched: `pending`, no lease, and the claim's attempt not counted.
+    /// Queries no longer held with `token` are left alone. Returns how many were released.
+    @discardableResult
+    func release(_ ids: [QueryID], token: String) async throws -> Int
+
+    /// Counts by status, category and priority.
+    func summary() async throws -> StoreSummary
+
+    /// How many queries a claim made at `now` could pick up.
+    func eligibleCount(now: Date) async throws -> Int
+
+    /// One query by id, or `nil`.
+    func find(_ id: QueryID) async throws -> QueryRecord?
+
+    /// A page of queries in id order, starting after `cursor`.
+    func list(_ filter: QueryFilter, after cursor: QueryID?, limit: Int) async throws -> [QueryRecord]
+
+    /// Moves every `failed` query back to `pending` with its attempts reset; returns how many.
+    func requeueFailed(now: Date) async throws -> Int
+
+    /// Saves (inserts or replaces) a run record.
+    func saveRun(_ run: RunRecord) async throws
+
+    /// The most recent runs first.
+    func runs(limit: Int) async throws -> [RunRecord]
+
+    /// One run by id, or `nil`.
+    func run(_ id: String) async throws -> RunRecord?
+}

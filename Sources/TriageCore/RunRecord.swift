@@ -1,0 +1,46 @@
+import Foundation
+
+/// How a run ended, or that it is still going.
+public enum RunState: String, Sendable, Hashable, Codable {
+    case running
+    case completed
+    case cancelled
+    case failed
+}
+
+/// The options a run was started with.
+public struct RunOptions: Sendable, Hashable, Codable {
+    public var batchSize: Int
+    public var maxConcurrent: Int
+    public var maxAttempts: Int
+    public var limit: Int?
+    public var classifier: String
+
+    public init(batchSize: Int, maxConcurrent: Int, maxAttempts: Int, limit: Int?, classifier: String) {
+        self.batchSize = batchSize
+        self.maxConcurrent = maxConcurrent
+        self.maxAttempts = maxAttempts
+        self.limit = limit
+        self.classifier = classifier
+    }
+}
+
+/// One processing run as the store keeps it.
+public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
+    public var id: String
+    public var owner: String
+    public var state: RunState
+    public var options: RunOptions
+    public var statistics: RunStatistics
+    /// Why the run stopped, when it failed.
+    public var error: String?
+
+    public init(id: String, owner: String, state: RunState, options: RunOptions, statistics: RunStatistics, error: String? = nil) {
+        self.id = id
+        self.owner = owner
+        self.state = state
+        self.options = options
+        self.statistics = statistics
+        self.error = error
+    }
+}

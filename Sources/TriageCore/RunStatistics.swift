@@ -1,0 +1,102 @@
+import Foundation
+
+/// What a run did, in numbers a person and a dashboard can read.
+public struct RunStatistics: Sendable, Hashable, Codable {
+    /// Latency percentiles of successful classifications, in milliseconds.
+    public struct Latency: Sendable, Hashable, Codable {
+        public var p50: Double
+        public var p95: Double
+        public var p99: Double
+        public var mean: Double
+        public var max: Double
+
+        public init(p50: Double = 0, p95: Double = 0, p99: Double = 0, mean: Double = 0, max: Double = 0) {
+            self.p50 = p50
+            self.p95 = p95
+            self.p99 = p99
+            self.mean = mean
+            self.max = max
+        }
+    }
+
+    /// Tokens spent, failed and repaired attempts included.
+    public struct Tokens: Sendable, Hashable, Codable {
+        public var prompt: Int
+        public var completion: Int
+        public var total: Int { prompt + completion }
+
+        public init(prompt: Int = 0, completion: Int = 0) {
+            self.prompt = prompt
+            self.completion = completion
+        }
+
+        enum CodingKeys: String, CodingKey { case prompt, completion, total }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            prompt = try c.decode(Int.self, forKey: .prompt)
+            completion = try c.decode(Int.self, forKey: .completion)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(prompt, forKey: .prompt)
+            try c.encode(completion, forKey: .completion)
+            try c.encode(total, forKey: .total)
+        }
+    }
+
+    public var startedAt: Date
+    public var finishedAt: Date?
+    public var durationSeconds: Double
+    /// Claims made (a query retried within the run counts once per claim).
+    public var claimed: Int
+    public var classified: Int
+    /// Queries that ended `failed` in this run.
+    public var failed: Int
+    /// Failed attempts scheduled for another try.
+    public var retried: Int
+    /// Claims handed back untouched (cancellation, a run-level error).
+    public var released: Int
+    /// Writes refused because another worker had taken the query over.
+    public var leaseLost: Int
+    /// Classified queries per second of wall time.
+    public var queriesPerSecond: Double
+    public var latencyMs: Latency
+    public var tokens: Tokens
+    /// Failed attempts by error kind.
+    public var errorsByKind: [String: Int]
+    public var byCategory: [String: Int]
+
+    public init(
+        startedAt: Date,
+        finishedAt: Date? = nil,
+        durationSeconds: Double = 0,
+        claimed: Int = 0,
+        classified: Int = 0,
+        failed: Int = 0,
+        retried: Int = 0,
+        released: Int = 0,
+        leaseLost: Int = 0,
+        queriesPerSecond: Double = 0,
+        latencyMs: Latency = Latency(),
+        tokens: Tokens = Tokens(),
+        errorsByKind: [String: Int] = [:],
+        byCategory: [String: Int] = [:]
+    ) {
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.durationSeconds = durationSeconds
+        self.claimed = claimed
+        self.classified = classified
+        self.failed = failed
+        self.retried = retried
+        self.released = released
+        self.leaseLost = leaseLost
+        self.queriesPerSecond = queriesPerSecond
+        self.latencyMs = latencyMs
+        self.tokens = tokens
+        self.errorsByKind = errorsByKind
+        self.byCategory = byCategory
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// A customer-support query as it arrives: the text to classify and what the sender told us about it.
+public struct SupportQuery: Sendable, Hashable, Codable {
+    /// The message body. Never empty.
+    public var text: String
+    public var subject: String?
+    /// Where the query came from, such as `email`, `chat` or `web`.
+    public var channel: String?
+    public var customerId: String?
+    /// The caller's own identifier; importing the same `externalId` twice adds the query once.
+    public var externalId: String?
+    public var createdAt: Date
+    /// Free string metadata carried along untouched.
+    public var metadata: [String: String]
+
+    public init(
+        text: String,
+        subject: String? = nil,
+        channel: String? = nil,
+        customerId: String? = nil,
+        externalId: String? = nil,
+        createdAt: Date = Date(),
+        metadata: [String: String] = [:]
+    ) {
+        self.text = text
+        self.subject = subject
+        self.channel = channel
+        self.customerId = customerId
+        self.externalId = externalId
+        self.createdAt = createdAt
+        self.metadata = metadata
+    }
+}
+
+/// The identifier a store gives a query (an SQLite row id, a MongoDB ObjectId as hex).
+public struct QueryID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
+    public let rawValue: String
+
+    public init(_ rawValue: String) {
+        self.rawValue = rawValue
+    }
+
+    public init(from decoder: any Decoder) throws {
+        rawValue = try decoder.singleValueContainer().decode(String.self)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rawValue)
+    }
+
+    public var description: String { rawValue }
+
+    public static func < (lhs: QueryID, rhs: QueryID) -> Bool {
+        // Numeric ids sort numerically so that "10" follows "9".
+        if let l = Int(lhs.rawValue), let r = Int(rhs.rawValue) { return l < r }
+        return lhs.rawValue < rhs.rawValue
+    }
+}
+
+/// Where a query stands in its life.
+public enum QueryStatus: String, Sendable, Hashable, Codable, CaseIterable {
+    case pending
+    case processing
+    case classified
+    case failed
+}
+
+/// A worker's time-limited claim on a query. Writes for the query are accepted only with the current token.
+public struct Lease: Sendable, Hashable, Codable {
+    public var owner: String
+    public var token: String
+    public var expiresAt: Date
+
+    public init(owner: String, token: String, expiresAt: Date) {
+        self.owner = owner
+        self.token = token
+        self.expiresAt = expiresAt
+    }
+}
+
+/// The last error recorded against a query.
+public struct RecordedError: Sendable, Hashable, Codable {
+    /// A stable machine-readable kind such as `timeout`, `rate_limited` or `invalid_output`.
+    public var kind: String
+    public var message: String
+    public var at: Date
+
+    public init(kind: String, message: String, at: Date) {
+        self.kind = kind
+        self.message = message
+        self.at = at
+    }
+}
+
+/// A query as a store holds it: the query itself plus its processing state.
+public struct QueryRecord: Sendable, Hashable, Codable, Identifiable {
+    public var id: QueryID
+    public var query: SupportQuery
+    public var status: QueryStatus
+    /// How many times a worker has claimed this query for classification.
+    public var attempts: Int
+    public var nextAttemptAt: Date
+    public var lease: Lease?
+    public var lastError: RecordedError?
+    public var classification: Classification?
+    public var updatedAt: Date
+
+    public init(
+        id: QueryID,
+        query: SupportQuery,
+        status: QueryStatus,
+        attempts: Int,
+        nextAttemptAt: Date,
+        lease: Lease? = nil,
+        lastError: RecordedError? = nil,
+        classification: Classification? = nil,
+        updatedAt: Date
+    ) {
+        self.id = id
+        self.query = query
+        self.status = status
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.lease = lease
+        self.lastError = lastError
+        self.classification = classification
+        self.updatedAt = updatedAt
+    }
+}

@@ -1,0 +1,79 @@
+import Crypto
+import Foundation
+
+/// The labels a classification may use, each with a one-line description the prompt shows the model.
+public struct Taxonomy: Sendable, Hashable, Codable {
+    /// One allowed value of a field.
+    public struct Label: Sendable, Hashable, Codable {
+        /// The value stored and returned, such as `billing`.
+        public var name: String
+        /// What the label means, in one line.
+        public var description: String
+
+        public init(_ name: String, _ description: String) {
+            self.name = name
+            self.description = description
+        }
+    }
+
+    public var name: String
+    public var categories: [Label]
+    public var priorities: [Label]
+    public var sentiments: [Label]
+
+    public init(name: String, categories: [Label], priorities: [Label], sentiments: [Label]) {
+        self.name = name
+        self.categories = categories
+        self.priorities = priorities
+        self.sentiments = sentiments
+    }
+
+    /// A short hash of the taxonomy's content: two taxonomies with the same labels and descriptions share it.
+    public var version: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = (try? encoder.encode(self)) ?? Data()
+        let digest = SHA256.hash(data: data)
+        return digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+    }
+
+    public var categoryNames: [String] { categories.map(\.name) }
+    public var priorityNames: [String] { priorities.map(\.name) }
+    public var sentimentNames: [String] { sentiments.map(\.name) }
+
+    /// Checks that every list is non-empty and that names are unique, lower-case identifiers.
+    /// - Throws: ``TaxonomyError`` naming the list and label at fault.
+    public func validate() throws {
+        guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
+            throw TaxonomyError("the taxonomy needs a non-empty 'name'")
+        }
+        for (field, labels) in [("categories", categories), ("priorities", priorities), ("sentiments", sentiments)] {
+            guard !labels.isEmpty else { throw TaxonomyError("'\(field)' must list at least one label") }
+            var seen = Set<String>()
+            for (index, label) in labels.enumerated() {
+                guard label.name.range(of: "^[a-z][a-z0-9_]*$", options: .regularExpression) != nil else {
+                    throw TaxonomyError(
+                        "\(field)[\(index)].name '\(label.name)' must be lower-case letters, digits and underscores"
+                    )
+                }
+                guard seen.insert(label.name).inserted else {
+                    throw TaxonomyError("\(field)[\(index)].name '\(label.name)' appears twice")
+                }
+                guard !label.description.trimmingCharacters(in: .whitespaces).isEmpty else {
+                    throw TaxonomyError("\(field)[\(index)] ('\(label.name)') needs a description")
+                }
+            }
+        }
+    }
+}
+
+/// A taxonomy file that could not be read or is not valid.
+public struct TaxonomyError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import TriageCore
+
+/// The mock classifier's reading of a text: keyword scores over the taxonomy's labels.
+struct KeywordRules: Sendable {
+    struct Verdict {
+        var category: String
+        var priority: String
+        var sentiment: String
+        var language: String
+        var confidence: Double
+    }
+
+    private static let categoryKeywords: [String: [String]] = [
+        "billing": ["invoice", "bill", "billed", "charge", "charged", "plan", "subscription fee", "price", "vat",
+                    "factura", "facture", "rechnung"],
+        "payments": ["payment", "card", "declined", "paypal", "pay ", "transaction", "bank", "pago", "paiement",
+                     "zahlung"],
+        "account_access": ["login", "log in", "password", "2fa", "two-factor", "locked", "sign in", "hacked",
+                           "verification code", "contraseña", "mot de passe", "passwort", "anmelden"],
+        "orders_shipping": ["order", "delivery", "shipping", "tracking", "parcel", "package", "courier", "arrive",
+                            "pedido", "envío", "commande", "livraison", "bestellung", "lieferung"],
+        "returns_refunds": ["refund", "return", "exchange", "money back", "reembolso", "devolución",
+                            "remboursement", "retour", "rückerstattung", "erstattung"],
+        "technical_issue": ["error", "crash", "bug", "broken", "not working", "doesn't work", "outage", "slow",
+                            "app", "sync", "api", "fehler", "erreur"],
+        "product_question": ["how do i", "how can i", "does it", "is it possible", "compatible", "feature",
+                             "support for", "available", "which model", "¿cómo", "comment"],
+        "feedback_complaint": ["love", "great", "terrible", "awful", "suggestion", "complaint", "disappointed",
+                               "thank you", "rude", "worst", "excellent"],
+        "cancellation": ["cancel", "cancellation", "close my account", "unsubscribe", "terminate",
+                         "cancelar", "annuler", "kündigen"],
+    ]
+
+    private static let urgentWords = ["urgent", "hacked", "fraud", "stolen", "lawyer", "legal action", "outage",
+                                      "security", "immediately", "unauthorized", "asap", "dringend", "urgente"]
+    private static let highWords = ["charged twice", "can't", "cannot", "blocked", "not working", "still",
+                                    "angry", "again", "days", "lost", "never arrived", "wrong", "no puedo",
+                                    "impossible"]
+    private static let lowWords = ["suggestion", "wondering", "just curious", "feedback", "love", "thanks",
+                                   "would be nice", "question"]
+    private static let negativeWords = ["angry", "terrible", "awful", "worst", "disappointed", "frustrated",
+                                        "unacceptable", "ridiculous", "still", "never", "again", "hacked",
+                                        "rude", "broken", "annoyed", "furious", "fraud"]
+    private static let positiveWords = ["thanks", "thank you", "great", "love", "excellent", "awesome",
+                                        "appreciate", "happy", "gracias", "merci", "danke", "perfect"]
+    private static let languageMarkers: [(String, [String])] = [
+        ("es", [" el ", " la ", " que ", " mi ", " no ", " por ", " para ", " pedido", " hola"]),
+        ("fr", [" le ", " la ", " je ", " mon ", " ma ", " pas ", " est ", " bonjour", " pour "]),
+        ("de", [" der ", " die ", " das ", " ich ", " nicht ", " mein", " ist ", " und ", " hallo"]),
+        ("pt", [" o ", " não ", " meu ", " minha ", " para ", " obrigado", " olá"]),
+        ("en", [" the ", " i ", " my ", " is ", " not ", " and ", " to ", " hello", " please"]),
+    ]
+
+    private let categories: [(name: String, keywords: [String])]
+    private let fallbackCategory: String
+    private let priorities: [String]
+    private let sentiments: [String]
+
+    init(taxonomy: Taxonomy) {
+        categories = taxonomy.categories.map { label in
+            let described = label.description.lowercased()
+                .split(whereSeparator: { !$0.isLetter })
+                .filter { $0.count >= 5 }
+                .map(String.init)
+            return (label.name, (Self.categoryKeywords[label.name] ?? []) + described)
+        }
+        fallbackCategory = taxonomy.categoryNames.contains("other") ? "other" : taxonomy.categoryNames.last ?? "other"
+        priorities = taxonomy.priorityNames
+        sentiments = taxonomy.sentimentNames
+    }
+
+    func judge(_ rawText: String) -> Verdict {
+        let text = " " + rawText.lowercased() + " "
+        func hits(_ words: [String]) -> Int { words.reduce(0) { $0 + (text.contains($1) ? 1 : 0) } }
+
+        var best = (name: fallbackCategory, score: 0)
+        for category in categories {
+            let score = hits(category.keywords)
+            if score > best.score { best = (category.name, score) }
+        }
+
+        let priority: String
+        if hits(Self.urgentWords) > 0 {
+            priority = pick(priorities, preferred: "urgent", rank: 3, of: 3)
+        } else if hits(Self.highWords) > 0 {
+            priority = pick(priorities, preferred: "high", rank: 2, of: 3)
+        } else if hits(Self.lowWords) > 0 {
+            priority = pick(priorities, preferred: "low", rank: 0, of: 3)
+        } else {
+            priority = pick(priorities, preferred: "normal", rank: 1, of: 3)
+        }
+
+        let mood = hits(Self.positiveWords) - hits(Self.negativeWords) - (text.contains("!") && priority != "low" ? 1 : 0)
+        let sentiment: String
+        if mood < 0 {
+            sentiment = pick(sentiments, preferred: "negative", rank: 0, of: 2)
+        } else if mood > 0 {
+            sentiment = pick(sentiments, preferred: "positive", rank: 2, of: 2)
+        } else {
+            sentiment = pick(sentiments, preferred: "neutral", rank: 1, of: 2)
+        }
+
+        let language = Self.languageMarkers.max { hits($0.1) < hits($1.1) }.map { hits($0.1) > 0 ? $0.0 : "en" } ?? "en"
+        let confidence = min(0.97, 0.55 + 0.12 * Double(min(best.score, 3)))
+        return Verdict(category: best.name, priority: priority, sentiment: sentiment, language: language,
+                       confidence: confidence)
+    }
+
+    /// The preferred label if the taxonomy has it, otherwise the label at a comparable rank.
+    private func pick(_ labels: [String], preferred: String, rank: Int, of maxRank: Int) -> String {
+        if labels.contains(preferred) { return preferred }
+        guard !labels.isEmpty else { return preferred }
+        let scaled = rank * (labels.count - 1) / maxRank
+        return labels[min(scaled, labels.count - 1)]
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import TriageCore
+
+/// A **mock** classifier for the demo, tests and benchmarks: no network, no model.
+///
+/// It reads the text with keyword rules over the taxonomy, so its answers look sensible, and it is deterministic:
+/// the same query and attempt always give the same answer, latency and injected failure.
+public struct MockClassifier: Classifier {
+    /// How the mock behaves.
+    public struct Configuration: Sendable {
+        /// How long each classification takes.
+        public enum Latency: Sendable, Hashable {
+            case none
+            case fixed(Duration)
+            /// Log-normal: `median × e^(σ·Z)`, the heavy-tailed shape of real LLM latency.
+            case logNormal(median: Duration, sigma: Double)
+        }
+
+        public var latency: Latency = .none
+        /// The share of attempts that fail with a transient error, in `0...1`.
+        public var failureRate: Double = 0
+        /// Changes which attempts fail and how long each takes.
+        public var seed: UInt64 = 1
+        /// Reported as the model name.
+        public var model = "mock-classifier"
+
+        public init() {}
+    }
+
+    public let taxonomy: Taxonomy
+    public let configuration: Configuration
+    private let rules: KeywordRules
+
+    public init(taxonomy: Taxonomy = .customerSupport, configuration: Configuration = Configuration()) {
+        self.taxonomy = taxonomy
+        self.configuration = configuration
+        self.rules = KeywordRules(taxonomy: taxonomy)
+    }
+
+    public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        var random = SeededGenerator(seed: configuration.seed ^ Self.hash(request.query.text) ^ UInt64(request.attempt))
+        let delay = latency(using: &random)
+        if delay > .zero {
+            try await Task.sleep(for: delay)
+        }
+        try Task.checkCancellation()
+        let promptTokens = 180 + request.query.text.utf8.count / 4
+        if Double.random(in: 0..<1, using: &random) < configuration.failureRate {
+            var error = ClassifierError.mockTransient("mock classifier injected a failure on attempt \(request.attempt)")
+            error.promptTokens = promptTokens
+            throw error
+        }
+        let text = [request.query.subject, request.query.text].compactMap { $0 }.joined(separator: ". ")
+        let verdict = rules.judge(text)
+        return Classification(
+            category: verdict.category,
+            priority: verdict.priority,
+            sentiment: verdict.sentiment,
+            language: verdict.language,
+            confidence: verdict.confidence,
+            summary: Self.summarize(request.query),
+            model: configuration.model,
+            taxonomyVersion: taxonomy.version,
+            promptTokens: promptTokens,
+            completionTokens: 45
+        )
+    }
+
+    /// A delay drawn for one attempt. Exposed for the benchmark, which needs the mean it should expect.
+    func latency(using random: inout SeededGenerator) -> Duration {
+        switch configuration.latency {
+        case .none:
+            return .zero
+        case .fixed(let duration):
+            return duration
+        case .logNormal(let median, let sigma):
+            // Box–Muller: one standard normal from two uniforms.
+            let u1 = max(Double.random(in: 0..<1, using: &random), .leastNonzeroMagnitude)
+            let u2 = Double.random(in: 0..<1, using: &random)
+            let z = (-2 * log(u1)).squareRoot() * cos(2 * .pi * u2)
+            return median * exp(sigma * z)
+        }
+    }
+
+    /// The first sentence of the subject or text, cut to 80 characters.
+    static func summarize(_ query: SupportQuery) -> String {
+        let source = query.subject.flatMap { $0.isEmpty ? nil : $0 } ?? query.text
+        let flattened = source.split(whereSeparator: \.isNewline).joined(separator: " ")
+        let sentence = flattened.split(whereSeparator: { ".!?".contains($0) }).first.map(String.init) ?? flattened
+        let trimmed = sentence.trimmingCharacters(in: .whitespaces)
+        return trimmed.count > 80 ? String(trimmed.prefix(79)) + "…" : trimmed
+    }
+
+    /// FNV-1a: a stable hash (Swift's `Hasher` is seeded per process).
+    static func hash(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
+    }
+}

@@ -1,0 +1,34 @@
+import TriageCore
+
+/// How one claimed query's turn ended.
+struct QueryOutcome: Sendable {
+    enum Result: Sendable {
+        /// Classified and written.
+        case classified(Classification)
+        /// The attempt failed and the query goes back to `pending` until the given date.
+        case retryScheduled(RecordedError, at: ContinuousClock.Instant)
+        /// The query ended `failed`.
+        case failed(RecordedError)
+        /// Another worker took the query over; our write was refused.
+        case leaseLost
+        /// Cancelled before a result: the query must be handed back.
+        case interrupted
+        /// A run-level classifier error: the query must be handed back and the run stopped.
+        case runStopped(ClassifierError)
+        /// The store refused a write for a reason other than fencing: the run stops.
+        case storeFailed(any Error)
+    }
+
+    var record: QueryRecord
+    var result: Result
+    var promptTokens = 0
+    var completionTokens = 0
+
+    /// Whether the query is still held by this run and must be released.
+    var needsRelease: Bool {
+        switch result {
+        case .interrupted, .runStopped, .storeFailed: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+import Histogram
+import TriageCore
+
+/// Accumulates a run's outcomes in constant memory (latencies go into an HDR histogram, not an array).
+struct RunStatisticsCollector {
+    private(set) var statistics: RunStatistics
+    private var latencyMicros = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    private let clockStart = ContinuousClock.now
+
+    init(startedAt: Date) {
+        statistics = RunStatistics(startedAt: startedAt)
+    }
+
+    var elapsedSeconds: Double {
+        let elapsed = ContinuousClock.now - clockStart
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    }
+
+    mutating func claimed(_ count: Int) {
+        statistics.claimed += count
+    }
+
+    mutating func released(_ count: Int) {
+        statistics.released += count
+    }
+
+    mutating func record(_ outcome: QueryOutcome) {
+        statistics.tokens.prompt += outcome.promptTokens
+        statistics.tokens.completion += outcome.completionTokens
+        switch outcome.result {
+        case .classified(let classification):
+            statistics.classified += 1
+            statistics.byCategory[classification.category, default: 0] += 1
+            _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))
+        case .retryScheduled(let error, _):
+            statistics.retried += 1
+            statistics.errorsByKind[error.kind, default: 0] += 1
+        case .failed(let error):
+            statistics.failed += 1
+            statistics.errorsByKind[error.kind, default: 0] += 1
+        case .leaseLost:
+            statistics.leaseLost += 1
+        case .runStopped(let error):
+            statistics.errorsByKind[error.kind, default: 0] += 1
+        case .interrupted, .storeFailed:
+            break
+        }
+    }
+
+    /// The statistics as of now, with derived figures filled in.
+    func snapshot(finished: Bool) -> RunStatistics {
+        var result = statistics
+        result.durationSeconds = elapsedSeconds
+        if finished { result.finishedAt = result.startedAt.addingTimeInterval(result.durationSeconds) }
+        result.queriesPerSecond = result.durationSeconds > 0 ? Double(result.classified) / result.durationSeconds : 0
+        if latencyMicros.totalCount > 0 {
+            func ms(_ micros: UInt64) -> Double { (Double(micros) / 1000 * 10).rounded() / 10 }
+            result.latencyMs = RunStatistics.Latency(
+                p50: ms(latencyMicros.valueAtPercentile(50)),
+                p95: ms(latencyMicros.valueAtPercentile(95)),
+                p99: ms(latencyMicros.valueAtPercentile(99)),
+                mean: (latencyMicros.mean / 1000 * 10).rounded() / 10,
+                max: ms(latencyMicros.max)
+            )
+        }
+        return result
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import GRDB
+import TriageCore
+
+extension SQLiteQueryStore {
+    /// The schema, versioned so that later releases can migrate existing files.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE queries (
+                    id INTEGER PRIMARY KEY,
+                    external_id TEXT UNIQUE,
+                    text TEXT NOT NULL,
+                    subject TEXT,
+                    channel TEXT,
+                    customer_id TEXT,
+                    created_at REAL NOT NULL,
+                    metadata TEXT,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at REAL NOT NULL,
+                    lease_owner TEXT,
+                    lease_token TEXT,
+                    lease_expires_at REAL,
+                    error_kind TEXT,
+                    error_message TEXT,
+                    error_at REAL,
+                    category TEXT,
+                    priority TEXT,
+                    sentiment TEXT,
+                    language TEXT,
+                    confidence REAL,
+                    summary TEXT,
+                    model TEXT,
+                    taxonomy_version TEXT,
+                    prompt_tokens INTEGER,
+                    completion_tokens INTEGER,
+                    latency_ms REAL,
+                    classified_at REAL,
+                    updated_at REAL NOT NULL
+                );
+                CREATE INDEX queries_status_next_attempt ON queries (status, next_attempt_at);
+                CREATE INDEX queries_lease_expires ON queries (lease_expires_at);
+                CREATE INDEX queries_category ON queries (category);
+                CREATE TABLE runs (
+                    id TEXT PRIMARY KEY,
+                    started_at REAL NOT NULL,
+                    state TEXT NOT NULL,
+                    record TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}
+
+/// A query's input columns, prepared for binding.
+struct QueryRow {
+    var externalId: String?
+    var text: String
+    var subject: String?
+    var channel: String?
+    var customerId: String?
+    var createdAt: Double
+    var metadata: String?
+
+    init(query: SupportQuery) throws {
+        externalId = query.externalId
+        text = query.text
+        subject = query.subject
+        channel = query.channel
+        customerId = query.customerId
+        createdAt = query.createdAt.timeIntervalSince1970
+        metadata = query.metadata.isEmpty
+            ? nil
+            : String(decoding: try SQLiteQueryStore.encoder.encode(query.metadata), as: UTF8.self)
+    }
+}
+
+extension QueryRecord {
+    /// Decodes a full `queries` row.
+    init(row: Row) throws {
+        func date(_ column: String) -> Date? {
+            (row[column] as Double?).map(Date.init(timeIntervalSince1970:))
+        }
+        let metadataJSON: String? = row["metadata"]
+        let metadata = try metadataJSON.map {
+            try SQLiteQueryStore.decoder.decode([String: String].self, from: Data($0.utf8))
+        } ?? [:]
+        let query = SupportQuery(
+            text: row["text"],
+            subject: row["subject"],
+            channel: row["channel"],
+            customerId: row["customer_id"],
+            externalId: row["external_id"],
+            createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),
+            metadata: metadata
+        )
+        var lease: Lease?
+        if let owner: String = row["lease_owner"], let token: String = row["lease_token"],
+           let expiresAt = date("lease_expires_at") {
+            lease = Lease(owner: owner, token: token, expiresAt: expiresAt)
+        }
+        var lastError: RecordedError?
+        if let kind: String = row["error_kind"] {
+            lastError = RecordedError(kind: kind, message: row["error_message"] ?? "", at: date("error_at") ?? Date())
+        }
+        var classification: Classification?
+        if let category: String = row["category"] {
+            classification = Classification(
+                category: category,
+                priority: row["priority"] ?? "",
+                sentiment: row["sentiment"] ?? "",
+                language: row["language"] ?? "",
+                confidence: row["confidence"] ?? 0,
+                summary: row["summary"] ?? "",
+                model: row["model"] ?? "",
+                taxonomyVersion: row["taxonomy_version"] ?? "",
+                promptTokens: row["prompt_tokens"] ?? 0,
+                completionTokens: row["completion_tokens"] ?? 0,
+                latencyMs: row["latency_ms"] ?? 0,
+                classifiedAt: date("classified_at") ?? Date()
+            )
+        }
+        let statusName: String = row["status"]
+        guard let status = QueryStatus(rawValue: statusName) else {
+            throw StoreError.database("query \(row["id"] as Int64): unknown status '\(statusName)'")
+        }
+        self.init(
+            id: QueryID(String(row["id"] as Int64)),
+            query: query,
+            status: status,
+            attempts: row["attempts"],
+            nextAttemptAt: date("next_attempt_at") ?? Date(),
+            lease: lease,
+            lastError: lastError,
+            classification: classification,
+            updatedAt: date("updated_at") ?? Date()
+        )
+    }
+}

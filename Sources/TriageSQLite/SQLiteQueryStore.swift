@@ -1,0 +1,316 @@
+import Foundation
+import GRDB
+import TriageCore
+
+/// The embedded ``QueryStore``: one SQLite file (or memory), shared safely by several processes through WAL and a
+/// busy timeout. Every operation is one transaction; claims are a single `UPDATE … RETURNING`, so they are atomic.
+public final class SQLiteQueryStore: QueryStore {
+    /// How the database is opened.
+    public struct Configuration: Sendable {
+        /// How long a writer waits for another process's write lock before failing.
+        public var busyTimeout: Duration = .seconds(30)
+        /// `NORMAL` is durable across process crashes in WAL mode; `FULL` also survives power loss, more slowly.
+        public var synchronousFull = false
+
+        public init() {}
+    }
+
+    private let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the store at `location`, which must be an SQLite location.
+    /// - Throws: ``StoreError`` if the file cannot be opened or the schema cannot be created.
+    public init(location: StoreLocation, configuration: Configuration = Configuration()) throws {
+        var config = GRDB.Configuration()
+        config.busyMode = .timeout(TimeInterval(configuration.busyTimeout.components.seconds))
+        let synchronous = configuration.synchronousFull ? "FULL" : "NORMAL"
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = \(synchronous)")
+        }
+        do {
+            switch location {
+            case .sqliteFile(let path):
+                writer = try DatabasePool(path: path, configuration: config)
+            case .sqliteMemory:
+                writer = try DatabaseQueue(configuration: config)
+            case .mongodb:
+                throw StoreError.invalidLocation("\(location) is not an SQLite store URI")
+            }
+            try Self.migrator.migrate(writer)
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError.unavailable("cannot open SQLite store \(location): \(Self.describe(error))", underlying: error)
+        }
+    }
+
+    public func insert(_ queries: [SupportQuery]) async throws -> InsertResult {
+        for (index, query) in queries.enumerated()
+        where query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw StoreError.invalidInput("query \(index + 1): field 'text' is empty")
+        }
+        let rows = try queries.map { try QueryRow(query: $0) }
+        return try await write { db in
+            var inserted = 0
+            let now = Date().timeIntervalSince1970
+            let statement = try db.cachedStatement(sql: """
+                INSERT INTO queries (external_id, text, subject, channel, customer_id, created_at, metadata,
+                                     status, attempts, next_attempt_at, updated_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                ON CONFLICT (external_id) DO NOTHING
+                """)
+            for row in rows {
+                try statement.execute(arguments: [
+                    row.externalId, row.text, row.subject, row.channel, row.customerId, row.createdAt,
+                    row.metadata, row.createdAt, now,
+                ])
+                inserted += db.changesCount
+            }
+            return InsertResult(inserted: inserted, duplicates: rows.count - inserted)
+        }
+    }
+
+    public func claim(limit: Int, owner: String, leaseFor: Duration, now: Date) async throws -> [QueryRecord] {
+        guard limit > 0 else { return [] }
+        let token = UUID().uuidString
+        let nowSeconds = now.timeIntervalSince1970
+        let expiresAt = nowSeconds + leaseFor.seconds
+        return try await write { db in
+            let rows = try Row.fetchAll(db, sql: """
+                UPDATE queries
+                SET status = 'processing', attempts = attempts + 1,
+                    lease_owner = ?, lease_token = ?, lease_expires_at = ?, updated_at = ?
+                WHERE id IN (
+                    SELECT id FROM queries
+                    WHERE (status = 'pending' AND next_attempt_at <= ?)
+                       OR (status = 'processing' AND lease_expires_at <= ?)
+                    ORDER BY next_attempt_at, id
+                    LIMIT ?)
+                RETURNING *
+                """, arguments: [owner, token, expiresAt, nowSeconds, nowSeconds, nowSeconds, limit])
+            return try rows.map(QueryRecord.init(row:)).sorted { $0.id < $1.id }
+        }
+    }
+
+    public func complete(_ id: QueryID, token: String, classification c: Classification) async throws {
+        let rowID = try Self.rowID(id)
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE queries
+                SET status = 'classified', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                    category = ?, priority = ?, sentiment = ?, language = ?, confidence = ?, summary = ?,
+                    model = ?, taxonomy_version = ?, prompt_tokens = ?, completion_tokens = ?, latency_ms = ?,
+                    classified_at = ?, updated_at = ?
+                WHERE id = ? AND status = 'processing' AND lease_token = ?
+                """, arguments: [
+                    c.category, c.priority, c.sentiment, c.language, c.confidence, c.summary,
+                    c.model, c.taxonomyVersion, c.promptTokens, c.completionTokens, c.latencyMs,
+                    c.classifiedAt.timeIntervalSince1970, Date().timeIntervalSince1970, rowID, token,
+                ])
+            guard db.changesCount == 1 else { throw StoreError.leaseLost(id) }
+        }
+    }
+
+    public func fail(_ id: QueryID, token: String, error: RecordedError, retryAt: Date?) async throws {
+        let rowID = try Self.rowID(id)
+        let status: QueryStatus = retryAt == nil ? .failed : .pending
+        try await write { db in
+            try db.execute(sql: """
+                UPDATE queries
+                SET status = ?, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+                    next_attempt_at = COALESCE(?, next_attempt_at),
+                    error_kind = ?, error_message = ?, error_at = ?, updated_at = ?
+                WHERE id = ? AND status = 'processing' AND lease_token = ?
+                """, arguments: [
+                    status.rawValue, retryAt?.timeIntervalSince1970, error.kind, error.message,
+                    error.at.timeIntervalSince1970, Date().timeIntervalSince1970, rowID, token,
+                ])
+            guard db.changesCount == 1 else { throw StoreError.leaseLost(id) }
+        }
+    }
+
+    public func renew(_ ids: [QueryID], token: String, leaseFor: Duration, now: Date) async throws -> [QueryID] {
+        let rowIDs = try ids.map(Self.rowID)
+        let expiresAt = now.timeIntervalSince1970 + leaseFor.seconds
+        return try await write { db in
+            var renewed: [QueryID] = []
+            for (id, rowID) in zip(ids, rowIDs) {
+                try db.execute(
+                    sql: """
+                        UPDATE queries SET lease_expires_at = ?
+                        WHERE id = ? AND status = 'processing' AND lease_token = ?
+                        """,
+                    arguments: [expiresAt, rowID, token]
+                )
+                if db.changesCount == 1 { renewed.append(id) }
+            }
+            return renewed
+        }
+    }
+
+    public func release(_ ids: [QueryID], token: String) async throws -> Int {
+        let rowIDs = try ids.map(Self.rowID)
+        return try await write { db in
+            var released = 0
+            for rowID in rowIDs {
+                try db.execute(
+                    sql: """
+                        UPDATE queries
+                        SET status = 'pending', attempts = MAX(attempts - 1, 0),
+                            lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL
+                        WHERE id = ? AND status = 'processing' AND lease_token = ?
+                        """,
+                    arguments: [rowID, token]
+                )
+                released += db.changesCount
+            }
+            return released
+        }
+    }
+
+    public func summary() async throws -> StoreSummary {
+        try await read { db in
+            func counts(_ column: String, where condition: String = "1") throws -> [String: Int] {
+                let rows = try Row.fetchAll(
+                    db,
+                    sql: "SELECT \(column) AS name, COUNT(*) AS n FROM queries WHERE \(condition) GROUP BY \(column)"
+                )
+                return Dictionary(uniqueKeysWithValues: rows.map { (($0["name"] as String?) ?? "unknown", $0["n"]) })
+            }
+            return StoreSummary(
+                byStatus: try counts("status"),
+                byCategory: try counts("category", where: "status = 'classified'"),
+                byPriority: try counts("priority", where: "status = 'classified'")
+            )
+        }
+    }
+
+    public func eligibleCount(now: Date) async throws -> Int {
+        let seconds = now.timeIntervalSince1970
+        return try await read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM queries
+                WHERE (status = 'pending' AND next_attempt_at <= ?)
+                   OR (status = 'processing' AND lease_expires_at <= ?)
+                """, arguments: [seconds, seconds]) ?? 0
+        }
+    }
+
+    public func find(_ id: QueryID) async throws -> QueryRecord? {
+        guard let rowID = Int64(id.rawValue) else { return nil }
+        return try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM queries WHERE id = ?", arguments: [rowID]).map(QueryRecord.init(row:))
+        }
+    }
+
+    public func list(_ filter: QueryFilter, after cursor: QueryID?, limit: Int) async throws -> [QueryRecord] {
+        var conditions = ["id > ?"]
+        var arguments: StatementArguments = [cursor.flatMap { Int64($0.rawValue) } ?? 0]
+        if let status = filter.status {
+            conditions.append("status = ?")
+            _ = arguments.append(contentsOf: [status.rawValue])
+        }
+        if let category = filter.category {
+            conditions.append("category = ?")
+            _ = arguments.append(contentsOf: [category])
+        }
+        _ = arguments.append(contentsOf: [limit])
+        let sql = "SELECT * FROM queries WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
+        return try await read { [arguments] db in
+            try Row.fetchAll(db, sql: sql, arguments: arguments).map(QueryRecord.init(row:))
+        }
+    }
+
+    public func requeueFailed(now: Date) async throws -> Int {
+        try await write { db in
+            try db.execute(
+                sql: """
+                    UPDATE queries SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?
+                    WHERE status = 'failed'
+                    """,
+                arguments: [now.timeIntervalSince1970, now.timeIntervalSince1970]
+            )
+            return db.changesCount
+        }
+    }
+
+    public func saveRun(_ run: RunRecord) async throws {
+        let json = String(decoding: try Self.encoder.encode(run), as: UTF8.self)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO runs (id, started_at, state, record) VALUES (?, ?, ?, ?)",
+                arguments: [run.id, run.statistics.startedAt.timeIntervalSince1970, run.state.rawValue, json]
+            )
+        }
+    }
+
+    public func runs(limit: Int) async throws -> [RunRecord] {
+        let rows = try await read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM runs ORDER BY started_at DESC LIMIT ?", arguments: [limit])
+        }
+        return try rows.map { try Self.decoder.decode(RunRecord.self, from: Data($0.utf8)) }
+    }
+
+    public func run(_ id: String) async throws -> RunRecord? {
+        let row = try await read { db in
+            try String.fetchOne(db, sql: "SELECT record FROM runs WHERE id = ?", arguments: [id])
+        }
+        return try row.map { try Self.decoder.decode(RunRecord.self, from: Data($0.utf8)) }
+    }
+}
+
+extension SQLiteQueryStore {
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+
+    static func rowID(_ id: QueryID) throws -> Int64 {
+        guard let rowID = Int64(id.rawValue) else { throw StoreError.notFound("no query with id '\(id)'") }
+        return rowID
+    }
+
+    /// The one place GRDB errors become ``StoreError``s.
+    private func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.write(body)
+        } catch let error as StoreError {
+            throw error
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw StoreError.database("SQLite write failed: \(Self.describe(error))", underlying: error)
+        }
+    }
+
+    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await writer.read(body)
+        } catch let error as CancellationError {
+            throw error
+        } catch {
+            throw StoreError.database("SQLite read failed: \(Self.describe(error))", underlying: error)
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? DatabaseError {
+            return error.message ?? "\(error.resultCode)"
+        }
+        return "\(error)"
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, fractions included.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}

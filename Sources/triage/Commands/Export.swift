@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+import TriageIngest
+
+extension Triage {
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write stored queries with their status and classification to a file.",
+            discussion: """
+                Each record carries id, externalId, text, subject, channel, customerId, createdAt, status, \
+                attempts, lastErrorKind, lastError and the classification fields (category, priority, sentiment, \
+                language, confidence, summary, model, taxonomyVersion, tokens, latencyMs, classifiedAt) at the top \
+                level. Records stream in id order, so exports of any size use little memory.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+
+        @Option(help: ArgumentHelp("Only queries with this status.", valueName: "pending|processing|classified|failed"))
+        var status: QueryStatus?
+
+        @Option(help: ArgumentHelp("Only queries of this category.", valueName: "name"))
+        var category: String?
+
+        @Option(help: ArgumentHelp("Output format; by default from the output file's extension, else json.",
+                                   valueName: "json|jsonl|csv"))
+        var format: QueryFileFormat?
+
+        @Option(help: ArgumentHelp("The file to write; - for standard output.", valueName: "file"))
+        var output = "-"
+
+        func run() async throws {
+            let store = try self.store.open()
+            let format = self.format ?? Self.format(forPath: output)
+            var count = 0
+            try await AtomicFile.write(to: output) { handle in
+                var writer = ExportWriter(format: format, output: handle)
+                try writer.begin()
+                for try await record in store.export(QueryFilter(status: status, category: category)) {
+                    try writer.write(record)
+                }
+                count = try writer.end()
+            }
+            if output != "-" {
+                FileHandle.standardError.write(Data("Exported \(Format.count(count)) queries to \(output).\n".utf8))
+            }
+        }
+
+        static func format(forPath path: String) -> QueryFileFormat {
+            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+            case "csv": .csv
+            case "jsonl", "ndjson": .jsonl
+            default: .json
+            }
+        }
+    }
+}
+
+extension QueryStatus: ExpressibleByArgument {}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+import TriageIngest
+
+extension Triage {
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Add queries to the store from a file, or generate sample queries.",
+            discussion: """
+                Files may be a JSON array of objects, JSON Lines (one object per line) or CSV with a header row; \
+                each record needs a non-empty 'text' and may have subject, channel, customerId, externalId, \
+                createdAt (ISO 8601 or Unix seconds) and metadata. Other scalar fields are kept as metadata.
+
+                Importing is all or nothing: the first problem found is reported with its file, line or record, \
+                and field, and nothing is added. Records are idempotent on externalId (one derived from the \
+                content when absent), so importing the same file twice adds nothing twice.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var format: OutputOptions
+
+        @Option(help: ArgumentHelp("A JSON, JSONL or CSV file of queries.", valueName: "file"))
+        var file: String?
+
+        @Option(help: ArgumentHelp("The file's format, when its extension does not say.", valueName: "json|jsonl|csv"))
+        var fileFormat: QueryFileFormat?
+
+        @Option(help: ArgumentHelp("Generate this many realistic sample queries instead of reading a file.",
+                                   valueName: "n"))
+        var count: Int?
+
+        @Option(help: "Seed for generated samples: the same seed gives the same queries.")
+        var seed: UInt64 = 1
+
+        @Option(help: ArgumentHelp("With --count, also write the generated queries to this JSON file.", valueName: "file"))
+        var output: String?
+
+        func validate() throws {
+            switch (file, count) {
+            case (nil, nil): throw ValidationError("pass --file FILE to import a file, or --count N to generate samples")
+            case (.some, .some): throw ValidationError("pass either --file or --count, not both")
+            default: break
+            }
+            if let count, count < 1 { throw ValidationError("--count must be at least 1") }
+            if output != nil && count == nil { throw ValidationError("--output goes with --count") }
+        }
+
+        func run() async throws {
+            let queries: [SupportQuery]
+            if let file {
+                queries = try QueryFileReader.read(path: file, format: fileFormat)
+            } else {
+                queries = SampleQueries.generate(count: count ?? 0, seed: seed)
+                if let output {
+                    try ExportWriter.writeQueries(queries, to: URL(fileURLWithPath: output))
+                }
+            }
+            let store = try self.store.open()
+            let result = try await store.insert(queries)
+            if format.json {
+                print(try Format.json(result))
+            } else {
+                var line = "Imported \(Format.count(result.inserted)) queries into \(self.store.displayURI)"
+                if result.duplicates > 0 { line += " (\(Format.count(result.duplicates)) already present, skipped)" }
+                print(line + ".")
+                if let output { print("The generated queries are also in \(output).") }
+            }
+        }
+    }
+}
+
+extension QueryFileFormat: ExpressibleByArgument {}
+
+extension StoreOptions {
+    /// The store URI with any password hidden.
+    var displayURI: String { StoreLocation.redact(uri) }
+}

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+import TriageIngest
+import TriageProcessor
+
+extension Triage {
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Classify the pending backlog.",
+            discussion: """
+                Claims pending queries in batches, keeps up to --max-concurrent classifications in flight, and \
+                writes each result as it lands. A failed attempt is retried later with exponential backoff; after \
+                --max-attempts the query is marked failed with its error. Ctrl-C stops claiming and finishes what \
+                is in flight; a second Ctrl-C hands in-flight queries back to pending at once.
+
+                Exit status: 0 when the run completed, 2 when it stopped on an error (the queries it held are \
+                pending again), 130 when it was interrupted.
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var classifier: ClassifierOptions
+        @OptionGroup var format: OutputOptions
+
+        @Option(help: "Queries claimed from the store at a time.")
+        var batchSize = 50
+
+        @Option(help: "Classifications in flight at once.")
+        var maxConcurrent = 10
+
+        @Option(help: "Stop after this many queries.")
+        var limit: Int?
+
+        @Option(help: "Attempts before a query is marked failed.")
+        var maxAttempts = 3
+
+        @Option(help: ArgumentHelp("How long a claim lasts without renewal.", valueName: "seconds"))
+        var leaseSeconds = 300
+
+        @Option(help: ArgumentHelp("Upper bound of the first retry's delay; doubles with each retry.", valueName: "seconds"))
+        var retryBaseSeconds = 2.0
+
+        @Option(help: ArgumentHelp(
+            "Write the run's statistics as JSON to this file (with --dry-run: the queries that would be processed).",
+            valueName: "file"
+        ))
+        var output: String?
+
+        @Flag(help: "Report what would be processed and change nothing.")
+        var dryRun = false
+
+        func validate() throws {
+            guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+            guard maxConcurrent > 0 else { throw ValidationError("--max-concurrent must be at least 1") }
+            guard maxAttempts > 0 else { throw ValidationError("--max-attempts must be at least 1") }
+            guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
+            guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+            if !dryRun { _ = try classifier.makeClassifier() }
+        }
+
+        func run() async throws {
+            let store = try self.store.open()
+            if dryRun {
+                try await runDry(store)
+                return
+            }
+            let (classifier, name) = try self.classifier.makeClassifier()
+            var configuration = BatchProcessor.Configuration()
+            configuration.batchSize = batchSize
+            configuration.maxConcurrent = maxConcurrent
+            configuration.maxAttempts = maxAttempts
+            configuration.limit = limit
+            configuration.leaseDuration = .seconds(leaseSeconds)
+            configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
+            configuration.classifierName = name
+            let record = try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
+
+            if let output {
+                try Data((try Format.json(record) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            }
+            print(format.json ? try Format.json(record) : RunReport.render(record))
+            switch record.state {
+            case .failed:
+                FileHandle.standardError.write(Data("error: \(record.error ?? "the run failed")\n".utf8))
+                throw ExitCode(2)
+            case .cancelled:
+                throw ExitCode(130)
+            case .completed, .running:
+                break
+            }
+        }
+
+        private func runDry(_ store: any QueryStore) async throws {
+            let eligible = try await store.eligibleCount(now: Date())
+            let wouldProcess = min(eligible, limit ?? .max)
+            if let output {
+                try await AtomicFile.write(to: output) { handle in
+                    var writer = ExportWriter(format: .json, output: handle)
+                    try writer.begin()
+                    var remaining = wouldProcess
+                    for try await record in store.export(QueryFilter(status: .pending)) where remaining > 0 {
+                        guard record.nextAttemptAt <= Date() else { continue }
+                        try writer.write(record)
+                        remaining -= 1
+                    }
+                    try writer.end()
+                }
+            }
+            let summary = try await store.summary()
+            if format.json {
+                struct DryRun: Encodable {
+                    var wouldProcess: Int
+                    var eligible: Int
+                    var byStatus: [String: Int]
+                    var output: String?
+                }
+                print(try Format.json(DryRun(wouldProcess: wouldProcess, eligible: eligible,
+                                             byStatus: summary.byStatus, output: output)))
+            } else {
+                print("Dry run: would classify \(Format.count(wouldProcess)) of \(Format.count(eligible)) eligible queries "
+                      + "(\(Format.count(summary.total)) in the store). Nothing was changed.")
+                if let output { print("The queries that would be processed are in \(output).") }
+            }
+        }
+    }
+}

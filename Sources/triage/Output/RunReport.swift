@@ -1,0 +1,45 @@
+import TriageCore
+
+/// A run record as a person reads it.
+enum RunReport {
+    static func render(_ run: RunRecord) -> String {
+        let s = run.statistics
+        var lines = [
+            "Run \(run.id) \(run.state.rawValue) in \(Format.duration(s.durationSeconds)) "
+                + "(\(String(format: "%.1f", s.durationSeconds)) s)",
+            "  classified   \(Format.right(Format.count(s.classified), 8))   \(String(format: "%.1f", s.queriesPerSecond)) queries/s",
+            "  failed       \(Format.right(Format.count(s.failed), 8))",
+            "  retried      \(Format.right(Format.count(s.retried), 8))   attempts that failed and were rescheduled",
+        ]
+        if s.released > 0 {
+            lines.append("  released     \(Format.right(Format.count(s.released), 8))   handed back to pending, untouched")
+        }
+        if s.leaseLost > 0 {
+            lines.append("  lease lost   \(Format.right(Format.count(s.leaseLost), 8))   taken over by another worker")
+        }
+        if s.classified > 0 {
+            let l = s.latencyMs
+            lines.append("  latency      p50 \(Self.ms(l.p50))  p95 \(Self.ms(l.p95))  p99 \(Self.ms(l.p99))  max \(Self.ms(l.max))")
+        }
+        lines.append("  tokens       \(Format.count(s.tokens.prompt)) prompt + \(Format.count(s.tokens.completion)) completion")
+        if !s.errorsByKind.isEmpty {
+            let errors = s.errorsByKind.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }
+            lines.append("  errors       " + errors.joined(separator: ", "))
+        }
+        if !s.byCategory.isEmpty {
+            lines.append("  categories")
+            let maximum = s.byCategory.values.max() ?? 0
+            for (name, count) in s.byCategory.sorted(by: { ($0.value, $1.key) > ($1.value, $0.key) }) {
+                lines.append("    \(Format.pad(name, 20)) \(Format.right(Format.count(count), 7))  \(Format.bar(count, of: maximum))")
+            }
+        }
+        if let error = run.error {
+            lines.append("  stopped      \(error)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func ms(_ value: Double) -> String {
+        value >= 1000 ? String(format: "%.2f s", value / 1000) : String(format: "%.0f ms", value)
+    }
+}
