@@ -1,0 +1,73 @@
+import Foundation
+import Synchronization
+import TriageCore
+
+/// A classifier for tests whose every answer is scripted: per query text, a delay and a result for each attempt.
+/// It records what it was asked and how many calls were in flight at once.
+public final class ScriptedClassifier: Classifier {
+    /// What one call does.
+    public enum Step: Sendable {
+        case succeed(after: Duration = .zero)
+        case fail(ClassifierError, after: Duration = .zero)
+    }
+
+    private struct State {
+        var inFlight = 0
+        var maxInFlight = 0
+        var calls: [(text: String, attempt: Int, at: ContinuousClock.Instant)] = []
+        var finished = 0
+    }
+
+    public let taxonomy = Taxonomy.customerSupport
+    private let script: @Sendable (ClassificationRequest) -> Step
+    private let state = Mutex(State())
+
+    /// - Parameter script: Decides what each call does.
+    public init(_ script: @escaping @Sendable (ClassificationRequest) -> Step = { _ in .succeed() }) {
+        self.script = script
+    }
+
+    public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        state.withLock {
+            $0.inFlight += 1
+            $0.maxInFlight = max($0.maxInFlight, $0.inFlight)
+            $0.calls.append((request.query.text, request.attempt, .now))
+        }
+        defer { state.withLock { $0.inFlight -= 1; $0.finished += 1 } }
+        switch script(request) {
+        case .succeed(let delay):
+            if delay > .zero { try await Task.sleep(for: delay) }
+            return Classification(
+                category: "orders_shipping", priority: "normal", sentiment: "neutral", language: "en",
+                confidence: 0.9, summary: "scripted", model: "scripted", taxonomyVersion: taxonomy.version,
+                promptTokens: 100, completionTokens: 20
+            )
+        case .fail(let error, let delay):
+            if delay > .zero { try await Task.sleep(for: delay) }
+            throw error
+        }
+    }
+
+    /// The most calls that were in flight at once.
+    public var maxInFlight: Int { state.withLock { $0.maxInFlight } }
+    /// Calls in flight now.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+    /// Calls made so far.
+    public var callCount: Int { state.withLock { $0.calls.count } }
+    /// Calls that have returned or thrown.
+    public var finishedCount: Int { state.withLock { $0.finished } }
+    /// The attempts made for one query text, in order.
+    public func attempts(for text: String) -> [Int] {
+        state.withLock { $0.calls.filter { $0.text == text }.map(\.attempt) }
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds or `timeout` passes; returns whether it held.
+public func eventually(timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool) async rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try? await Task.sleep(for: .milliseconds(10))
+    }
+    return try await condition()
+}

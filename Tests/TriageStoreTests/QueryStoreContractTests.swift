@@ -1,0 +1,277 @@
+import Foundation
+import TestSupport
+import Testing
+import TriageCore
+
+/// The store contract from DESIGN.md, run against every ``StoreFixture``.
+@Suite("QueryStore contract")
+struct QueryStoreContractTests {
+    let lease = Duration.seconds(60)
+
+    func classification(_ category: String = "billing") -> Classification {
+        Classification(category: category, priority: "high", sentiment: "negative", language: "en", confidence: 0.8,
+                       summary: "s", model: "m", taxonomyVersion: "v", promptTokens: 10, completionTokens: 5)
+    }
+
+    @Test("insert is idempotent on externalId", arguments: StoreFixture.allCases)
+    func insertIsIdempotent(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            let first = try await store.insert(sampleQueries(5))
+            #expect(first == InsertResult(inserted: 5, duplicates: 0))
+            let again = try await store.insert(sampleQueries(7))
+            #expect(again == InsertResult(inserted: 2, duplicates: 5))
+            let repeated = [SupportQuery(text: "a", externalId: "x"), SupportQuery(text: "b", externalId: "x")]
+            #expect(try await store.insert(repeated) == InsertResult(inserted: 1, duplicates: 1))
+            let anonymous = [SupportQuery(text: "c"), SupportQuery(text: "c")]
+            #expect(try await store.insert(anonymous) == InsertResult(inserted: 2, duplicates: 0))
+            #expect(try await store.summary().count(.pending) == 10)
+        }
+    }
+
+    @Test("insert is all or nothing", arguments: StoreFixture.allCases)
+    func insertIsAllOrNothing(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            var queries = sampleQueries(3)
+            queries[2].text = "   "
+            await #expect(throws: StoreError.self) { try await opened.store.insert(queries) }
+            #expect(try await opened.store.summary().total == 0)
+        }
+    }
+
+    @Test("claim leases eligible queries and counts the attempt", arguments: StoreFixture.allCases)
+    func claimLeases(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(5))
+            let now = Date()
+            let claimed = try await store.claim(limit: 3, owner: "w1", leaseFor: lease, now: now)
+            #expect(claimed.count == 3)
+            for record in claimed {
+                #expect(record.status == .processing)
+                #expect(record.attempts == 1)
+                #expect(record.lease?.owner == "w1")
+                #expect(abs((record.lease?.expiresAt.timeIntervalSince(now) ?? 0) - 60) < 1)
+            }
+            let rest = try await store.claim(limit: 10, owner: "w2", leaseFor: lease, now: now)
+            #expect(rest.count == 2)
+            #expect(Set(claimed.map(\.id)).isDisjoint(with: rest.map(\.id)))
+            #expect(try await store.claim(limit: 10, owner: "w3", leaseFor: lease, now: now).isEmpty)
+            #expect(try await store.summary().count(.processing) == 5)
+        }
+    }
+
+    @Test("an expired lease can be claimed again, and the stale holder's writes are refused",
+          arguments: StoreFixture.allCases)
+    func staleTokenIsFenced(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(1))
+            let start = Date()
+            let stale = try #require(try await store.claim(limit: 1, owner: "slow", leaseFor: .seconds(5), now: start).first)
+            // Before expiry nobody else gets it.
+            #expect(try await opened.peer.claim(limit: 1, owner: "fast", leaseFor: lease, now: start.addingTimeInterval(4)).isEmpty)
+            let fresh = try #require(
+                try await opened.peer.claim(limit: 1, owner: "fast", leaseFor: lease, now: start.addingTimeInterval(6)).first
+            )
+            #expect(fresh.id == stale.id)
+            #expect(fresh.attempts == 2)
+            #expect(fresh.lease?.token != stale.lease?.token)
+
+            let staleError = try await #require(throws: StoreError.self) {
+                try await store.complete(stale.id, token: stale.lease!.token, classification: classification("billing"))
+            }
+            #expect(staleError.isLeaseLost)
+            await #expect(throws: StoreError.self) {
+                try await store.fail(stale.id, token: stale.lease!.token,
+                                     error: RecordedError(kind: "timeout", message: "late", at: Date()), retryAt: nil)
+            }
+            #expect(try await store.find(stale.id)?.status == .processing)
+
+            try await opened.peer.complete(fresh.id, token: fresh.lease!.token, classification: classification("payments"))
+            let done = try #require(try await store.find(fresh.id))
+            #expect(done.status == .classified)
+            #expect(done.classification?.category == "payments")
+            #expect(done.lease == nil)
+            // Once classified, no token can write again.
+            await #expect(throws: StoreError.self) {
+                try await store.complete(fresh.id, token: fresh.lease!.token, classification: classification())
+            }
+        }
+    }
+
+    @Test("two workers claiming at once never hold the same query", arguments: StoreFixture.allCases)
+    func concurrentClaimsAreDisjoint(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            _ = try await opened.store.insert(sampleQueries(400))
+            let stores = [opened.store, opened.peer]
+            let batches = try await withThrowingTaskGroup(of: [QueryID].self) { group in
+                for worker in 0..<8 {
+                    group.addTask {
+                        var mine: [QueryID] = []
+                        while true {
+                            let claimed = try await stores[worker % 2].claim(
+                                limit: 7, owner: "w\(worker)", leaseFor: .seconds(60), now: Date()
+                            )
+                            if claimed.isEmpty { return mine }
+                            mine += claimed.map(\.id)
+                        }
+                    }
+                }
+                return try await group.reduce(into: [[QueryID]]()) { $0.append($1) }
+            }
+            let all = batches.flatMap { $0 }
+            #expect(all.count == 400)
+            #expect(Set(all).count == 400)
+        }
+    }
+
+    @Test("claim skips queries whose next attempt is in the future", arguments: StoreFixture.allCases)
+    func claimRespectsNextAttempt(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(1))
+            let now = Date()
+            let record = try #require(try await store.claim(limit: 1, owner: "w", leaseFor: lease, now: now).first)
+            let retryAt = now.addingTimeInterval(30)
+            try await store.fail(record.id, token: record.lease!.token,
+                                 error: RecordedError(kind: "timeout", message: "slow", at: now), retryAt: retryAt)
+            let pending = try #require(try await store.find(record.id))
+            #expect(pending.status == .pending)
+            #expect(pending.lastError?.kind == "timeout")
+            #expect(pending.lastError?.message == "slow")
+            #expect(abs(pending.nextAttemptAt.timeIntervalSince(retryAt)) < 0.01)
+            #expect(try await store.eligibleCount(now: now) == 0)
+            #expect(try await store.claim(limit: 1, owner: "w", leaseFor: lease, now: now).isEmpty)
+            let later = try await store.claim(limit: 1, owner: "w", leaseFor: lease, now: now.addingTimeInterval(31))
+            #expect(later.map(\.id) == [record.id])
+            #expect(later.first?.attempts == 2)
+        }
+    }
+
+    @Test("fail without a retry date marks the query failed; requeue gives it another chance",
+          arguments: StoreFixture.allCases)
+    func failAndRequeue(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(2))
+            let claimed = try await store.claim(limit: 2, owner: "w", leaseFor: lease, now: Date())
+            let error = RecordedError(kind: "rejected", message: "provider refused the input", at: Date())
+            try await store.fail(claimed[0].id, token: claimed[0].lease!.token, error: error, retryAt: nil)
+            let failed = try #require(try await store.find(claimed[0].id))
+            #expect(failed.status == .failed)
+            #expect(failed.lastError?.kind == "rejected")
+            #expect(failed.lease == nil)
+            #expect(try await store.requeueFailed(now: Date()) == 1)
+            let requeued = try #require(try await store.find(claimed[0].id))
+            #expect(requeued.status == .pending)
+            #expect(requeued.attempts == 0)
+            #expect(requeued.lastError?.kind == "rejected")
+            #expect(try await store.requeueFailed(now: Date()) == 0)
+        }
+    }
+
+    @Test("renew extends only leases held with the token", arguments: StoreFixture.allCases)
+    func renewExtendsLeases(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(2))
+            let now = Date()
+            let claimed = try await store.claim(limit: 2, owner: "w", leaseFor: .seconds(10), now: now)
+            let token = claimed[0].lease!.token
+            let renewed = try await store.renew(claimed.map(\.id), token: token, leaseFor: .seconds(100), now: now)
+            #expect(Set(renewed) == Set(claimed.map(\.id)))
+            #expect(try await store.renew(claimed.map(\.id), token: "not-mine", leaseFor: .seconds(100), now: now).isEmpty)
+            // Past the original expiry, the renewed leases still hold.
+            #expect(try await opened.peer.claim(limit: 2, owner: "x", leaseFor: lease, now: now.addingTimeInterval(50)).isEmpty)
+            let expiry = try #require(try await store.find(claimed[0].id)?.lease?.expiresAt)
+            #expect(abs(expiry.timeIntervalSince(now) - 100) < 1)
+        }
+    }
+
+    @Test("release hands claims back untouched", arguments: StoreFixture.allCases)
+    func releaseRestoresPending(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(3))
+            let claimed = try await store.claim(limit: 3, owner: "w", leaseFor: lease, now: Date())
+            let token = claimed[0].lease!.token
+            #expect(try await store.release(claimed.map(\.id), token: "wrong") == 0)
+            #expect(try await store.release(claimed.map(\.id), token: token) == 3)
+            for record in claimed {
+                let released = try #require(try await store.find(record.id))
+                #expect(released.status == .pending)
+                #expect(released.attempts == 0)
+                #expect(released.lease == nil)
+                #expect(released.lastError == nil)
+            }
+            #expect(try await store.eligibleCount(now: Date()) == 3)
+        }
+    }
+
+    @Test("summary, listing, export and filters", arguments: StoreFixture.allCases)
+    func summaryAndListing(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            var queries = sampleQueries(1203)
+            queries[0].metadata = ["plan": "pro"]
+            queries[0].subject = "Late parcel"
+            _ = try await store.insert(queries)
+            let claimed = try await store.claim(limit: 3, owner: "w", leaseFor: lease, now: Date())
+            try await store.complete(claimed[0].id, token: claimed[0].lease!.token, classification: classification("billing"))
+            try await store.complete(claimed[1].id, token: claimed[1].lease!.token, classification: classification("payments"))
+            try await store.fail(claimed[2].id, token: claimed[2].lease!.token,
+                                 error: RecordedError(kind: "rejected", message: "no", at: Date()), retryAt: nil)
+
+            let summary = try await store.summary()
+            #expect(summary.byStatus == ["pending": 1200, "classified": 2, "failed": 1])
+            #expect(summary.byCategory == ["billing": 1, "payments": 1])
+            #expect(summary.byPriority == ["high": 2])
+
+            let firstPage = try await store.list(QueryFilter(), after: nil, limit: 2)
+            #expect(firstPage.count == 2)
+            #expect(firstPage[0].query.metadata == ["plan": "pro"])
+            #expect(firstPage[0].query.subject == "Late parcel")
+            let secondPage = try await store.list(QueryFilter(), after: firstPage[1].id, limit: 2)
+            #expect(secondPage.count == 2)
+            #expect(firstPage[1].id < secondPage[0].id)
+            #expect(try await store.list(QueryFilter(category: "payments"), after: nil, limit: 10).map(\.id) == [claimed[1].id])
+
+            var exported: [QueryID] = []
+            for try await record in store.export(QueryFilter(status: .pending), pageSize: 100) {
+                exported.append(record.id)
+            }
+            #expect(exported.count == 1200)
+            #expect(exported == exported.sorted())
+            let found = try #require(try await store.find(claimed[0].id)?.classification)
+            var expected = classification("billing")
+            // Stores keep dates to the millisecond (BSON dates do).
+            #expect(abs(found.classifiedAt.timeIntervalSince(expected.classifiedAt)) < 1)
+            expected.classifiedAt = found.classifiedAt
+            #expect(found == expected)
+            #expect(try await store.find(QueryID("999999999")) == nil)
+        }
+    }
+
+    @Test("run records are saved, replaced and listed newest first", arguments: StoreFixture.allCases)
+    func runRecords(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            let options = RunOptions(batchSize: 10, maxConcurrent: 2, maxAttempts: 3, limit: nil, classifier: "mock")
+            var older = RunRecord(id: "a", owner: "w", state: .running, options: options,
+                                  statistics: RunStatistics(startedAt: Date(timeIntervalSince1970: 1000)))
+            let newer = RunRecord(id: "b", owner: "w", state: .completed, options: options,
+                                  statistics: RunStatistics(startedAt: Date(timeIntervalSince1970: 2000), classified: 7))
+            try await store.saveRun(older)
+            try await store.saveRun(newer)
+            older.state = .failed
+            older.error = "bad key"
+            try await store.saveRun(older)
+            #expect(try await store.runs(limit: 10).map(\.id) == ["b", "a"])
+            #expect(try await store.run("a")?.state == .failed)
+            #expect(try await store.run("a")?.error == "bad key")
+            #expect(try await store.run("b")?.statistics.classified == 7)
+            #expect(try await store.run("missing") == nil)
+        }
+    }
+}
