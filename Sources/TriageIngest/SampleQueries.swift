@@ -88,11 +88,12 @@ public enum SampleQueries {
             let english = !template.text.contains(where: { "¿ñéàüöäß".contains($0) })
                 && !template.subject.contains(where: { "¿ñéàüöäß".contains($0) })
                 && !["Factura", "Paiement", "Passwort", "Demande", "Cancelar", "Lieferung"].contains { template.subject.hasPrefix($0) }
-            let opener = english ? openers.randomElement(using: &random)! : ""
+            let greets = ["Hi", "Hello", "Hola", "Bonjour", "Hallo"].contains { template.text.hasPrefix($0) }
+            let opener = english && !greets ? openers.randomElement(using: &random)! : ""
             let closer = english ? closers.randomElement(using: &random)! : ""
             let age = Double.random(in: 0...(30 * 86_400), using: &random)
             return SupportQuery(
-                text: fill(opener + template.text + closer),
+                text: fill(opener + (opener.hasSuffix(", ") ? template.text.prefix(1).lowercased() + template.text.dropFirst() : template.text) + closer),
                 subject: fill(template.subject),
                 channel: channels.randomElement(using: &random)!,
                 customerId: "cus_\(String(Int.random(in: 10_000...99_999, using: &random)))",

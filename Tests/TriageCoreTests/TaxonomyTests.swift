@@ -1,0 +1,100 @@
+import Foundation
+import TestSupport
+import Testing
+import TriageCore
+
+@Suite("Taxonomy")
+struct TaxonomyTests {
+    @Test("the built-in taxonomy is valid and covers customer support")
+    func builtinIsValid() throws {
+        let taxonomy = Taxonomy.customerSupport
+        try taxonomy.validate()
+        #expect(taxonomy.categoryNames.contains("billing"))
+        #expect(taxonomy.categoryNames.contains("other"))
+        #expect(taxonomy.categoryNames.count == 10)
+        #expect(taxonomy.priorityNames == ["low", "normal", "high", "urgent"])
+        #expect(taxonomy.sentimentNames == ["negative", "neutral", "positive"])
+    }
+
+    @Test("the version is a hash of the content")
+    func versionFollowsContent() {
+        var changed = Taxonomy.customerSupport
+        #expect(changed.version == Taxonomy.customerSupport.version)
+        #expect(changed.version.count == 12)
+        changed.categories[0].description = "Money matters."
+        #expect(changed.version != Taxonomy.customerSupport.version)
+    }
+
+    @Test("a custom taxonomy loads from YAML and JSON")
+    func loadsFiles() throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let yaml = try folder.write("taxonomy.yaml", """
+            name: saas
+            categories:
+              - name: bug
+                description: Something is broken.
+              - name: question
+                description: How something works.
+            priorities:
+              - { name: p2, description: Whenever. }
+              - { name: p1, description: Today. }
+            sentiments:
+              - { name: unhappy, description: Upset. }
+              - { name: fine, description: Not upset. }
+            """)
+        let fromYAML = try Taxonomy.load(contentsOf: URL(fileURLWithPath: yaml))
+        #expect(fromYAML.categoryNames == ["bug", "question"])
+        let json = try folder.write("taxonomy.json", String(decoding: try JSONEncoder().encode(fromYAML), as: UTF8.self))
+        #expect(try Taxonomy.load(contentsOf: URL(fileURLWithPath: json)) == fromYAML)
+    }
+
+    @Test("an invalid taxonomy file is refused with the file and the fault named", arguments: [
+        ("missing.json", nil, "cannot read"),
+        ("broken.json", "{\"name\": \"x\", \"categories\": [", "broken.json"),
+        ("nodesc.yaml", "name: x\ncategories:\n  - name: a\npriorities: []\nsentiments: []\n", "categories[0].description: missing"),
+        ("empty.yaml", "name: x\ncategories: []\npriorities: []\nsentiments: []\n", "'categories' must list at least one label"),
+        ("dup.yaml", "name: x\ncategories:\n  - {name: a, description: A.}\n  - {name: a, description: B.}\npriorities: [{name: p, description: P.}]\nsentiments: [{name: s, description: S.}]\n", "categories[1].name 'a' appears twice"),
+        ("upper.yaml", "name: x\ncategories:\n  - {name: Billing, description: A.}\npriorities: [{name: p, description: P.}]\nsentiments: [{name: s, description: S.}]\n", "lower-case"),
+    ] as [(String, String?, String)])
+    func invalidFiles(name: String, contents: String?, expected: String) throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        if let contents { try folder.write(name, contents) }
+        let error = try #require(throws: TaxonomyError.self) {
+            try Taxonomy.load(contentsOf: URL(fileURLWithPath: folder.path(name)))
+        }
+        #expect(error.message.contains(name))
+        #expect(error.message.contains(expected))
+    }
+}
+
+@Suite("StoreLocation")
+struct StoreLocationTests {
+    @Test("store URIs parse", arguments: [
+        ("sqlite:./triage.sqlite", StoreLocation.sqliteFile(path: "./triage.sqlite")),
+        ("sqlite:///tmp/x.db", .sqliteFile(path: "/tmp/x.db")),
+        ("sqlite::memory:", .sqliteMemory),
+        ("mongodb://u:p@localhost:27017/support", .mongodb(uri: "mongodb://u:p@localhost:27017/support")),
+        ("mongodb+srv://cluster.example.net/db", .mongodb(uri: "mongodb+srv://cluster.example.net/db")),
+    ])
+    func parses(uri: String, expected: StoreLocation) throws {
+        #expect(try StoreLocation(parsing: uri) == expected)
+    }
+
+    @Test("bad store URIs are refused with the reason, passwords hidden",
+          arguments: ["postgres://admin:hunter2@db/x", "sqlite:", "triage.sqlite", ""])
+    func refuses(uri: String) {
+        let error = #expect(throws: StoreError.self) { try StoreLocation(parsing: uri) }
+        #expect(error?.isInvalidLocation == true)
+        #expect(error?.message.contains("hunter2") == false)
+    }
+
+    @Test("passwords never show in descriptions")
+    func redacts() throws {
+        let location = try StoreLocation(parsing: "mongodb://admin:s3cret@host1,host2/db?replicaSet=rs0")
+        #expect(location.description == "mongodb://admin:***@host1,host2/db?replicaSet=rs0")
+        #expect(StoreLocation.redact("mongodb://host/db?x=a@b") == "mongodb://host/db?x=a@b")
+        #expect(StoreLocation.redact("mongodb://user@host/db") == "mongodb://user@host/db")
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import TestSupport
+import Testing
+import TriageCore
+import TriageIngest
+
+@Suite("Export")
+struct ExportWriterTests {
+    func record(_ id: Int, text: String) -> QueryRecord {
+        QueryRecord(
+            id: QueryID(String(id)),
+            query: SupportQuery(text: text, subject: "S", externalId: "e-\(id)", createdAt: Date(timeIntervalSince1970: 0)),
+            status: .classified, attempts: 2, nextAttemptAt: Date(),
+            lastError: RecordedError(kind: "timeout", message: "slow", at: Date()),
+            classification: Classification(category: "billing", priority: "high", sentiment: "negative", language: "en",
+                                           confidence: 0.75, summary: "sum", model: "m", taxonomyVersion: "v"),
+            updatedAt: Date()
+        )
+    }
+
+    func export(_ format: QueryFileFormat, _ records: [QueryRecord]) throws -> String {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("out")
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        var writer = ExportWriter(format: format, output: handle)
+        try writer.begin()
+        for record in records { try writer.write(record) }
+        try writer.end()
+        try handle.close()
+        return try String(contentsOfFile: path, encoding: .utf8)
+    }
+
+    @Test("JSON carries status, attempts, last error and classification at the top level")
+    func json() throws {
+        let text = try export(.json, [record(1, text: "a"), record(2, text: "b")])
+        let objects = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [[String: Any]])
+        #expect(objects.count == 2)
+        #expect(objects[0]["id"] as? String == "1")
+        #expect(objects[0]["status"] as? String == "classified")
+        #expect(objects[0]["attempts"] as? Int == 2)
+        #expect(objects[0]["lastErrorKind"] as? String == "timeout")
+        #expect(objects[0]["category"] as? String == "billing")
+        #expect(objects[0]["confidence"] as? Double == 0.75)
+        #expect(objects[0]["createdAt"] as? String == "1970-01-01T00:00:00.000Z")
+        #expect(try export(.json, []) == "[]\n")
+    }
+
+    @Test("CSV escapes what needs it and reads back with the importer")
+    func csvRoundTrip() throws {
+        let text = try export(.csv, [record(1, text: "Hi, \"quoted\"\nnext line")])
+        #expect(text.hasPrefix("id,externalId,text,"))
+        let reread = try QueryFileReader.parse(Data(text.utf8), format: .csv, file: "export.csv")
+        #expect(reread.first?.text == "Hi, \"quoted\"\nnext line")
+        #expect(reread.first?.externalId == "e-1")
+        #expect(reread.first?.metadata == [:])
+    }
+
+    @Test("JSONL is one object a line and reads back with the importer")
+    func jsonlRoundTrip() throws {
+        let text = try export(.jsonl, [record(1, text: "a"), record(2, text: "b")])
+        #expect(text.split(separator: "\n").count == 2)
+        let reread = try QueryFileReader.parse(Data(text.utf8), format: .jsonl, file: "export.jsonl")
+        #expect(reread.map(\.text) == ["a", "b"])
+        #expect(reread.allSatisfy { $0.metadata.isEmpty })
+    }
+}
