@@ -67,7 +67,7 @@ public enum QueryFileReader {
             if case .typeMismatch = error {
                 throw ImportError(file: file, message: "expected a JSON array of objects at the top level")
             }
-            throw ImportError(file: file, message: "malformed JSON: \(jsonProblem(error))")
+            throw ImportError(file: file, message: "malformed JSON: \(jsonProblem(in: data))")
         }
         return try values.enumerated().map { index, value in
             try query(from: value, file: file, location: "record \(index + 1)")
@@ -83,8 +83,8 @@ public enum QueryFileReader {
             let value: JSONValue
             do {
                 value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
-            } catch let error as DecodingError {
-                throw ImportError(file: file, location: location, message: "malformed JSON: \(jsonProblem(error))")
+            } catch {
+                throw ImportError(file: file, location: location, message: "malformed JSON: \(jsonProblem(in: Data(line), singleLine: true))")
             }
             queries.append(try query(from: value, file: file, location: location))
         }
@@ -208,11 +208,28 @@ public enum QueryFileReader {
         return dateOnly.date(from: text)
     }
 
-    private static func jsonProblem(_ error: DecodingError) -> String {
-        if case .dataCorrupted(let context) = error {
-            let detail = (context.underlyingError as? NSError)?.userInfo["NSDebugDescription"] as? String
-            return detail ?? context.debugDescription
+    /// Why `data` is not valid JSON, with the line and column where the parser gave up.
+    private static func jsonProblem(in data: Data, singleLine: Bool = false) -> String {
+        do {
+            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+            return "not valid JSON"
+        } catch {
+            let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "not valid JSON"
+            let offset: Int
+            if let match = detail.firstMatch(of: /character (\d+)/), let value = Int(match.1) {
+                offset = value
+            } else if detail.contains("end of file") {
+                offset = data.count
+            } else {
+                return detail
+            }
+            let prefix = data.prefix(offset)
+            let line = prefix.count { $0 == UInt8(ascii: "\n") } + 1
+            let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 - data.startIndex + 1 } ?? 0) + 1
+            let reason = detail.replacingOccurrences(of: #" around character \d+"#, with: "", options: .regularExpression)
+                .trimmingCharacters(in: CharacterSet(charactersIn: "."))
+            let place = singleLine ? "column \(column)" : "line \(line), column \(column)"
+            return "\(reason.prefix(1).lowercased() + reason.dropFirst()) at \(place)"
         }
-        return error.readableDescription
     }
 }

@@ -64,7 +64,7 @@ struct QueryFileReaderTests {
         ("[{\"text\": \"ok\"}, {\"text\": 42}]", QueryFileFormat.json, "in, record 2, field 'text': expected a string, found number"),
         ("[{\"text\": \"ok\"}, {\"subject\": \"x\"}]", .json, "in, record 2, field 'text': is missing"),
         ("{\"text\": \"ok\"}\n{\"text\": \"  \"}\n", .jsonl, "in, line 2, field 'text': must not be empty"),
-        ("{\"text\": \"ok\"}\n{\"text\": \"a\" \"b\"}\n", .jsonl, "in, line 2: malformed JSON"),
+        ("{\"text\": \"ok\"}\n{\"text\": \"a\" \"b\"}\n", .jsonl, "in, line 2: malformed JSON: invalid value at column 14"),
         ("{\"text\": \"ok\", \"createdAt\": \"yesterday\"}", .jsonl, "in, line 1, field 'createdAt': expected an ISO 8601 date"),
         ("{\"text\": \"ok\", \"tags\": [\"a\"]}", .jsonl, "in, line 1, field 'tags': unsupported value type array"),
         ("{\"text\": \"ok\", \"metadata\": {\"a\": {}}}", .jsonl, "in, line 1, field 'metadata.a'"),
