@@ -30,11 +30,13 @@ public struct MockClassifier: Classifier {
     public let taxonomy: Taxonomy
     public let configuration: Configuration
     private let rules: KeywordRules
+    private let taxonomyVersion: String
 
     public init(taxonomy: Taxonomy = .customerSupport, configuration: Configuration = Configuration()) {
         self.taxonomy = taxonomy
         self.configuration = configuration
         self.rules = KeywordRules(taxonomy: taxonomy)
+        self.taxonomyVersion = taxonomy.version
     }
 
     public func classify(_ request: ClassificationRequest) async throws -> Classification {
@@ -60,7 +62,7 @@ public struct MockClassifier: Classifier {
             confidence: verdict.confidence,
             summary: Self.summarize(request.query),
             model: configuration.model,
-            taxonomyVersion: taxonomy.version,
+            taxonomyVersion: taxonomyVersion,
             promptTokens: promptTokens,
             completionTokens: 45
         )

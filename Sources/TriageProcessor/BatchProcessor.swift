@@ -221,7 +221,8 @@ public struct BatchProcessor: Sendable {
                 }
                 loop.statistics.claimed(claimed.count)
                 for record in claimed {
-                    loop.distinctClaimed.insert(record.id)
+                    // Only a limited run needs to remember every id it took; a long-running one must stay flat.
+                    if configuration.limit != nil { loop.distinctClaimed.insert(record.id) }
                     loop.tokens[record.id] = record.lease?.token
                 }
                 loop.claimedNotStarted = ArraySlice(claimed)
