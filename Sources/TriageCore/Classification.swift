@@ -17,6 +17,8 @@ public struct Classification: Sendable, Hashable, Codable {
     public var completionTokens: Int
     /// Wall time of the classification, all attempts of the request included.
     public var latencyMs: Double
+    /// What the classification cost, every attempt and repair included, from the configured price table.
+    public var costUSD: Double
     public var classifiedAt: Date
 
     public init(
@@ -31,6 +33,7 @@ public struct Classification: Sendable, Hashable, Codable {
         promptTokens: Int = 0,
         completionTokens: Int = 0,
         latencyMs: Double = 0,
+        costUSD: Double = 0,
         classifiedAt: Date = Date()
     ) {
         self.category = category
@@ -44,6 +47,7 @@ public struct Classification: Sendable, Hashable, Codable {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
         self.latencyMs = latencyMs
+        self.costUSD = costUSD
         self.classifiedAt = classifiedAt
     }
 }

@@ -20,6 +20,7 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
     /// Tokens spent by the failed attempt, so that failures are paid for in the statistics too.
     public var promptTokens: Int
     public var completionTokens: Int
+    public var costUSD: Double = 0
 
     private init(_ code: Code, _ message: String, promptTokens: Int = 0, completionTokens: Int = 0) {
         self.code = code
@@ -52,6 +53,13 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     public var description: String { "\(kind): \(message)" }
+
+    /// The same error with another message.
+    public func withMessage(_ message: String) -> Self {
+        var copy = Self(code, message, promptTokens: promptTokens, completionTokens: completionTokens)
+        copy.costUSD = costUSD
+        return copy
+    }
 
     public static func rateLimited(_ message: String) -> Self { .init(.rateLimited, message) }
     public static func server(_ message: String) -> Self { .init(.server, message) }

@@ -64,6 +64,8 @@ public struct RunStatistics: Sendable, Hashable, Codable {
     public var queriesPerSecond: Double
     public var latencyMs: Latency
     public var tokens: Tokens
+    /// Spent on the LLM, failed and repaired attempts included, from the configured price table.
+    public var costUSD: Double
     /// Failed attempts by error kind.
     public var errorsByKind: [String: Int]
     public var byCategory: [String: Int]
@@ -81,6 +83,7 @@ public struct RunStatistics: Sendable, Hashable, Codable {
         queriesPerSecond: Double = 0,
         latencyMs: Latency = Latency(),
         tokens: Tokens = Tokens(),
+        costUSD: Double = 0,
         errorsByKind: [String: Int] = [:],
         byCategory: [String: Int] = [:]
     ) {
@@ -96,6 +99,7 @@ public struct RunStatistics: Sendable, Hashable, Codable {
         self.queriesPerSecond = queriesPerSecond
         self.latencyMs = latencyMs
         self.tokens = tokens
+        self.costUSD = costUSD
         self.errorsByKind = errorsByKind
         self.byCategory = byCategory
     }

@@ -25,6 +25,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
     public var promptTokens: Int?
     public var completionTokens: Int?
     public var latencyMs: Double?
+    public var costUSD: Double?
     public var classifiedAt: Date?
     public var metadata: [String: String]?
 
@@ -52,6 +53,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         promptTokens = c?.promptTokens
         completionTokens = c?.completionTokens
         latencyMs = c?.latencyMs
+        costUSD = c?.costUSD
         classifiedAt = c?.classifiedAt
         metadata = record.query.metadata.isEmpty ? nil : record.query.metadata
     }
@@ -60,7 +62,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
     static let csvColumns = [
         "id", "externalId", "text", "subject", "channel", "customerId", "createdAt", "status", "attempts",
         "lastErrorKind", "lastError", "category", "priority", "sentiment", "language", "confidence", "summary",
-        "model", "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "classifiedAt",
+        "model", "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt",
     ]
 
     var csvFields: [String] {
@@ -70,7 +72,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
             id, text(externalId), self.text, text(subject), text(channel), text(customerId), date(createdAt), status,
             String(attempts), text(lastErrorKind), text(lastError), text(category), text(priority), text(sentiment),
             text(language), text(confidence), text(summary), text(model), text(taxonomyVersion), text(promptTokens),
-            text(completionTokens), text(latencyMs), date(classifiedAt),
+            text(completionTokens), text(latencyMs), text(costUSD), date(classifiedAt),
         ]
     }
 }

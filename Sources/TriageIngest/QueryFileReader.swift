@@ -121,7 +121,7 @@ public enum QueryFileReader {
     static let managedFields: Set<String> = [
         "id", "_id", "status", "attempts", "nextAttemptAt", "lease", "lastError", "lastErrorKind", "lastErrorAt",
         "classification", "category", "priority", "sentiment", "language", "confidence", "summary", "model",
-        "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "classifiedAt", "updatedAt",
+        "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt", "updatedAt",
     ]
 
     private static func query(from value: JSONValue, file: String, location: String) throws -> SupportQuery {

@@ -321,6 +321,7 @@ public struct BatchProcessor: Sendable {
             var outcome = QueryOutcome(record: record, result: .classified(classification))
             outcome.promptTokens = classification.promptTokens
             outcome.completionTokens = classification.completionTokens
+            outcome.costUSD = classification.costUSD
             // A result already paid for is written even if the run is being cancelled.
             outcome.result = await write(record.id) { [store, classification] in
                 try await store.complete(record.id, token: token, classification: classification)
@@ -331,6 +332,7 @@ public struct BatchProcessor: Sendable {
             var outcome = QueryOutcome(record: record, result: .interrupted)
             outcome.promptTokens = error.promptTokens
             outcome.completionTokens = error.completionTokens
+            outcome.costUSD = error.costUSD
             outcome.result = await recordFailure(error, of: record, token: token)
             return outcome
         } catch is CancellationError {

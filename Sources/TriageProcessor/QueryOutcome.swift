@@ -23,6 +23,7 @@ struct QueryOutcome: Sendable {
     var result: Result
     var promptTokens = 0
     var completionTokens = 0
+    var costUSD = 0.0
 
     /// Whether the query is still held by this run and must be released.
     var needsRelease: Bool {

@@ -28,6 +28,7 @@ struct RunStatisticsCollector {
     mutating func record(_ outcome: QueryOutcome) {
         statistics.tokens.prompt += outcome.promptTokens
         statistics.tokens.completion += outcome.completionTokens
+        statistics.costUSD += outcome.costUSD
         switch outcome.result {
         case .classified(let classification):
             statistics.classified += 1

@@ -51,6 +51,9 @@ extension SQLiteQueryStore {
                 );
                 """)
         }
+        migrator.registerMigration("v2-cost") { db in
+            try db.execute(sql: "ALTER TABLE queries ADD COLUMN cost_usd REAL")
+        }
         return migrator
     }
 }
@@ -120,6 +123,7 @@ extension QueryRecord {
                 promptTokens: row["prompt_tokens"] ?? 0,
                 completionTokens: row["completion_tokens"] ?? 0,
                 latencyMs: row["latency_ms"] ?? 0,
+                costUSD: row["cost_usd"] ?? 0,
                 classifiedAt: date("classified_at") ?? Date()
             )
         }

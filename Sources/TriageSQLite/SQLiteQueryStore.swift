@@ -99,11 +99,11 @@ public final class SQLiteQueryStore: QueryStore {
                 SET status = 'classified', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
                     category = ?, priority = ?, sentiment = ?, language = ?, confidence = ?, summary = ?,
                     model = ?, taxonomy_version = ?, prompt_tokens = ?, completion_tokens = ?, latency_ms = ?,
-                    classified_at = ?, updated_at = ?
+                    cost_usd = ?, classified_at = ?, updated_at = ?
                 WHERE id = ? AND status = 'processing' AND lease_token = ?
                 """, arguments: [
                     c.category, c.priority, c.sentiment, c.language, c.confidence, c.summary,
-                    c.model, c.taxonomyVersion, c.promptTokens, c.completionTokens, c.latencyMs,
+                    c.model, c.taxonomyVersion, c.promptTokens, c.completionTokens, c.latencyMs, c.costUSD,
                     c.classifiedAt.timeIntervalSince1970, Date().timeIntervalSince1970, rowID, token,
                 ])
             guard db.changesCount == 1 else { throw StoreError.leaseLost(id) }

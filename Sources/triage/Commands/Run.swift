@@ -57,7 +57,6 @@ extension Triage {
             guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
             guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-            if !dryRun { _ = try classifier.makeClassifier() }
         }
 
         func run() async throws {
@@ -66,17 +65,9 @@ extension Triage {
                 try await runDry(store)
                 return
             }
-            let (classifier, name) = try self.classifier.makeClassifier()
-            var configuration = BatchProcessor.Configuration()
-            configuration.batchSize = batchSize
-            configuration.maxConcurrent = maxConcurrent
-            configuration.maxAttempts = maxAttempts
-            configuration.limit = limit
-            configuration.leaseDuration = .seconds(leaseSeconds)
-            configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
-            configuration.classifierName = name
-            let record = try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
-
+            let record = try await classifier.withClassifier(concurrency: maxConcurrent) { classifier, name in
+                try await classify(store: store, classifier: classifier, name: name)
+            }
             if let output {
                 try Data((try Format.json(record) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
             }
@@ -90,6 +81,18 @@ extension Triage {
             case .completed, .running:
                 break
             }
+        }
+
+        private func classify(store: any QueryStore, classifier: any Classifier, name: String) async throws -> RunRecord {
+            var configuration = BatchProcessor.Configuration()
+            configuration.batchSize = batchSize
+            configuration.maxConcurrent = maxConcurrent
+            configuration.maxAttempts = maxAttempts
+            configuration.limit = limit
+            configuration.leaseDuration = .seconds(leaseSeconds)
+            configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
+            configuration.classifierName = name
+            return try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
         }
 
         private func runDry(_ store: any QueryStore) async throws {

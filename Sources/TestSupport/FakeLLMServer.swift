@@ -1,0 +1,218 @@
+import Foundation
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A fake LLM provider on loopback, speaking OpenAI's chat-completions (`POST /v1/chat/completions`) and Anthropic's
+/// Messages API (`POST /v1/messages`), scriptable per request: latency, 429 with `Retry-After`, 5xx, hangs,
+/// malformed or out-of-taxonomy answers, truncated bodies. It counts what it received, and can enforce a rate limit
+/// the way providers do (a per-minute limit enforced per second).
+public final class FakeLLMServer: Sendable {
+    /// One request as received.
+    public struct Request: Sendable {
+        public var index: Int
+        public var path: String
+        public var headers: [String: String]
+        public var body: Data
+
+        /// The body as a JSON object.
+        public var json: [String: Any] {
+            (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+        }
+
+        /// The text of the first user message: the query, as the classifier framed it.
+        public var firstUserMessage: String {
+            let messages = json["messages"] as? [[String: Any]] ?? []
+            return messages.first { $0["role"] as? String == "user" }?["content"] as? String ?? ""
+        }
+
+        /// The text of the last user message.
+        public var lastUserMessage: String {
+            let messages = json["messages"] as? [[String: Any]] ?? []
+            return messages.last { $0["role"] as? String == "user" }?["content"] as? String ?? ""
+        }
+    }
+
+    /// What to answer.
+    public enum Reply: Sendable {
+        /// A valid classification in the provider's format.
+        case classification(category: String = "billing", priority: String = "normal", sentiment: String = "neutral",
+                            language: String = "en", confidence: Double = 0.9, summary: String = "Customer needs help.",
+                            promptTokens: Int = 150, completionTokens: Int = 30, after: Duration = .zero)
+        /// This exact text as the model's answer (malformed JSON, prose, out-of-taxonomy labels).
+        case content(String, promptTokens: Int = 150, completionTokens: Int = 30, after: Duration = .zero)
+        /// A bare HTTP status with optional headers and body.
+        case status(Int, headers: [String: String] = [:], body: String = "", after: Duration = .zero)
+        /// Never answer.
+        case hang
+        /// A 200 whose body is cut short and the connection closed.
+        case truncated
+    }
+
+    private struct State {
+        var requests: [Request] = []
+        var throttled = 0
+        var accepted: [ContinuousClock.Instant] = []
+    }
+
+    private let script: @Sendable (Request) -> Reply
+    private let requestsPerSecond: Int?
+    private let state = Mutex(State())
+    private let port = Mutex(0)
+
+    /// - Parameters:
+    ///   - requestsPerSecond: When set, a request beyond this many in the last second gets a 429 with `Retry-After: 1`.
+    ///   - script: Decides each answer.
+    public init(requestsPerSecond: Int? = nil, script: @escaping @Sendable (Request) -> Reply = { _ in .classification() }) {
+        self.requestsPerSecond = requestsPerSecond
+        self.script = script
+    }
+
+    /// The base URL for OpenAI-compatible clients (`http://127.0.0.1:PORT/v1`).
+    public var openAIBaseURL: String { "http://127.0.0.1:\(port.withLock { $0 })/v1" }
+    /// The base URL for Anthropic clients (`http://127.0.0.1:PORT`).
+    public var anthropicBaseURL: String { "http://127.0.0.1:\(port.withLock { $0 })" }
+    public var requests: [Request] { state.withLock { $0.requests } }
+    public var requestCount: Int { state.withLock { $0.requests.count } }
+    /// How many 429s the rate limit enforcement sent.
+    public var throttledCount: Int { state.withLock { $0.throttled } }
+
+    /// Starts the server on a free loopback port, runs `body`, and stops the server, whatever happens.
+    public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .bind(host: "127.0.0.1", port: 0) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(
+                        wrappingChannelSynchronously: channel
+                    )
+                }
+            }
+        port.withLock { $0 = server.channel.localAddress?.port ?? 0 }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await withThrowingDiscardingTaskGroup { connections in
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            connections.addTask { await self.serve(connection) }
+                        }
+                    }
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            let result = try await body()
+            server.channel.close(promise: nil)
+            return result
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>) async {
+        try? await connection.executeThenClose { inbound, outbound in
+            var head: HTTPRequestHead?
+            var body = ByteBuffer()
+            for try await part in inbound {
+                switch part {
+                case .head(let received):
+                    head = received
+                    body.clear()
+                case .body(var chunk):
+                    body.writeBuffer(&chunk)
+                case .end:
+                    guard let head else { continue }
+                    let keepOpen = try await respond(to: head, body: Data(buffer: body), outbound: outbound)
+                    if !keepOpen { return }
+                }
+            }
+        }
+    }
+
+    /// Answers one request; returns whether the connection stays open.
+    private func respond(to head: HTTPRequestHead, body: Data,
+                         outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws -> Bool {
+        var headers: [String: String] = [:]
+        for (name, value) in head.headers { headers[name.lowercased()] = value }
+        let request = state.withLock { state -> Request in
+            let request = Request(index: state.requests.count, path: head.uri, headers: headers, body: body)
+            state.requests.append(request)
+            return request
+        }
+        if let limit = requestsPerSecond {
+            let now = ContinuousClock.now
+            let allowed = state.withLock { state -> Bool in
+                state.accepted.removeAll { now - $0 >= .seconds(1) }
+                guard state.accepted.count < limit else {
+                    state.throttled += 1
+                    return false
+                }
+                state.accepted.append(now)
+                return true
+            }
+            if !allowed {
+                try await write(429, ["Retry-After": "1"], #"{"error":{"message":"Rate limit reached"}}"#, outbound)
+                return true
+            }
+        }
+        let anthropic = head.uri.hasSuffix("/messages")
+        switch script(request) {
+        case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
+                             let promptTokens, let completionTokens, let after):
+            try await Task.sleep(for: after)
+            let answer: [String: Any] = ["category": category, "priority": priority, "sentiment": sentiment,
+                                         "language": language, "confidence": confidence, "summary": summary]
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]), as: UTF8.self)
+            try await write(200, [:], Self.success(content: text, anthropic: anthropic, prompt: promptTokens,
+                                                   completion: completionTokens), outbound)
+        case .content(let text, let promptTokens, let completionTokens, let after):
+            try await Task.sleep(for: after)
+            try await write(200, [:], Self.success(content: text, anthropic: anthropic, prompt: promptTokens,
+                                                   completion: completionTokens, asTool: false), outbound)
+        case .status(let code, let extra, let text, let after):
+            try await Task.sleep(for: after)
+            try await write(code, extra, text, outbound)
+        case .hang:
+            try await Task.sleep(for: .seconds(3600))
+        case .truncated:
+            var responseHeaders = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "500")])
+            responseHeaders.add(name: "Connection", value: "close")
+            try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: responseHeaders)))
+            try await outbound.write(.body(.byteBuffer(ByteBuffer(string: #"{"choices":[{"mess"#))))
+            return false
+        }
+        return true
+    }
+
+    private func write(_ code: Int, _ extra: [String: String], _ text: String,
+                       _ outbound: NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>) async throws {
+        var headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(text.utf8.count)")])
+        for (name, value) in extra { headers.add(name: name, value: value) }
+        try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: code), headers: headers)))
+        try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
+        try await outbound.write(.end(nil))
+    }
+
+    /// A successful response body in the provider's format.
+    static func success(content: String, anthropic: Bool, prompt: Int, completion: Int, asTool: Bool = true) -> String {
+        let object: [String: Any]
+        if anthropic {
+            let block: [String: Any]
+            if asTool, let input = try? JSONSerialization.jsonObject(with: Data(content.utf8)) {
+                block = ["type": "tool_use", "id": "toolu_fake", "name": "record_classification", "input": input]
+            } else {
+                block = ["type": "text", "text": content]
+            }
+            object = ["id": "msg_fake", "type": "message", "role": "assistant", "model": "fake-claude",
+                      "content": [block], "stop_reason": "tool_use",
+                      "usage": ["input_tokens": prompt, "output_tokens": completion]]
+        } else {
+            object = ["id": "chatcmpl-fake", "object": "chat.completion", "model": "fake-gpt",
+                      "choices": [["index": 0, "message": ["role": "assistant", "content": content], "finish_reason": "stop"]],
+                      "usage": ["prompt_tokens": prompt, "completion_tokens": completion,
+                                "total_tokens": prompt + completion]]
+        }
+        return String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import TriageCore
+
+/// A model's answer that passed validation.
+struct ValidatedAnswer: Sendable, Hashable {
+    var category: String
+    var priority: String
+    var sentiment: String
+    var language: String
+    var confidence: Double
+    var summary: String
+}
+
+/// Checks a model's answer against the taxonomy: labels in it, confidence in range, every field present.
+struct AnswerValidator: Sendable {
+    let taxonomy: Taxonomy
+
+    /// Validates `content`, the model's text (or a tool call's input, serialised).
+    /// - Throws: `ValidationProblems` listing everything wrong, for the repair request to quote.
+    func validate(_ content: String) throws -> ValidatedAnswer {
+        guard let object = Self.extractObject(from: content) else {
+            throw ValidationProblems(["the answer is not a JSON object"])
+        }
+        var problems: [String] = []
+        func label(_ field: String, _ allowed: [String]) -> String {
+            guard let raw = object[field]?.stringValue else {
+                problems.append(object[field] == nil ? "'\(field)' is missing" : "'\(field)' must be a string")
+                return ""
+            }
+            let normalized = raw.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: " ", with: "_")
+                .replacingOccurrences(of: "-", with: "_")
+            guard allowed.contains(normalized) else {
+                problems.append("\(field) '\(raw)' is not one of \(allowed.joined(separator: ", "))")
+                return ""
+            }
+            return normalized
+        }
+        let category = label("category", taxonomy.categoryNames)
+        let priority = label("priority", taxonomy.priorityNames)
+        let sentiment = label("sentiment", taxonomy.sentimentNames)
+
+        var language = ""
+        if let raw = object["language"]?.stringValue?.trimmingCharacters(in: .whitespaces).lowercased(),
+           raw.range(of: "^[a-z]{2,3}(-[a-z0-9]{2,4})?$", options: .regularExpression) != nil {
+            language = raw
+        } else {
+            problems.append("'language' must be an ISO 639-1 code such as \"en\"")
+        }
+
+        var confidence = 0.0
+        if let value = object["confidence"]?.doubleValue, (0...1).contains(value) {
+            confidence = value
+        } else {
+            let shown = object["confidence"].map { "\($0)" } ?? "missing"
+            problems.append("'confidence' must be a number from 0 to 1 (got \(shown))")
+        }
+
+        var summary = object["summary"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        if summary.isEmpty { problems.append("'summary' must be a non-empty string") }
+        if summary.count > 200 { summary = String(summary.prefix(199)) + "…" }
+
+        guard problems.isEmpty else { throw ValidationProblems(problems) }
+        return ValidatedAnswer(category: category, priority: priority, sentiment: sentiment, language: language,
+                               confidence: confidence, summary: summary)
+    }
+
+    /// The JSON object in `content`: the whole text, or inside a Markdown fence, or from the first `{` to the last `}`.
+    static func extractObject(from content: String) -> JSONValue? {
+        let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+        var candidates = [trimmed]
+        if let start = trimmed.firstIndex(of: "{"), let end = trimmed.lastIndex(of: "}"), start < end {
+            candidates.append(String(trimmed[start...end]))
+        }
+        for candidate in candidates {
+            if let value = try? JSONValue.decode(Data(candidate.utf8)), case .object = value { return value }
+        }
+        return nil
+    }
+}
+
+/// Why an answer failed validation.
+struct ValidationProblems: Error, CustomStringConvertible {
+    let problems: [String]
+
+    init(_ problems: [String]) {
+        self.problems = problems
+    }
+
+    var description: String { problems.joined(separator: "; ") }
+}

@@ -1,0 +1,39 @@
+import Foundation
+
+/// One message of a conversation with the model.
+struct ChatMessage: Sendable, Hashable {
+    enum Role: String, Sendable {
+        case user, assistant
+    }
+
+    var role: Role
+    var content: String
+}
+
+/// What a provider answered, in the terms the classifier needs.
+struct ChatReply: Sendable {
+    /// The model's answer: its text, or a forced tool call's input as JSON.
+    var content: String
+    var promptTokens: Int
+    var completionTokens: Int
+    var model: String?
+}
+
+/// The wire format of one provider family: how to ask, and how to read the answer.
+protocol ChatAPI: Sendable {
+    /// The URL to POST to.
+    func endpoint(_ configuration: LLMConfiguration) -> String
+    /// Headers carrying the credentials and API version.
+    func headers(_ configuration: LLMConfiguration) -> [(String, String)]
+    /// The request body.
+    func body(system: String, messages: [ChatMessage], schema: JSONValue, mode: LLMConfiguration.OutputMode,
+              configuration: LLMConfiguration) throws -> Data
+    /// Reads a successful response body.
+    /// - Throws: `MalformedResponse` if the body is not the provider's format.
+    func reply(from body: Data) throws -> ChatReply
+}
+
+/// A successful HTTP response whose body is not what the provider's API returns.
+struct MalformedResponse: Error, CustomStringConvertible {
+    let description: String
+}

@@ -1,0 +1,261 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOHTTP1
+import Synchronization
+import TriageCore
+
+/// Classifies queries with an LLM over HTTP: any OpenAI-compatible chat-completions endpoint, or Anthropic's
+/// Messages API.
+///
+/// Every answer is validated against the taxonomy; an invalid one gets one repair request that quotes the problems.
+/// Transient failures (429, 5xx, timeouts, resets) are retried with exponential backoff and full jitter, honouring
+/// `Retry-After`, within a retry budget; requests and tokens are paced under the configured per-minute limits; the
+/// tokens and cost of every request, failed and repair requests included, are counted.
+public final class LLMClassifier: Classifier {
+    public let taxonomy: Taxonomy
+    public let configuration: LLMConfiguration
+    private let client: HTTPClient
+    private let api: any ChatAPI
+    private let prompt: ClassificationPrompt
+    private let validator: AnswerValidator
+    private let limiter: RateLimiter
+    private let taxonomyVersion: String
+    private let logger: Logger
+    /// Lowered for the rest of the run when the endpoint says it lacks a structured-output mode.
+    private let mode: Mutex<LLMConfiguration.OutputMode>
+
+    /// - Parameters:
+    ///   - client: The shared HTTP client; its connection pool should allow as many connections as the processor's
+    ///     concurrency. The caller owns it and shuts it down.
+    public init(configuration: LLMConfiguration, taxonomy: Taxonomy, client: HTTPClient, logger: Logger) {
+        self.configuration = configuration
+        self.taxonomy = taxonomy
+        self.client = client
+        self.logger = logger
+        api = switch configuration.provider {
+        case .openAI: OpenAIChatAPI()
+        case .anthropic: AnthropicMessagesAPI()
+        }
+        prompt = ClassificationPrompt(taxonomy: taxonomy)
+        validator = AnswerValidator(taxonomy: taxonomy)
+        limiter = RateLimiter(requestsPerMinute: configuration.requestsPerMinute,
+                              tokensPerMinute: configuration.tokensPerMinute)
+        taxonomyVersion = taxonomy.version
+        mode = Mutex(configuration.outputMode)
+    }
+
+    /// 429 answers received so far; each one slowed the whole run down.
+    public var throttledResponses: Int {
+        get async { await limiter.throttledResponses }
+    }
+
+    public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        var usage = Usage()
+        var messages = [ChatMessage(role: .user, content: prompt.userMessage(for: request.query))]
+        let estimate = prompt.estimatedPromptTokens(for: request.query) + configuration.maxOutputTokens
+        var retries = 0
+        var repaired = false
+        while true {
+            try await Task.sleep(for: await limiter.reserve(tokens: estimate))
+            let reply: ChatReply
+            do {
+                reply = try await send(messages)
+            } catch let failure as RequestFailure {
+                usage.add(failure.promptTokens, failure.completionTokens)
+                switch failure.disposition {
+                case .downgrade:
+                    continue
+                case .final(var error):
+                    throw usage.charge(&error, prices: configuration.prices[configuration.model])
+                case .retry(var error, let retryAfter):
+                    retries += 1
+                    guard retries <= configuration.retryBudget else {
+                        error = error.withMessage("\(error.message) (gave up after \(retries) requests)")
+                        throw usage.charge(&error, prices: configuration.prices[configuration.model])
+                    }
+                    let backoff = configuration.retryPolicy.delay(forRetry: retries)
+                    let delay = max(backoff, retryAfter ?? .zero)
+                    logger.debug("LLM request failed; retrying", metadata: [
+                        "query.id": "\(request.id)", "llm.error": "\(error.kind)", "llm.retry_in": "\(delay)",
+                    ])
+                    try await Task.sleep(for: delay)
+                    continue
+                }
+            }
+            usage.add(reply.promptTokens, reply.completionTokens)
+            await limiter.correct(estimatedTokens: estimate, actualTokens: reply.promptTokens + reply.completionTokens)
+            do {
+                let answer = try validator.validate(reply.content)
+                return Classification(
+                    category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
+                    language: answer.language, confidence: answer.confidence, summary: answer.summary,
+                    model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
+                    promptTokens: usage.prompt, completionTokens: usage.completion,
+                    costUSD: usage.cost(configuration.prices[configuration.model])
+                )
+            } catch let problems as ValidationProblems {
+                guard !repaired else {
+                    var error = ClassifierError.invalidOutput("after one repair request: \(problems)")
+                    throw usage.charge(&error, prices: configuration.prices[configuration.model])
+                }
+                repaired = true
+                logger.debug("invalid answer; asking for a repair", metadata: [
+                    "query.id": "\(request.id)", "llm.problems": "\(problems)",
+                ])
+                messages.append(ChatMessage(role: .assistant, content: reply.content))
+                messages.append(ChatMessage(role: .user, content: prompt.repairMessage(problems: problems.description)))
+            }
+        }
+    }
+
+    // MARK: - One HTTP request
+
+    /// Why a request produced no reply, and what to do about it.
+    private struct RequestFailure: Error {
+        enum Disposition {
+            case retry(ClassifierError, retryAfter: Duration?)
+            case final(ClassifierError)
+            /// The endpoint lacks the structured-output mode we asked for; the mode was lowered, ask again.
+            case downgrade
+        }
+
+        var disposition: Disposition
+        var promptTokens = 0
+        var completionTokens = 0
+    }
+
+    private func send(_ messages: [ChatMessage]) async throws -> ChatReply {
+        let currentMode = mode.withLock { $0 }
+        var request = HTTPClientRequest(url: api.endpoint(configuration))
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        for (name, value) in api.headers(configuration) + configuration.extraHeaders.map({ ($0.key, $0.value) }) {
+            request.headers.add(name: name, value: value)
+        }
+        let body = try api.body(system: prompt.system, messages: messages, schema: prompt.schema, mode: currentMode,
+                                configuration: configuration)
+        request.body = .bytes(ByteBuffer(bytes: body))
+
+        let status: HTTPResponseStatus
+        let headers: HTTPHeaders
+        let data: Data
+        do {
+            let timeout = configuration.requestTimeout.components
+            let response = try await client.execute(
+                request, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
+            )
+            status = response.status
+            headers = response.headers
+            data = Data(buffer: try await response.body.collect(upTo: configuration.maxResponseBytes))
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let error as HTTPClientError
+            where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
+            throw RequestFailure(disposition: .retry(.timeout(
+                "no answer within \(configuration.requestTimeout) from \(host)"), retryAfter: nil))
+        } catch is NIOTooManyBytesError {
+            throw RequestFailure(disposition: .retry(.server(
+                "the response was larger than \(configuration.maxResponseBytes) bytes"), retryAfter: nil))
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw RequestFailure(disposition: .retry(.connection(
+                "request to \(host) failed: \(redact(String(describing: error)))"), retryAfter: nil))
+        }
+
+        switch status.code {
+        case 200..<300:
+            do {
+                return try api.reply(from: data)
+            } catch let error as MalformedResponse {
+                throw RequestFailure(disposition: .retry(.server("\(error.description) (HTTP \(status.code))"),
+                                                         retryAfter: nil))
+            }
+        case 429:
+            let retryAfter = RetryAfter.delay(from: headers.map { ($0.name, $0.value) })
+            await limiter.throttled(retryAfter: retryAfter)
+            throw RequestFailure(disposition: .retry(.rateLimited("HTTP 429: \(providerMessage(data))"),
+                                                     retryAfter: retryAfter))
+        case 408, 409, 500..<600:
+            let retryAfter = RetryAfter.delay(from: headers.map { ($0.name, $0.value) })
+            throw RequestFailure(disposition: .retry(.server("HTTP \(status.code): \(providerMessage(data))"),
+                                                     retryAfter: retryAfter))
+        case 401, 403:
+            throw RequestFailure(disposition: .final(.unauthorized(
+                "HTTP \(status.code) from \(host): the API key was refused (\(providerMessage(data)))")))
+        case 404:
+            throw RequestFailure(disposition: .final(.configuration(
+                "HTTP 404 from \(host): unknown model '\(configuration.model)' or wrong endpoint "
+                    + "(\(providerMessage(data)))")))
+        default:
+            let message = providerMessage(data)
+            if let lower = lowerMode(from: currentMode, because: message) {
+                logger.info("the endpoint lacks structured output mode; falling back", metadata: [
+                    "llm.mode": "\(currentMode.rawValue)", "llm.fallback": "\(lower.rawValue)",
+                ])
+                throw RequestFailure(disposition: .downgrade)
+            }
+            if message.lowercased().contains("model") && message.lowercased().contains("not") {
+                throw RequestFailure(disposition: .final(.configuration("HTTP \(status.code): \(message)")))
+            }
+            throw RequestFailure(disposition: .final(.rejected("HTTP \(status.code): \(message)")))
+        }
+    }
+
+    /// Lowers the output mode if `message` says the endpoint does not support the current one.
+    private func lowerMode(from current: LLMConfiguration.OutputMode, because message: String) -> LLMConfiguration.OutputMode? {
+        let text = message.lowercased()
+        let aboutFormat = ["response_format", "json_schema", "json_object", "structured", "tool"].contains { text.contains($0) }
+        guard aboutFormat, let next = LLMConfiguration.OutputMode.allCases.first(where: { $0 > current }) else { return nil }
+        return mode.withLock { mode in
+            if mode == current { mode = next }
+            return mode
+        }
+    }
+
+    /// The provider's error message (`{"error": {"message": …}}`), or the start of the body; secrets removed.
+    private func providerMessage(_ data: Data) -> String {
+        let value = try? JSONValue.decode(data)
+        let message = value?["error"]?["message"]?.stringValue ?? value?["error"]?.stringValue
+            ?? value?["message"]?.stringValue
+            ?? String(decoding: data.prefix(300), as: UTF8.self)
+        return redact(message.isEmpty ? "(empty body)" : message)
+    }
+
+    private func redact(_ text: String) -> String {
+        guard let key = configuration.apiKey, key.count >= 4 else { return text }
+        return text.replacingOccurrences(of: key, with: "***")
+    }
+
+    /// The endpoint's host and port, for messages (never its credentials).
+    private var host: String {
+        guard let url = URL(string: configuration.baseURL), let host = url.host else { return "the LLM endpoint" }
+        return url.port.map { "\(host):\($0)" } ?? host
+    }
+}
+
+/// Tokens spent by one classification across its requests.
+private struct Usage {
+    var prompt = 0
+    var completion = 0
+
+    mutating func add(_ promptTokens: Int, _ completionTokens: Int) {
+        prompt += promptTokens
+        completion += completionTokens
+    }
+
+    func cost(_ price: LLMConfiguration.Price?) -> Double {
+        price?.cost(prompt: prompt, completion: completion) ?? 0
+    }
+
+    /// Puts what was spent on `error`, so that failures are paid for in the statistics too.
+    func charge(_ error: inout ClassifierError, prices: LLMConfiguration.Price?) -> ClassifierError {
+        error.promptTokens = prompt
+        error.completionTokens = completion
+        error.costUSD = cost(prices)
+        return error
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import TriageCore
+
+/// How an HTTP LLM classifier talks to its provider. Built at the edge (flags, environment, config file).
+public struct LLMConfiguration: Sendable {
+    /// The API family.
+    public enum Provider: String, Sendable, CaseIterable {
+        /// Any OpenAI-compatible chat-completions endpoint: OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp, LM Studio.
+        case openAI = "openai"
+        /// Anthropic's Messages API.
+        case anthropic
+    }
+
+    /// How the answer's shape is requested.
+    public enum OutputMode: String, Sendable, CaseIterable, Comparable {
+        /// `response_format: json_schema` (strict), or a forced tool call on Anthropic.
+        case jsonSchema = "json_schema"
+        /// `response_format: json_object`, for endpoints without schema support.
+        case jsonObject = "json_object"
+        /// Instructions in the prompt only.
+        case instructions
+
+        public static func < (lhs: Self, rhs: Self) -> Bool {
+            allCases.firstIndex(of: lhs)! < allCases.firstIndex(of: rhs)!
+        }
+    }
+
+    /// Price per million tokens, in US dollars.
+    public struct Price: Sendable, Hashable, Codable {
+        public var promptPerMillion: Double
+        public var completionPerMillion: Double
+
+        public init(promptPerMillion: Double, completionPerMillion: Double) {
+            self.promptPerMillion = promptPerMillion
+            self.completionPerMillion = completionPerMillion
+        }
+
+        public func cost(prompt: Int, completion: Int) -> Double {
+            (Double(prompt) * promptPerMillion + Double(completion) * completionPerMillion) / 1_000_000
+        }
+    }
+
+    public var provider: Provider
+    /// For OpenAI-compatible endpoints the base that `/chat/completions` is appended to (`https://api.openai.com/v1`,
+    /// `http://localhost:11434/v1`, an Azure deployment URL); for Anthropic the host (`https://api.anthropic.com`).
+    public var baseURL: String
+    public var model: String
+    /// The secret, read from the environment at the edge. Never logged or echoed.
+    public var apiKey: String?
+    /// Azure OpenAI: sent as the `api-version` query parameter, and the key goes in an `api-key` header.
+    public var azureAPIVersion: String?
+    public var extraHeaders: [String: String] = [:]
+    public var anthropicVersion = "2023-06-01"
+    public var temperature = 0.0
+    public var maxOutputTokens = 300
+    /// Each HTTP request's deadline.
+    public var requestTimeout: Duration = .seconds(60)
+    /// Responses larger than this are refused.
+    public var maxResponseBytes = 1 << 20
+    /// Where to start; a 400 saying the endpoint lacks it moves down to the next mode for the rest of the run.
+    public var outputMode: OutputMode = .jsonSchema
+    /// Transient failures (429, 5xx, timeouts, resets) retried within one attempt before it counts as failed.
+    public var retryBudget = 4
+    public var retryPolicy = RetryPolicy(base: .milliseconds(500), maximum: .seconds(60))
+    /// Requests per minute, paced evenly (never a minute's budget at once).
+    public var requestsPerMinute: Double?
+    /// Tokens per minute, estimated before each request and corrected by reported usage.
+    public var tokensPerMinute: Double?
+    /// Prices by model name; a model not listed costs 0.
+    public var prices: [String: Price] = LLMConfiguration.defaultPrices
+
+    public init(provider: Provider, baseURL: String, model: String, apiKey: String? = nil) {
+        self.provider = provider
+        self.baseURL = baseURL
+        self.model = model
+        self.apiKey = apiKey
+    }
+
+    /// The default endpoint of each provider.
+    public static func defaultBaseURL(for provider: Provider) -> String {
+        switch provider {
+        case .openAI: "https://api.openai.com/v1"
+        case .anthropic: "https://api.anthropic.com"
+        }
+    }
+
+    /// A few well-known prices (USD per million tokens); configuration may override or add.
+    public static let defaultPrices: [String: Price] = [
+        "gpt-4o-mini": Price(promptPerMillion: 0.15, completionPerMillion: 0.60),
+        "gpt-4o": Price(promptPerMillion: 2.50, completionPerMillion: 10.00),
+        "gpt-4.1-mini": Price(promptPerMillion: 0.40, completionPerMillion: 1.60),
+        "claude-3-5-haiku-latest": Price(promptPerMillion: 0.80, completionPerMillion: 4.00),
+        "claude-sonnet-4-0": Price(promptPerMillion: 3.00, completionPerMillion: 15.00),
+    ]
+}

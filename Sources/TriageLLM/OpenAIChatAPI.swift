@@ -1,0 +1,86 @@
+import Foundation
+
+/// OpenAI's chat-completions API, as OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp's server and LM Studio speak it.
+struct OpenAIChatAPI: ChatAPI {
+    func endpoint(_ configuration: LLMConfiguration) -> String {
+        var url = configuration.baseURL.trimmingSuffix("/") + "/chat/completions"
+        if let version = configuration.azureAPIVersion {
+            url += "?api-version=" + (version.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? version)
+        }
+        return url
+    }
+
+    func headers(_ configuration: LLMConfiguration) -> [(String, String)] {
+        guard let key = configuration.apiKey, !key.isEmpty else { return [] }
+        return configuration.azureAPIVersion != nil ? [("api-key", key)] : [("Authorization", "Bearer \(key)")]
+    }
+
+    func body(system: String, messages: [ChatMessage], schema: JSONValue, mode: LLMConfiguration.OutputMode,
+              configuration: LLMConfiguration) throws -> Data {
+        var body: [String: JSONValue] = [
+            "model": .string(configuration.model),
+            "temperature": .number(configuration.temperature),
+            "max_tokens": .integer(configuration.maxOutputTokens),
+            "messages": .array([.object(["role": "system", "content": .string(system)])]
+                + messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) }),
+        ]
+        switch mode {
+        case .jsonSchema:
+            body["response_format"] = .object([
+                "type": "json_schema",
+                "json_schema": .object(["name": "classification", "strict": .bool(true), "schema": schema]),
+            ])
+        case .jsonObject:
+            body["response_format"] = .object(["type": "json_object"])
+        case .instructions:
+            break
+        }
+        return try JSONValue.object(body).encoded()
+    }
+
+    private struct Response: Decodable {
+        struct Choice: Decodable {
+            struct Message: Decodable {
+                var content: String?
+                var refusal: String?
+            }
+
+            var message: Message
+        }
+
+        struct Usage: Decodable {
+            var prompt_tokens: Int?
+            var completion_tokens: Int?
+        }
+
+        var choices: [Choice]
+        var usage: Usage?
+        var model: String?
+    }
+
+    func reply(from body: Data) throws -> ChatReply {
+        let response: Response
+        do {
+            response = try JSONDecoder().decode(Response.self, from: body)
+        } catch {
+            throw MalformedResponse(description: "the chat-completions response could not be read")
+        }
+        guard let message = response.choices.first?.message else {
+            throw MalformedResponse(description: "the chat-completions response has no choices")
+        }
+        return ChatReply(
+            content: message.content ?? message.refusal ?? "",
+            promptTokens: response.usage?.prompt_tokens ?? 0,
+            completionTokens: response.usage?.completion_tokens ?? 0,
+            model: response.model
+        )
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: String) -> String {
+        var result = self
+        while result.hasSuffix(suffix) { result.removeLast(suffix.count) }
+        return result
+    }
+}

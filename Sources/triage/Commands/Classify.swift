@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+
+extension Triage {
+    struct Classify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Classify one query now and print the classification as JSON. Nothing is stored.",
+            discussion: """
+                Example: triage classify "I was charged twice this month" --llm openai --model gpt-4o-mini
+                """
+        )
+
+        @OptionGroup var classifier: ClassifierOptions
+
+        @Argument(help: "The query's text.")
+        var text: String
+
+        @Option(help: "The query's subject line.")
+        var subject: String?
+
+        func validate() throws {
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ValidationError("the text to classify is empty")
+            }
+        }
+
+        func run() async throws {
+            let query = SupportQuery(text: text, subject: subject)
+            let started = ContinuousClock.now
+            do {
+                var classification = try await classifier.withClassifier(concurrency: 1) { classifier, _ in
+                    try await classifier.classify(ClassificationRequest(id: QueryID("cli"), query: query, attempt: 1))
+                }
+                let elapsed = ContinuousClock.now - started
+                classification.latencyMs = Double(elapsed.components.seconds) * 1000
+                    + Double(elapsed.components.attoseconds) / 1e15
+                print(try Format.json(classification))
+            } catch let error as ClassifierError {
+                throw CLIError("the query could not be classified (\(error.kind)): \(error.message)")
+            }
+        }
+    }
+}
