@@ -98,7 +98,12 @@ struct ClassifierOptions: ParsableArguments {
     ) async throws -> T {
         let environment = ProcessInfo.processInfo.environment
         let file = try ConfigFile.load(config ?? environment["TRIAGE_CONFIG"])
-        let choice = mockLlm ? "mock" : (llm ?? environment["TRIAGE_LLM"] ?? file.llm)
+        guard let choice = mockLlm ? "mock" : (llm ?? environment["TRIAGE_LLM"] ?? file.llm) else {
+            throw ValidationError("""
+                no classifier chosen: pass --llm openai (any OpenAI-compatible endpoint), --llm anthropic, \
+                or --mock-llm for the built-in mock classifier
+                """)
+        }
         let taxonomy = try loadTaxonomy()
         switch choice {
         case "mock":
@@ -125,13 +130,8 @@ struct ClassifierOptions: ParsableArguments {
                 try? await client.shutdown()
                 throw error
             }
-        case nil:
-            throw ValidationError("""
-                no classifier chosen: pass --llm openai (any OpenAI-compatible endpoint), --llm anthropic, \
-                or --mock-llm for the built-in mock classifier
-                """)
-        case let other?:
-            throw ValidationError("unknown classifier '\(other)': expected openai, anthropic or mock")
+        default:
+            throw ValidationError("unknown classifier '\(choice)': expected openai, anthropic or mock")
         }
     }
 
