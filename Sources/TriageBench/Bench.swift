@@ -5,6 +5,8 @@ import TriageIngest
 import TriageLLM
 import TriageProcessor
 import TriageSQLite
+import TestSupport
+import AsyncHTTPClient
 
 /// `triage-bench`: the figures we quote, measured on a release build.
 ///
@@ -24,6 +26,9 @@ struct Bench {
         if part == "all" || part == "throughput" { try await throughput(repeats: repeats) }
         if part == "all" || part == "efficiency" { try await efficiency(repeats: repeats) }
         if part == "all" || part == "memory" { try memory() }
+        if part == "all" || part == "ratelimit" { try await rateLimitFidelity() }
+        if part == "all" || part == "http" { try await httpEfficiency(repeats: repeats) }
+        if part == "all" || part == "smollm2" { try await smolLM2() }
     }
 
     static let silent = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })

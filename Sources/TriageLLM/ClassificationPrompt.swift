@@ -48,9 +48,14 @@ struct ClassificationPrompt: Sendable {
                 "category": .object(["type": .string("string"), "enum": .array(taxonomy.categoryNames.map(JSONValue.string))]),
                 "priority": .object(["type": .string("string"), "enum": .array(taxonomy.priorityNames.map(JSONValue.string))]),
                 "sentiment": .object(["type": .string("string"), "enum": .array(taxonomy.sentimentNames.map(JSONValue.string))]),
-                "language": .object(["type": .string("string"), "description": .string("ISO 639-1 code")]),
+                "language": .object([
+                    "type": .string("string"), "description": .string("ISO 639-1 code"), "maxLength": .integer(5),
+                ]),
                 "confidence": .object(["type": .string("number"), "minimum": .integer(0), "maximum": .integer(1)]),
-                "summary": .object(["type": .string("string"), "description": .string("One short sentence")]),
+                // A length cap keeps grammar-constrained local models from rambling until max_tokens cuts the JSON.
+                "summary": .object([
+                    "type": .string("string"), "description": .string("One short sentence"), "maxLength": .integer(160),
+                ]),
             ]),
         ])
     }
