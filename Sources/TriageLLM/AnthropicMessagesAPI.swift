@@ -1,4 +1,5 @@
 import Foundation
+import TriageCore
 
 /// Anthropic's Messages API. Structured output comes through a forced tool call whose input schema is the
 /// classification schema; with `instructions` mode the model answers in text.

@@ -1,4 +1,5 @@
 import Foundation
+import TriageCore
 
 /// One message of a conversation with the model.
 struct ChatMessage: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import Foundation
+import TriageCore
 
 /// OpenAI's chat-completions API, as OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp's server and LM Studio speak it.
 struct OpenAIChatAPI: ChatAPI {

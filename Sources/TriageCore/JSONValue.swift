@@ -1,7 +1,8 @@
 import Foundation
 
-/// A JSON value for building request bodies and reading answers without losing types.
-enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
+/// Any JSON value, decoded without losing the difference between a number, a string and a boolean; used to read
+/// import files and model answers and to build request bodies.
+public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
     case string(String)
     case integer(Int)
     case number(Double)
@@ -10,11 +11,11 @@ enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(stringLiteral value: String) {
+    public init(stringLiteral value: String) {
         self = .string(value)
     }
 
-    init(from decoder: any Decoder) throws {
+    public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
             self = .null
@@ -33,7 +34,7 @@ enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
         }
     }
 
-    func encode(to encoder: any Encoder) throws {
+    public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let value): try container.encode(value)
@@ -46,17 +47,17 @@ enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
         }
     }
 
-    subscript(key: String) -> JSONValue? {
+    public subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { return object[key] }
         return nil
     }
 
-    var stringValue: String? {
+    public var stringValue: String? {
         if case .string(let value) = self { return value }
         return nil
     }
 
-    var doubleValue: Double? {
+    public var doubleValue: Double? {
         switch self {
         case .integer(let value): Double(value)
         case .number(let value): value
@@ -64,7 +65,7 @@ enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
         }
     }
 
-    var intValue: Int? {
+    public var intValue: Int? {
         switch self {
         case .integer(let value): value
         case .number(let value): Int(exactly: value)
@@ -78,11 +79,35 @@ enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
         return encoder
     }()
 
-    func encoded() throws -> Data {
+    /// Compact JSON with sorted keys.
+    public func encoded() throws -> Data {
         try Self.encoder.encode(self)
     }
 
-    static func decode(_ data: Data) throws -> JSONValue {
+    public static func decode(_ data: Data) throws -> JSONValue {
         try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+
+    /// The JSON type's name, for error messages.
+    public var typeName: String {
+        switch self {
+        case .string: "string"
+        case .integer, .number: "number"
+        case .bool: "boolean"
+        case .null: "null"
+        case .array: "array"
+        case .object: "object"
+        }
+    }
+
+    /// A scalar's text, or `nil` for null, arrays and objects.
+    public var scalarText: String? {
+        switch self {
+        case .string(let value): value
+        case .integer(let value): String(value)
+        case .number(let value): String(value)
+        case .bool(let value): String(value)
+        case .null, .array, .object: nil
+        }
     }
 }
