@@ -64,3 +64,42 @@ struct CLILLMTests {
         #expect(result.stderr.contains("api.openai.com needs an API key: set OPENAI_API_KEY"))
     }
 }
+
+@Suite("triage configuration file")
+struct ConfigFileTests {
+    @Test("settings come from a config file; flags win over it")
+    func configFile() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let server = FakeLLMServer { _ in .classification(category: "billing") }
+        let result = try await server.run {
+            try folder.write("triage.yaml", """
+                llm: openai
+                llmUrl: \(server.openAIBaseURL)
+                model: from-file
+                apiKeyEnv: FILE_KEY
+                headers:
+                  X-Team: support
+                """)
+            return try await TriageBinary.run(
+                ["classify", "Where is my invoice?", "--config", folder.path("triage.yaml"), "--model", "from-flag"],
+                environment: ["FILE_KEY": "sk-file"]
+            )
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let sent = try #require(server.requests.first)
+        #expect(sent.json["model"] as? String == "from-flag")
+        #expect(sent.headers["authorization"] == "Bearer sk-file")
+        #expect(sent.headers["x-team"] == "support")
+    }
+
+    @Test("a broken config file is named with the field at fault")
+    func brokenConfigFile() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        try folder.write("bad.yaml", "llm: openai\nrpm: lots\n")
+        let result = try await TriageBinary.run(["classify", "hi", "--config", folder.path("bad.yaml")])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("bad.yaml: rpm"), "\(result.stderr)")
+    }
+}

@@ -5,8 +5,8 @@ enum RunReport {
     static func render(_ run: RunRecord) -> String {
         let s = run.statistics
         var lines = [
-            "Run \(run.id) \(run.state.rawValue) in \(Format.duration(s.durationSeconds)) "
-                + "(\(String(format: "%.1f", s.durationSeconds)) s)",
+            "Run \(run.id) \(run.state.rawValue) in "
+                + (s.durationSeconds < 60 ? String(format: "%.1f s", s.durationSeconds) : Format.duration(s.durationSeconds)),
             "  classified   \(Format.right(Format.count(s.classified), 8))   \(String(format: "%.1f", s.queriesPerSecond)) queries/s",
             "  failed       \(Format.right(Format.count(s.failed), 8))",
             "  retried      \(Format.right(Format.count(s.retried), 8))   attempts that failed and were rescheduled",
@@ -21,7 +21,8 @@ enum RunReport {
             let l = s.latencyMs
             lines.append("  latency      p50 \(Self.ms(l.p50))  p95 \(Self.ms(l.p95))  p99 \(Self.ms(l.p99))  max \(Self.ms(l.max))")
         }
-        lines.append("  tokens       \(Format.count(s.tokens.prompt)) prompt + \(Format.count(s.tokens.completion)) completion")
+        lines.append("  tokens       \(Format.count(s.tokens.prompt)) prompt + \(Format.count(s.tokens.completion)) completion"
+                     + (s.costUSD > 0 ? String(format: "   $%.4f", s.costUSD) : ""))
         if !s.errorsByKind.isEmpty {
             let errors = s.errorsByKind.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }
             lines.append("  errors       " + errors.joined(separator: ", "))
