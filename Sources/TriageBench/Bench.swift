@@ -62,21 +62,27 @@ struct Bench {
         values.map { String(format: "%.\(digits)f", $0) }.joined(separator: ", ")
     }
 
+    /// Imports `count` sample queries into a fresh file store and classifies them all with the zero-latency mock.
+    static func zeroLatencyRun(count: Int) async throws -> RunRecord {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try await filledStore(count: count, in: folder)
+        var configuration = BatchProcessor.Configuration()
+        configuration.batchSize = 500
+        configuration.maxConcurrent = 64
+        let run = try await BatchProcessor(store: store, classifier: MockClassifier(), configuration: configuration,
+                                           logger: silent).run()
+        precondition(run.statistics.classified == count, "expected every query classified")
+        return run
+    }
+
     // MARK: (a) throughput
 
     static func throughput(repeats: Int) async throws {
         let count = 100_000
         var rates: [Double] = []
         for _ in 0..<repeats {
-            let folder = try temporaryFolder()
-            defer { try? FileManager.default.removeItem(at: folder) }
-            let store = try await filledStore(count: count, in: folder)
-            var configuration = BatchProcessor.Configuration()
-            configuration.batchSize = 500
-            configuration.maxConcurrent = 64
-            let run = try await BatchProcessor(store: store, classifier: MockClassifier(), configuration: configuration,
-                                               logger: silent).run()
-            precondition(run.statistics.classified == count, "expected every query classified")
+            let run = try await zeroLatencyRun(count: count)
             rates.append(Double(count) / run.statistics.durationSeconds)
         }
         print("""
@@ -184,15 +190,7 @@ struct Bench {
     }
 
     static func memoryChild(count: Int) async throws {
-        let folder = try temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let store = try await filledStore(count: count, in: folder)
-        var configuration = BatchProcessor.Configuration()
-        configuration.batchSize = 500
-        configuration.maxConcurrent = 64
-        let run = try await BatchProcessor(store: store, classifier: MockClassifier(), configuration: configuration,
-                                           logger: silent).run()
-        precondition(run.statistics.classified == count, "expected every query classified")
+        _ = try await zeroLatencyRun(count: count)
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         print(usage.ru_maxrss)

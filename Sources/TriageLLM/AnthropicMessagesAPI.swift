@@ -54,12 +54,7 @@ struct AnthropicMessagesAPI: ChatAPI {
     }
 
     func reply(from body: Data) throws -> ChatReply {
-        let response: Response
-        do {
-            response = try JSONDecoder().decode(Response.self, from: body)
-        } catch {
-            throw MalformedResponse(description: "the Messages API response could not be read")
-        }
+        let response = try decodeEnvelope(Response.self, from: body, api: "Messages API")
         let content: String
         if let tool = response.content.first(where: { $0.type == "tool_use" }), let input = tool.input {
             content = String(decoding: try input.encoded(), as: UTF8.self)

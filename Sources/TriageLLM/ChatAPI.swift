@@ -34,6 +34,18 @@ protocol ChatAPI: Sendable {
     func reply(from body: Data) throws -> ChatReply
 }
 
+extension ChatAPI {
+    /// Decodes a provider's response envelope.
+    /// - Throws: `MalformedResponse` naming the API when the body is not in its format.
+    func decodeEnvelope<Envelope: Decodable>(_ type: Envelope.Type, from body: Data, api: String) throws -> Envelope {
+        do {
+            return try JSONDecoder().decode(type, from: body)
+        } catch {
+            throw MalformedResponse(description: "the \(api) response could not be read")
+        }
+    }
+}
+
 /// A successful HTTP response whose body is not what the provider's API returns.
 struct MalformedResponse: Error, CustomStringConvertible {
     let description: String

@@ -60,12 +60,7 @@ struct OpenAIChatAPI: ChatAPI {
     }
 
     func reply(from body: Data) throws -> ChatReply {
-        let response: Response
-        do {
-            response = try JSONDecoder().decode(Response.self, from: body)
-        } catch {
-            throw MalformedResponse(description: "the chat-completions response could not be read")
-        }
+        let response = try decodeEnvelope(Response.self, from: body, api: "chat-completions")
         guard let message = response.choices.first?.message else {
             throw MalformedResponse(description: "the chat-completions response has no choices")
         }
