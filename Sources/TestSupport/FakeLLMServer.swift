@@ -92,21 +92,29 @@ public final class FakeLLMServer: Sendable {
                 }
             }
         port.withLock { $0 = server.channel.localAddress?.port ?? 0 }
-        return try await withThrowingTaskGroup(of: T?.self) { group in
+        return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                try await withThrowingDiscardingTaskGroup { connections in
-                    try await server.executeThenClose { inbound in
+                // Not cancelled from outside: it ends when the server channel closes, after handing every accepted
+                // connection to `serve` (a connection channel dropped unserved is a fatal error in SwiftNIO).
+                await withDiscardingTaskGroup { connections in
+                    try? await server.executeThenClose { inbound in
                         for try await connection in inbound {
                             connections.addTask { await self.serve(connection) }
                         }
                     }
+                    // Idle keep-alive and hung connections stop here.
+                    connections.cancelAll()
                 }
-                return nil
             }
-            defer { group.cancelAll() }
-            let result = try await body()
+            let result: Result<T, any Error>
+            do {
+                result = .success(try await body())
+            } catch {
+                result = .failure(error)
+            }
             server.channel.close(promise: nil)
-            return result
+            try await group.waitForAll()
+            return try result.get()
         }
     }
 
