@@ -37,6 +37,20 @@ let package = Package(
             dependencies: ["TriageCore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(
+            name: "CMongoC",
+            pkgConfig: "libmongoc-1.0",
+            providers: [.apt(["libmongoc-dev"]), .brew(["mongo-c-driver"])]
+        ),
+        .target(
+            name: "TriageMongo",
+            dependencies: [
+                "TriageCore", "CMongoC",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TriageLLM",
             dependencies: [
@@ -66,7 +80,7 @@ let package = Package(
         .executableTarget(
             name: "triage",
             dependencies: [
-                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest",
+                "TriageCore", "TriageSQLite", "TriageMongo", "TriageLLM", "TriageProcessor", "TriageIngest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -86,7 +100,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "TriageCore", "TriageSQLite",
+                "TriageCore", "TriageSQLite", "TriageMongo",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -101,12 +115,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TriageStoreTests",
-            dependencies: ["TriageCore", "TriageSQLite", "TestSupport"],
+            dependencies: ["TriageCore", "TriageSQLite", "TriageMongo", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TriageProcessorTests",
-            dependencies: ["TriageCore", "TriageProcessor", "TriageLLM", "TestSupport"],
+            dependencies: ["TriageCore", "TriageProcessor", "TriageLLM", "TriageMongo", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

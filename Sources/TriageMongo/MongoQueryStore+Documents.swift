@@ -1,0 +1,140 @@
+import Foundation
+import TriageCore
+
+// How queries, classifications and runs look as MongoDB documents (see docs/mongodb.md): `_id` ObjectId, dates as
+// BSON dates, `attempts` int32, the classification a subdocument. Documents written by another application with
+// no Triage fields at all read as pending queries.
+
+extension MongoQueryStore {
+    static func document(for query: SupportQuery, now: Date) -> BSONDocument {
+        var document: BSONDocument = [
+            "_id": .objectID(.generate()),
+            "text": .string(query.text),
+        ]
+        document["subject"] = query.subject.map(BSONValue.string)
+        document["channel"] = query.channel.map(BSONValue.string)
+        document["customerId"] = query.customerId.map(BSONValue.string)
+        // Absent, not null, when there is none: the unique index on it is sparse.
+        document["externalId"] = query.externalId.map(BSONValue.string)
+        document["createdAt"] = .date(query.createdAt)
+        if !query.metadata.isEmpty {
+            document["metadata"] = .document(BSONDocument(query.metadata.sorted { $0.key < $1.key }
+                .map { (key: $0.key, value: .string($0.value)) }))
+        }
+        document["status"] = .string(QueryStatus.pending.rawValue)
+        document["attempts"] = .int32(0)
+        document["nextAttemptAt"] = .date(query.createdAt)
+        document["updatedAt"] = .date(now)
+        return document
+    }
+
+    static func document(for c: Classification) -> BSONDocument {
+        [
+            "category": .string(c.category), "priority": .string(c.priority), "sentiment": .string(c.sentiment),
+            "language": .string(c.language), "confidence": .double(c.confidence), "summary": .string(c.summary),
+            "model": .string(c.model), "taxonomyVersion": .string(c.taxonomyVersion),
+            "promptTokens": .int64(Int64(c.promptTokens)), "completionTokens": .int64(Int64(c.completionTokens)),
+            "latencyMs": .double(c.latencyMs), "costUSD": .double(c.costUSD), "classifiedAt": .date(c.classifiedAt),
+        ]
+    }
+
+    static func document(for error: RecordedError) -> BSONDocument {
+        ["kind": .string(error.kind), "message": .string(error.message), "at": .date(error.at)]
+    }
+
+    /// A stored document as a record, or `nil` when its `_id` is not an ObjectId (Triage addresses queries by it).
+    static func record(from document: BSONDocument) -> QueryRecord? {
+        guard case .objectID(let oid)? = document["_id"] else { return nil }
+        let createdAt = document["createdAt"]?.dateValue ?? oid.timestamp
+        var query = SupportQuery(text: document["text"]?.stringValue ?? "", createdAt: createdAt)
+        query.subject = document["subject"]?.stringValue
+        query.channel = document["channel"]?.stringValue
+        query.customerId = document["customerId"]?.stringValue
+        query.externalId = document["externalId"]?.stringValue
+        for field in document["metadata"]?.documentValue?.fields ?? [] {
+            if let value = field.value.stringValue { query.metadata[field.key] = value }
+        }
+        let status = document["status"]?.stringValue.flatMap(QueryStatus.init(rawValue:)) ?? .pending
+        var record = QueryRecord(
+            id: QueryID(oid.description), query: query, status: status,
+            attempts: document["attempts"]?.intValue ?? 0,
+            nextAttemptAt: document["nextAttemptAt"]?.dateValue ?? createdAt,
+            updatedAt: document["updatedAt"]?.dateValue ?? createdAt
+        )
+        if status == .processing, let lease = document["lease"]?.documentValue,
+           let owner = lease["owner"]?.stringValue, let token = lease["token"]?.stringValue,
+           let expiresAt = lease["expiresAt"]?.dateValue {
+            record.lease = Lease(owner: owner, token: token, expiresAt: expiresAt)
+        }
+        if let error = document["lastError"]?.documentValue {
+            record.lastError = RecordedError(
+                kind: error["kind"]?.stringValue ?? "unknown", message: error["message"]?.stringValue ?? "",
+                at: error["at"]?.dateValue ?? record.updatedAt
+            )
+        }
+        if let c = document["classification"]?.documentValue, let category = c["category"]?.stringValue {
+            record.classification = Classification(
+                category: category, priority: c["priority"]?.stringValue ?? "",
+                sentiment: c["sentiment"]?.stringValue ?? "", language: c["language"]?.stringValue ?? "",
+                confidence: c["confidence"]?.doubleValue ?? 0, summary: c["summary"]?.stringValue ?? "",
+                model: c["model"]?.stringValue ?? "", taxonomyVersion: c["taxonomyVersion"]?.stringValue ?? "",
+                promptTokens: c["promptTokens"]?.intValue ?? 0, completionTokens: c["completionTokens"]?.intValue ?? 0,
+                latencyMs: c["latencyMs"]?.doubleValue ?? 0, costUSD: c["costUSD"]?.doubleValue ?? 0,
+                classifiedAt: c["classifiedAt"]?.dateValue ?? record.updatedAt
+            )
+        }
+        return record
+    }
+
+    /// A value the store keeps as a plain document (run records), through its JSON form.
+    static func bson<T: Encodable>(encoding value: T) throws -> BSONValue {
+        BSONValue(json: try JSONDecoder().decode(JSONValue.self, from: runEncoder.encode(value)))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from value: BSONValue) throws -> T {
+        try runDecoder.decode(T.self, from: JSONEncoder().encode(value.json))
+    }
+
+    private static let runEncoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        return encoder
+    }()
+
+    private static let runDecoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
+
+extension BSONValue {
+    init(json: JSONValue) {
+        switch json {
+        case .string(let value): self = .string(value)
+        case .integer(let value): self = .int64(Int64(value))
+        case .number(let value): self = .double(value)
+        case .bool(let value): self = .bool(value)
+        case .null: self = .null
+        case .array(let values): self = .array(values.map(BSONValue.init(json:)))
+        case .object(let object):
+            self = .document(BSONDocument(object.sorted { $0.key < $1.key }.map { (key: $0.key, value: BSONValue(json: $0.value)) }))
+        }
+    }
+
+    var json: JSONValue {
+        switch self {
+        case .string(let value): .string(value)
+        case .int32(let value): .integer(Int(value))
+        case .int64(let value): .integer(Int(value))
+        case .double(let value): .number(value)
+        case .bool(let value): .bool(value)
+        case .date(let value): .string(ISO8601DateFormatter().string(from: value))
+        case .objectID(let value): .string(value.description)
+        case .document(let document):
+            .object(Dictionary(document.fields.map { ($0.key, $0.value.json) }, uniquingKeysWith: { first, _ in first }))
+        case .array(let values): .array(values.map(\.json))
+        case .null, .unsupported: .null
+        }
+    }
+}

@@ -1,0 +1,372 @@
+import Foundation
+import TriageCore
+
+/// A ``QueryStore`` on MongoDB through libmongoc, MongoDB's official C driver.
+///
+/// Claims are atomic on the server: the candidates are taken with one conditional `updateMany` that re-checks
+/// eligibility per document, so two workers never hold one query; `complete` and `fail` are conditional on the
+/// lease token (fencing). Indexes are created at start-up, idempotently. Documents with no Triage fields (written
+/// by another application) count as pending.
+public final class MongoQueryStore: QueryStore {
+    /// Where the store lives and how it uses the driver.
+    public struct Configuration: Sendable {
+        /// A MongoDB connection string, honoured whole as libmongoc parses it (auth, TLS, replica set, read
+        /// preference, write concern, `mongodb+srv://`, …).
+        public var uri: String
+        /// Overrides the database in the URI's path; the default is the path's, or `triage`.
+        public var database: String?
+        /// The collection holding the queries.
+        public var collection = "queries"
+        /// The collection holding run records.
+        public var runsCollection = "triage_runs"
+        /// Threads making blocking driver calls (never more than the URI's `maxPoolSize`).
+        public var threads = 8
+
+        public init(uri: String, database: String? = nil, collection: String? = nil) {
+            self.uri = uri
+            self.database = database
+            if let collection { self.collection = collection }
+        }
+    }
+
+    private let connection: MongoConnection
+    private let collection: String
+    private let runsCollection: String
+
+    /// Connects, checks the server answers (within the URI's server-selection timeout) and creates the indexes.
+    /// - Throws: ``StoreError`` naming the host (never the password) when the server cannot be reached.
+    public init(configuration: Configuration) async throws {
+        connection = try MongoConnection(
+            uri: configuration.uri, database: configuration.database, maxThreads: configuration.threads
+        )
+        collection = configuration.collection
+        runsCollection = configuration.runsCollection
+        try await createIndexes()
+    }
+
+    /// `database.collection`, for messages.
+    public var namespace: String { "\(connection.database).\(collection)" }
+
+    private func createIndexes() async throws {
+        let (collection, runsCollection) = (self.collection, self.runsCollection)
+        try await connection.perform { session in
+            try session.command(["ping": .int32(1)])
+            try session.command([
+                "createIndexes": .string(collection),
+                "indexes": .array([
+                    .document(["key": .document(["status": .int32(1), "nextAttemptAt": .int32(1)]),
+                               "name": .string("triage_status_nextAttemptAt")]),
+                    .document(["key": .document(["lease.expiresAt": .int32(1)]), "name": .string("triage_lease_expiresAt")]),
+                    .document(["key": .document(["lease.token": .int32(1)]), "name": .string("triage_lease_token"),
+                               "sparse": .bool(true)]),
+                    .document(["key": .document(["externalId": .int32(1)]), "name": .string("triage_externalId"),
+                               "unique": .bool(true), "sparse": .bool(true)]),
+                ]),
+            ])
+            try session.command([
+                "createIndexes": .string(runsCollection),
+                "indexes": .array([
+                    .document(["key": .document(["startedAt": .int32(-1)]), "name": .string("triage_startedAt")]),
+                ]),
+            ])
+        }
+    }
+
+    /// Closes the connection pool, ending the server sessions; the store cannot be used afterwards.
+    public func close() async {
+        await connection.close()
+    }
+
+    /// Drops the store's collections, data and indexes. For tests; `triage` never calls it.
+    public func drop() async throws {
+        let (collection, runsCollection) = (self.collection, self.runsCollection)
+        try await connection.perform { session in
+            for name in [collection, runsCollection] {
+                // A collection that was never created answers NamespaceNotFound: already gone.
+                _ = try? session.command(["drop": .string(name)])
+            }
+        }
+    }
+
+    // MARK: - Filters
+
+    /// Pending and due (a document with no status, or no `nextAttemptAt`, is both), or processing under an expired lease.
+    private static func eligible(at now: Date) -> BSONValue {
+        .array([
+            .document([
+                "status": .document(["$in": .array([.null, .string("pending")])]),
+                "nextAttemptAt": .document(["$not": .document(["$gt": .date(now)])]),
+            ]),
+            .document(["status": .string("processing"), "lease.expiresAt": .document(["$lte": .date(now)])]),
+        ])
+    }
+
+    private static func held(_ ids: [ObjectID], token: String) -> BSONDocument {
+        [
+            "_id": .document(["$in": .array(ids.map(BSONValue.objectID))]),
+            "status": .string("processing"),
+            "lease.token": .string(token),
+        ]
+    }
+
+    private static func objectIDs(_ ids: [QueryID]) -> [ObjectID] {
+        ids.compactMap { ObjectID(hex: $0.rawValue) }
+    }
+
+    private static func objectID(_ id: QueryID) throws -> ObjectID {
+        guard let oid = ObjectID(hex: id.rawValue) else { throw StoreError.notFound("no query with id '\(id)'") }
+        return oid
+    }
+
+    // MARK: - QueryStore
+
+    public func insert(_ queries: [SupportQuery]) async throws -> InsertResult {
+        for (index, query) in queries.enumerated()
+        where query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            throw StoreError.invalidInput("query \(index + 1): field 'text' is empty")
+        }
+        let now = Date()
+        let documents = queries.map { Self.document(for: $0, now: now) }
+        let collection = self.collection
+        let (inserted, duplicates) = try await connection.perform { session in
+            try session.insertMany(collection, documents)
+        }
+        return InsertResult(inserted: inserted, duplicates: duplicates.count)
+    }
+
+    public func claim(limit: Int, owner: String, leaseFor: Duration, now: Date) async throws -> [QueryRecord] {
+        guard limit > 0 else { return [] }
+        let token = UUID().uuidString
+        let collection = self.collection
+        let expiresAt = now.addingTimeInterval(leaseFor.timeInterval)
+        let claimed: [BSONDocument] = try await connection.perform { session in
+            let candidates = try session.find(
+                collection, ["$or": Self.eligible(at: now)],
+                options: ["sort": .document(["nextAttemptAt": .int32(1), "_id": .int32(1)]),
+                          "limit": .int64(Int64(limit)), "projection": .document(["_id": .int32(1)])]
+            ).compactMap { $0["_id"] }
+            guard !candidates.isEmpty else { return [] }
+            // Each document is re-checked as it is updated: one another worker took meanwhile no longer matches.
+            _ = try session.update(
+                collection,
+                ["_id": .document(["$in": .array(candidates)]), "$or": Self.eligible(at: now)],
+                [
+                    "$set": .document([
+                        "status": .string("processing"),
+                        "lease": .document(["owner": .string(owner), "token": .string(token), "expiresAt": .date(expiresAt)]),
+                        "updatedAt": .date(now),
+                    ]),
+                    "$inc": .document(["attempts": .int32(1)]),
+                ],
+                many: true
+            )
+            return try session.find(
+                collection, ["lease.token": .string(token), "status": .string("processing")],
+                options: ["sort": .document(["_id": .int32(1)])]
+            )
+        }
+        var records: [QueryRecord] = []
+        for document in claimed {
+            guard let record = Self.record(from: document) else { continue }
+            if record.query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                // Someone else's document with nothing to classify: recorded, never retried, never blocking the run.
+                let error = RecordedError(kind: "invalid_document",
+                                          message: "the document has no non-empty string field 'text'", at: now)
+                try? await fail(record.id, token: token, error: error, retryAt: nil)
+                continue
+            }
+            records.append(record)
+        }
+        return records
+    }
+
+    public func complete(_ id: QueryID, token: String, classification: Classification) async throws {
+        let oid = try Self.objectID(id)
+        let collection = self.collection
+        let written = Self.document(for: classification)
+        try await connection.perform { session in
+            let result = try session.update(
+                collection, Self.held([oid], token: token),
+                ["$set": .document(["status": .string("classified"), "classification": .document(written),
+                                    "updatedAt": .date(Date())]),
+                 "$unset": .document(["lease": .string("")])],
+                many: false
+            )
+            guard result.matched == 0 else { return }
+            // A retried write whose first try landed but whose reply was lost is not a lost lease.
+            let current = try session.find(collection, ["_id": .objectID(oid)]).first
+            guard current?["status"]?.stringValue == "classified",
+                  current?["classification"]?.documentValue == written else { throw StoreError.leaseLost(id) }
+        }
+    }
+
+    public func fail(_ id: QueryID, token: String, error: RecordedError, retryAt: Date?) async throws {
+        let oid = try Self.objectID(id)
+        let collection = self.collection
+        let recorded = Self.document(for: error)
+        var set: BSONDocument = [
+            "status": .string(retryAt == nil ? "failed" : "pending"),
+            "lastError": .document(recorded),
+            "updatedAt": .date(Date()),
+        ]
+        set["nextAttemptAt"] = retryAt.map(BSONValue.date)
+        try await connection.perform { [set] session in
+            let result = try session.update(
+                collection, Self.held([oid], token: token),
+                ["$set": .document(set), "$unset": .document(["lease": .string("")])],
+                many: false
+            )
+            guard result.matched == 0 else { return }
+            let current = try session.find(collection, ["_id": .objectID(oid)]).first
+            guard current?["status"] != .string("processing"),
+                  current?["lastError"]?.documentValue == recorded else { throw StoreError.leaseLost(id) }
+        }
+    }
+
+    public func renew(_ ids: [QueryID], token: String, leaseFor: Duration, now: Date) async throws -> [QueryID] {
+        let oids = Self.objectIDs(ids)
+        guard !oids.isEmpty else { return [] }
+        let collection = self.collection
+        let expiresAt = now.addingTimeInterval(leaseFor.timeInterval)
+        let held = try await connection.perform { session in
+            _ = try session.update(
+                collection, Self.held(oids, token: token),
+                ["$set": .document(["lease.expiresAt": .date(expiresAt)])], many: true
+            )
+            return try session.find(collection, Self.held(oids, token: token),
+                                    options: ["projection": .document(["_id": .int32(1)])])
+                .compactMap { document -> String? in
+                    guard case .objectID(let oid)? = document["_id"] else { return nil }
+                    return oid.description
+                }
+        }
+        let heldSet = Set(held)
+        return ids.filter { heldSet.contains($0.rawValue) }
+    }
+
+    public func release(_ ids: [QueryID], token: String) async throws -> Int {
+        let oids = Self.objectIDs(ids)
+        guard !oids.isEmpty else { return 0 }
+        let collection = self.collection
+        return try await connection.perform { session in
+            try session.update(
+                collection, Self.held(oids, token: token),
+                [
+                    "$set": .document(["status": .string("pending")]),
+                    "$inc": .document(["attempts": .int32(-1)]),
+                    "$unset": .document(["lease": .string("")]),
+                ],
+                many: true
+            ).modified
+        }
+    }
+
+    public func summary() async throws -> StoreSummary {
+        let collection = self.collection
+        return try await connection.perform { session in
+            func counts(_ field: String, classifiedOnly: Bool) throws -> [String: Int] {
+                var pipeline: [BSONDocument] = []
+                if classifiedOnly { pipeline.append(["$match": .document(["status": .string("classified")])]) }
+                pipeline.append(["$group": .document(["_id": .string("$" + field), "n": .document(["$sum": .int32(1)])])])
+                var counts: [String: Int] = [:]
+                for group in try session.aggregate(collection, pipeline) {
+                    // A document with no status is pending; a classified one always has its labels.
+                    let name = group["_id"]?.stringValue ?? (classifiedOnly ? "unknown" : QueryStatus.pending.rawValue)
+                    counts[name, default: 0] += group["n"]?.intValue ?? 0
+                }
+                return counts
+            }
+            return StoreSummary(
+                byStatus: try counts("status", classifiedOnly: false),
+                byCategory: try counts("classification.category", classifiedOnly: true),
+                byPriority: try counts("classification.priority", classifiedOnly: true)
+            )
+        }
+    }
+
+    public func eligibleCount(now: Date) async throws -> Int {
+        let collection = self.collection
+        return try await connection.perform { session in
+            try session.count(collection, ["$or": Self.eligible(at: now)])
+        }
+    }
+
+    public func find(_ id: QueryID) async throws -> QueryRecord? {
+        guard let oid = ObjectID(hex: id.rawValue) else { return nil }
+        let collection = self.collection
+        let documents = try await connection.perform { session in
+            try session.find(collection, ["_id": .objectID(oid)])
+        }
+        return documents.first.flatMap(Self.record(from:))
+    }
+
+    public func list(_ filter: QueryFilter, after cursor: QueryID?, limit: Int) async throws -> [QueryRecord] {
+        var query: BSONDocument = [:]
+        if let cursor {
+            guard let oid = ObjectID(hex: cursor.rawValue) else { return [] }
+            query["_id"] = .document(["$gt": .objectID(oid)])
+        }
+        if let status = filter.status {
+            query["status"] = status == .pending
+                ? .document(["$in": .array([.null, .string("pending")])])
+                : .string(status.rawValue)
+        }
+        if let category = filter.category {
+            query["classification.category"] = .string(category)
+        }
+        let collection = self.collection
+        let documents = try await connection.perform { [query] session in
+            try session.find(collection, query,
+                             options: ["sort": .document(["_id": .int32(1)]), "limit": .int64(Int64(limit))])
+        }
+        return documents.compactMap(Self.record(from:))
+    }
+
+    public func requeueFailed(now: Date) async throws -> Int {
+        let collection = self.collection
+        return try await connection.perform { session in
+            try session.update(
+                collection, ["status": .string("failed")],
+                ["$set": .document(["status": .string("pending"), "attempts": .int32(0),
+                                    "nextAttemptAt": .date(now), "updatedAt": .date(now)])],
+                many: true
+            ).modified
+        }
+    }
+
+    public func saveRun(_ run: RunRecord) async throws {
+        let document: BSONDocument = [
+            "_id": .string(run.id),
+            "startedAt": .date(run.statistics.startedAt),
+            "state": .string(run.state.rawValue),
+            "record": try Self.bson(encoding: run),
+        ]
+        let runsCollection = self.runsCollection
+        try await connection.perform { session in
+            try session.upsert(runsCollection, ["_id": .string(run.id)], replacement: document)
+        }
+    }
+
+    public func runs(limit: Int) async throws -> [RunRecord] {
+        let runsCollection = self.runsCollection
+        let documents = try await connection.perform { session in
+            try session.find(runsCollection, [:],
+                             options: ["sort": .document(["startedAt": .int32(-1)]), "limit": .int64(Int64(limit))])
+        }
+        return try documents.compactMap { $0["record"] }.map { try Self.decode(RunRecord.self, from: $0) }
+    }
+
+    public func run(_ id: String) async throws -> RunRecord? {
+        let runsCollection = self.runsCollection
+        let documents = try await connection.perform { session in
+            try session.find(runsCollection, ["_id": .string(id)])
+        }
+        return try documents.first?["record"].map { try Self.decode(RunRecord.self, from: $0) }
+    }
+}
+
+extension Duration {
+    var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
