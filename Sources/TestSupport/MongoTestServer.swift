@@ -135,3 +135,40 @@ public final class MongoTestServer: Sendable {
         }
     }
 }
+
+/// pymongo (Debian `python3-pymongo`), for checking what Triage writes the way a MongoDB user reads it.
+public enum PyMongo {
+    public struct Failed: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs `code` with `db` bound to `database` on `uri`; returns what it prints.
+    public static func run(_ code: String, uri: String, database: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        let prelude = """
+            import os, sys, datetime, json
+            from pymongo import MongoClient
+            from bson import ObjectId
+            from bson.int64 import Int64
+            db = MongoClient(os.environ["TEST_MONGO_URI"], serverSelectionTimeoutMS=5000)[os.environ["TEST_MONGO_DB"]]
+
+            """
+        process.arguments = ["-c", prelude + code]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TEST_MONGO_URI"] = uri
+        environment["TEST_MONGO_DB"] = database
+        process.environment = environment
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failed(description: "pymongo script failed: \(String(decoding: err, as: UTF8.self))")
+        }
+        return String(decoding: out, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}

@@ -89,3 +89,16 @@ public func sampleQueries(_ count: Int, prefix: String = "query") -> [SupportQue
         SupportQuery(text: "\(prefix) \(index): my order has not arrived", externalId: "\(prefix)-\(index)")
     }
 }
+
+extension StoreFixture {
+    /// The stores the processor's tests run against: the embedded default and MongoDB.
+    public static let processorCases: [StoreFixture] = [.sqliteMemory, .mongo]
+
+    /// Runs `body` with a fresh store holding `count` sample queries, and cleans up afterwards.
+    public func withBacklog(_ count: Int, _ body: (any QueryStore) async throws -> Void) async throws {
+        try await withStore { opened in
+            _ = try await opened.store.insert(sampleQueries(count))
+            try await body(opened.store)
+        }
+    }
+}

@@ -139,31 +139,41 @@ public final class MongoQueryStore: QueryStore {
         let token = UUID().uuidString
         let collection = self.collection
         let expiresAt = now.addingTimeInterval(leaseFor.timeInterval)
-        let claimed: [BSONDocument] = try await connection.perform { session in
-            let candidates = try session.find(
-                collection, ["$or": Self.eligible(at: now)],
-                options: ["sort": .document(["nextAttemptAt": .int32(1), "_id": .int32(1)]),
-                          "limit": .int64(Int64(limit)), "projection": .document(["_id": .int32(1)])]
-            ).compactMap { $0["_id"] }
-            guard !candidates.isEmpty else { return [] }
-            // Each document is re-checked as it is updated: one another worker took meanwhile no longer matches.
-            _ = try session.update(
-                collection,
-                ["_id": .document(["$in": .array(candidates)]), "$or": Self.eligible(at: now)],
-                [
-                    "$set": .document([
-                        "status": .string("processing"),
-                        "lease": .document(["owner": .string(owner), "token": .string(token), "expiresAt": .date(expiresAt)]),
-                        "updatedAt": .date(now),
-                    ]),
-                    "$inc": .document(["attempts": .int32(1)]),
-                ],
-                many: true
-            )
-            return try session.find(
-                collection, ["lease.token": .string(token), "status": .string("processing")],
-                options: ["sort": .document(["_id": .int32(1)])]
-            )
+        let claimedFilter: BSONDocument = ["lease.token": .string(token), "status": .string("processing")]
+        let byID: BSONDocument = ["sort": .document(["_id": .int32(1)])]
+        let claimed: [BSONDocument]
+        do {
+            claimed = try await connection.perform { session in
+                let candidates = try session.find(
+                    collection, ["$or": Self.eligible(at: now)],
+                    options: ["sort": .document(["nextAttemptAt": .int32(1), "_id": .int32(1)]),
+                              "limit": .int64(Int64(limit)), "projection": .document(["_id": .int32(1)])]
+                ).compactMap { $0["_id"] }
+                guard !candidates.isEmpty else { return [] }
+                // Each document is re-checked as it is updated: one another worker took meanwhile no longer matches.
+                _ = try session.update(
+                    collection,
+                    ["_id": .document(["$in": .array(candidates)]), "$or": Self.eligible(at: now)],
+                    [
+                        "$set": .document([
+                            "status": .string("processing"),
+                            "lease": .document(["owner": .string(owner), "token": .string(token),
+                                                "expiresAt": .date(expiresAt)]),
+                            "updatedAt": .date(now),
+                        ]),
+                        "$inc": .document(["attempts": .int32(1)]),
+                    ],
+                    many: true
+                )
+                return try session.find(collection, claimedFilter, options: byID)
+            }
+        } catch let error as StoreError where error.isUnavailable {
+            // The connection dropped mid-claim: the update may have landed with its reply lost. Whatever this token
+            // holds is ours; look for it once the server answers again rather than leave it stranded until the
+            // lease expires. If nothing was claimed, the caller retries the claim.
+            let recovered = try await recoverClaim(claimedFilter, options: byID, until: .now + .seconds(30))
+            guard let recovered, !recovered.isEmpty else { throw error }
+            claimed = recovered
         }
         var records: [QueryRecord] = []
         for document in claimed {
@@ -178,6 +188,23 @@ public final class MongoQueryStore: QueryStore {
             records.append(record)
         }
         return records
+    }
+
+    /// What `filter` finds once the server answers again, or `nil` if it does not answer before `deadline`.
+    private func recoverClaim(
+        _ filter: BSONDocument, options: BSONDocument, until deadline: ContinuousClock.Instant
+    ) async throws -> [BSONDocument]? {
+        let collection = self.collection
+        var delay = Duration.milliseconds(100)
+        while ContinuousClock.now < deadline {
+            do {
+                return try await connection.perform { session in try session.find(collection, filter, options: options) }
+            } catch let error as StoreError where error.isUnavailable {
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(2))
+            }
+        }
+        return nil
     }
 
     public func complete(_ id: QueryID, token: String, classification: Classification) async throws {

@@ -29,6 +29,11 @@ public struct BatchProcessor: Sendable {
         public var owner = BatchProcessor.defaultOwner
         /// Recorded with the run.
         public var classifierName = "unknown"
+        /// How long the run waits out an unreachable store (a lost connection, a failover), pausing and retrying
+        /// with backoff, before it stops with the backlog left as it was.
+        public var storeOutageBudget: Duration = .seconds(600)
+        /// Pauses between attempts to reach an unreachable store.
+        public var storeRetryPolicy = RetryPolicy(base: .milliseconds(200), maximum: .seconds(5))
 
         public init() {}
     }
@@ -68,13 +73,18 @@ public struct BatchProcessor: Sendable {
             batchSize: configuration.batchSize, maxConcurrent: configuration.maxConcurrent,
             maxAttempts: configuration.maxAttempts, limit: configuration.limit, classifier: configuration.classifierName
         )
+        let eligible = try await reconnecting("count", giveUp: { control.stopRequested }) { [store] in
+            try await store.eligibleCount(now: Date())
+        }
         var loop = RunLoop(
-            runId: id, configuration: configuration,
-            total: min(try await store.eligibleCount(now: Date()), configuration.limit ?? .max)
+            runId: id, configuration: configuration, control: control,
+            total: min(eligible, configuration.limit ?? .max)
         )
         var record = RunRecord(id: id, owner: configuration.owner, state: .running, options: options,
                                statistics: loop.statistics.snapshot(finished: false))
-        try await store.saveRun(record)
+        try await reconnecting("save run", giveUp: { control.stopRequested }) { [store, record] in
+            try await store.saveRun(record)
+        }
         logger.info("run started", metadata: [
             "run.id": "\(id)", "run.eligible": "\(loop.total)", "run.max_concurrent": "\(configuration.maxConcurrent)",
         ])
@@ -93,7 +103,9 @@ public struct BatchProcessor: Sendable {
         record.error = loop.runError
         record.statistics = loop.statistics.snapshot(finished: true)
         onProgress(loop.progress(state: record.state))
-        try await Self.shielded { [store, record] in try await store.saveRun(record) }
+        try await Self.shielded { [self, store, record] in
+            try await reconnecting("save run", giveUp: { control.abortRequested }) { try await store.saveRun(record) }
+        }
         logger.info("run finished", metadata: [
             "run.id": "\(id)", "run.state": "\(record.state.rawValue)",
             "run.classified": "\(record.statistics.classified)", "run.failed": "\(record.statistics.failed)",
@@ -112,6 +124,7 @@ public struct BatchProcessor: Sendable {
     private struct RunLoop {
         let runId: String
         let configuration: Configuration
+        let control: RunControl
         let total: Int
         var statistics = RunStatisticsCollector(startedAt: Date())
         var claimedNotStarted: ArraySlice<QueryRecord> = []
@@ -126,9 +139,10 @@ public struct BatchProcessor: Sendable {
         var runError: String?
         var lastRenewal = ContinuousClock.now
 
-        init(runId: String, configuration: Configuration, total: Int) {
+        init(runId: String, configuration: Configuration, control: RunControl, total: Int) {
             self.runId = runId
             self.configuration = configuration
+            self.control = control
             self.total = total
         }
 
@@ -208,9 +222,16 @@ public struct BatchProcessor: Sendable {
                 }
                 let claimed: [QueryRecord]
                 do {
-                    claimed = try await store.claim(
-                        limit: budget, owner: configuration.owner, leaseFor: configuration.leaseDuration, now: Date()
-                    )
+                    let control = loop.control
+                    claimed = try await reconnecting("claim", giveUp: { control.stopRequested }) { [store, configuration] in
+                        try await store.claim(
+                            limit: budget, owner: configuration.owner, leaseFor: configuration.leaseDuration, now: Date()
+                        )
+                    }
+                } catch where loop.control.stopRequested {
+                    // Stopping while the store was unreachable: nothing more to claim.
+                    loop.backlogEmpty = true
+                    return
                 } catch {
                     stopForStoreError(error, loop: &loop, group: &group)
                     return
@@ -229,7 +250,7 @@ public struct BatchProcessor: Sendable {
             }
             let record = loop.claimedNotStarted.removeFirst()
             loop.inFlight[record.id] = record
-            group.addTask { [self] in .finished(await process(record)) }
+            group.addTask { [self, control = loop.control] in .finished(await process(record, control: control)) }
         }
     }
 
@@ -295,7 +316,12 @@ public struct BatchProcessor: Sendable {
         let byToken = Dictionary(grouping: ids) { loop.tokens[$0] ?? "" }
         for (token, ids) in byToken where !token.isEmpty {
             do {
-                let released = try await Self.shielded { [store] in try await store.release(ids, token: token) }
+                let control = loop.control
+                let released = try await Self.shielded { [self, store] in
+                    try await reconnecting("release", giveUp: { control.abortRequested }) {
+                        try await store.release(ids, token: token)
+                    }
+                }
                 loop.statistics.released(released)
             } catch {
                 logger.info("could not hand claimed queries back; their leases will expire", metadata: [
@@ -305,9 +331,44 @@ public struct BatchProcessor: Sendable {
         }
     }
 
+    // MARK: - An unreachable store
+
+    /// Runs `body`, and while the store is unreachable pauses with backoff and tries again, for up to
+    /// ``Configuration/storeOutageBudget``. Queries are never marked failed for an outage. Other errors, an exhausted
+    /// budget, or `giveUp()` turning true end the wait with the store's error.
+    private func reconnecting<T: Sendable>(
+        _ operation: String,
+        giveUp: @Sendable () -> Bool,
+        _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        let started = ContinuousClock.now
+        var retry = 0
+        while true {
+            do {
+                let result = try await body()
+                if retry > 0 {
+                    logger.warning("store reachable again; the run continues", metadata: [
+                        "store.operation": "\(operation)", "store.paused_for": "\(ContinuousClock.now - started)",
+                    ])
+                }
+                return result
+            } catch let error as StoreError where error.isUnavailable {
+                guard ContinuousClock.now - started < configuration.storeOutageBudget, !giveUp() else { throw error }
+                retry += 1
+                let delay = configuration.storeRetryPolicy.delay(forRetry: retry)
+                if retry == 1 {
+                    logger.warning("store unreachable; pausing and retrying", metadata: [
+                        "store.operation": "\(operation)", "error": "\(error)",
+                    ])
+                }
+                try await Task.sleep(for: delay)
+            }
+        }
+    }
+
     // MARK: - One query
 
-    private func process(_ record: QueryRecord) async -> QueryOutcome {
+    private func process(_ record: QueryRecord, control: RunControl) async -> QueryOutcome {
         guard let token = record.lease?.token else {
             return QueryOutcome(record: record, result: .leaseLost)
         }
@@ -323,7 +384,7 @@ public struct BatchProcessor: Sendable {
             outcome.completionTokens = classification.completionTokens
             outcome.costUSD = classification.costUSD
             // A result already paid for is written even if the run is being cancelled.
-            outcome.result = await write(record.id) { [store, classification] in
+            outcome.result = await write(record.id, control: control) { [store, classification] in
                 try await store.complete(record.id, token: token, classification: classification)
                 return .classified(classification)
             }
@@ -333,30 +394,34 @@ public struct BatchProcessor: Sendable {
             outcome.promptTokens = error.promptTokens
             outcome.completionTokens = error.completionTokens
             outcome.costUSD = error.costUSD
-            outcome.result = await recordFailure(error, of: record, token: token)
+            outcome.result = await recordFailure(error, of: record, token: token, control: control)
             return outcome
         } catch is CancellationError {
             return QueryOutcome(record: record, result: .interrupted)
         } catch {
             if Task.isCancelled { return QueryOutcome(record: record, result: .interrupted) }
             let wrapped = ClassifierError.server("unexpected classifier error: \(error)")
-            return QueryOutcome(record: record, result: await recordFailure(wrapped, of: record, token: token))
+            return QueryOutcome(
+                record: record, result: await recordFailure(wrapped, of: record, token: token, control: control)
+            )
         }
     }
 
-    private func recordFailure(_ error: ClassifierError, of record: QueryRecord, token: String) async -> QueryOutcome.Result {
+    private func recordFailure(
+        _ error: ClassifierError, of record: QueryRecord, token: String, control: RunControl
+    ) async -> QueryOutcome.Result {
         let recorded = RecordedError(kind: error.kind, message: error.message, at: Date())
         switch error.scope {
         case .run:
             return .runStopped(error)
         case .query:
-            return await write(record.id) { [store] in
+            return await write(record.id, control: control) { [store] in
                 try await store.fail(record.id, token: token, error: recorded, retryAt: nil)
                 return .failed(recorded)
             }
         case .attempt:
             guard record.attempts < configuration.maxAttempts else {
-                return await write(record.id) { [store] in
+                return await write(record.id, control: control) { [store] in
                     try await store.fail(record.id, token: token, error: recorded, retryAt: nil)
                     return .failed(recorded)
                 }
@@ -368,20 +433,24 @@ public struct BatchProcessor: Sendable {
             logger.debug("attempt failed; retry scheduled", metadata: [
                 "query.id": "\(record.id)", "error.kind": "\(error.kind)", "retry.delay": "\(delay)",
             ])
-            return await write(record.id) { [store] in
+            return await write(record.id, control: control) { [store] in
                 try await store.fail(record.id, token: token, error: recorded, retryAt: retryAt)
                 return .retryScheduled(recorded, at: due)
             }
         }
     }
 
-    /// Performs a fenced store write, mapping a refused lease to `.leaseLost` and any other failure to `.storeFailed`.
+    /// Performs a fenced store write, waiting out an unreachable store, and maps a refused lease to `.leaseLost` and
+    /// any other failure to `.storeFailed`.
     private func write(
         _ id: QueryID,
+        control: RunControl,
         _ body: @escaping @Sendable () async throws -> QueryOutcome.Result
     ) async -> QueryOutcome.Result {
         do {
-            return try await Self.shielded(body)
+            return try await Self.shielded { [self] in
+                try await reconnecting("write", giveUp: { control.abortRequested }, body)
+            }
         } catch let error as StoreError where error.isLeaseLost {
             return .leaseLost
         } catch {

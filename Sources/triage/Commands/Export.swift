@@ -31,7 +31,7 @@ extension Triage {
         var output = "-"
 
         func run() async throws {
-            let store = try self.store.open()
+            let store = try await self.store.open()
             let format = self.format ?? Self.format(forPath: output)
             var count = 0
             try await AtomicFile.write(to: output) { handle in

@@ -57,7 +57,7 @@ extension Triage {
                     try ExportWriter.writeQueries(queries, to: URL(fileURLWithPath: output))
                 }
             }
-            let store = try self.store.open()
+            let store = try await self.store.open()
             let result = try await store.insert(queries)
             if format.json {
                 print(try Format.json(result))
@@ -72,8 +72,3 @@ extension Triage {
 }
 
 extension QueryFileFormat: ExpressibleByArgument {}
-
-extension StoreOptions {
-    /// The store URI with any password hidden.
-    var displayURI: String { StoreLocation.redact(uri) }
-}

@@ -60,7 +60,7 @@ extension Triage {
         }
 
         func run() async throws {
-            let store = try self.store.open()
+            let store = try await self.store.open()
             if dryRun {
                 try await runDry(store)
                 return

@@ -12,7 +12,7 @@ extension Triage {
         @OptionGroup var format: OutputOptions
 
         func run() async throws {
-            let store = try self.store.open()
+            let store = try await self.store.open()
             let summary = try await store.summary()
             let lastRun = try await store.runs(limit: 1).first
             if format.json {
