@@ -9,6 +9,9 @@ public final class ScriptedClassifier: Classifier {
     public enum Step: Sendable {
         case succeed(after: Duration = .zero)
         case fail(ClassifierError, after: Duration = .zero)
+        /// Succeeds once `count` other calls have finished, or after `timeout` — whichever comes first. A query that
+        /// waits for the rest of the backlog this way tells a pipeline from a batch that waits for its slowest.
+        case succeedAfterOthers(count: Int, timeout: Duration)
     }
 
     private struct State {
@@ -37,15 +40,25 @@ public final class ScriptedClassifier: Classifier {
         switch script(request) {
         case .succeed(let delay):
             if delay > .zero { try await Task.sleep(for: delay) }
-            return Classification(
-                category: "orders_shipping", priority: "normal", sentiment: "neutral", language: "en",
-                confidence: 0.9, summary: "scripted", model: "scripted", taxonomyVersion: taxonomy.version,
-                promptTokens: 100, completionTokens: 20
-            )
+            return classification
+        case .succeedAfterOthers(let count, let timeout):
+            let deadline = ContinuousClock.now + timeout
+            while finishedCount < count && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            return classification
         case .fail(let error, let delay):
             if delay > .zero { try await Task.sleep(for: delay) }
             throw error
         }
+    }
+
+    private var classification: Classification {
+        Classification(
+            category: "orders_shipping", priority: "normal", sentiment: "neutral", language: "en",
+            confidence: 0.9, summary: "scripted", model: "scripted", taxonomyVersion: taxonomy.version,
+            promptTokens: 100, completionTokens: 20
+        )
     }
 
     /// The most calls that were in flight at once.

@@ -44,7 +44,8 @@ public enum TriageBinary {
         process.arguments = arguments
         if let directory { process.currentDirectoryURL = directory }
         var env = ProcessInfo.processInfo.environment
-        env["TRIAGE_STORE"] = nil
+        // The caller's store settings do not leak in; a test names its store.
+        for key in ["TRIAGE_STORE", "MONGODB_URI", "TRIAGE_MONGO_DATABASE", "TRIAGE_MONGO_COLLECTION"] { env[key] = nil }
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let folder = try TemporaryDirectory(prefix: "triage-proc")

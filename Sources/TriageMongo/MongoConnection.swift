@@ -72,7 +72,14 @@ final class MongoConnection: Sendable {
     func close() async {
         guard closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
         try? await threads.shutdownGracefully()
-        mongoc_client_pool_destroy(pool.pointer)
+        // Destroying the pool talks to the server (endSessions): on a thread of its own, not a cooperative one.
+        let pool = self.pool
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                mongoc_client_pool_destroy(pool.pointer)
+                done.resume()
+            }
+        }
     }
 
     deinit {
