@@ -63,7 +63,10 @@ extension BSONValue {
         case .int64(let value): bson_append_int64(bson, key, -1, value)
         case .double(let value): bson_append_double(bson, key, -1, value)
         case .bool(let value): bson_append_bool(bson, key, -1, value)
-        case .date(let value): bson_append_date_time(bson, key, -1, Int64((value.timeIntervalSince1970 * 1000).rounded()))
+        case .date(let value):
+            // Truncated, never rounded up: a retry stored a fraction of a millisecond late would not be due when
+            // the processor, reading the same clock, comes to claim it.
+            bson_append_date_time(bson, key, -1, Int64((value.timeIntervalSince1970 * 1000).rounded(.down)))
         case .objectID(let value):
             var oid = bson_oid_t()
             withUnsafeMutableBytes(of: &oid.bytes) { $0.copyBytes(from: value.bytes) }

@@ -132,7 +132,9 @@ public struct BatchProcessor: Sendable {
         var toRelease: [QueryID] = []
         var tokens: [QueryID: String] = [:]
         var distinctClaimed = Set<QueryID>()
-        var retryDue: [ContinuousClock.Instant] = []
+        /// When the retries this run scheduled come due, on the wall clock that claims compare `nextAttemptAt` with
+        /// (a monotonic clock drifts from it, and a retry woken a moment early would find nothing to claim).
+        var retryDue: [Date] = []
         var backlogEmpty = false
         var stopped = false
         var aborted = false
@@ -207,7 +209,7 @@ public struct BatchProcessor: Sendable {
     }
 
     private func fillSlots(_ loop: inout RunLoop, group: inout TaskGroup<Event>) async {
-        let now = ContinuousClock.now
+        let now = Date()
         if loop.backlogEmpty, loop.retryDue.contains(where: { $0 <= now }) {
             loop.retryDue.removeAll { $0 <= now }
             loop.backlogEmpty = false
@@ -429,13 +431,12 @@ public struct BatchProcessor: Sendable {
             let delay = configuration.retryPolicy.delay(forRetry: record.attempts)
             let retryAt = Date().addingTimeInterval(Double(delay.components.seconds)
                 + Double(delay.components.attoseconds) / 1e18)
-            let due = ContinuousClock.now + delay
             logger.debug("attempt failed; retry scheduled", metadata: [
                 "query.id": "\(record.id)", "error.kind": "\(error.kind)", "retry.delay": "\(delay)",
             ])
             return await write(record.id, control: control) { [store] in
                 try await store.fail(record.id, token: token, error: recorded, retryAt: retryAt)
-                return .retryScheduled(recorded, at: due)
+                return .retryScheduled(recorded, at: retryAt)
             }
         }
     }

@@ -6,7 +6,7 @@ struct QueryOutcome: Sendable {
         /// Classified and written.
         case classified(Classification)
         /// The attempt failed and the query goes back to `pending` until the given date.
-        case retryScheduled(RecordedError, at: ContinuousClock.Instant)
+        case retryScheduled(RecordedError, at: Date)
         /// The query ended `failed`.
         case failed(RecordedError)
         /// Another worker took the query over; our write was refused.

@@ -89,13 +89,14 @@ struct LLMProcessingTests {
 
     @Test("under a per-second enforced limit, paced requests provoke no 429")
     func pacingAvoidsThrottling() async throws {
-        // The provider allows 20 per second; we ask for 900 a minute (15 per second). Unpaced, 32 requests in flight
-        // would blow through the limit at once.
+        // The provider allows 20 per second; we ask for 600 a minute (10 per second). Unpaced, 32 requests in flight
+        // would blow through the limit at once. The margin is wide because CI runs this beside CPU-bound peers, which
+        // can hold back paced requests and release them together.
         let (record, _, server) = try await run(queries: 45, requestsPerSecond: 20,
-                                                configure: { $0.requestsPerMinute = 900 },
+                                                configure: { $0.requestsPerMinute = 600 },
                                                 processor: { $0.maxConcurrent = 32 }) { _ in .classification() }
         #expect(record.statistics.classified == 45)
         #expect(server.throttledCount == 0)
-        #expect(record.statistics.durationSeconds > 2.8)
+        #expect(record.statistics.durationSeconds > 3.8)
     }
 }
