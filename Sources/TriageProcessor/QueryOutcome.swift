@@ -1,3 +1,4 @@
+import Foundation
 import TriageCore
 
 /// How one claimed query's turn ended.
