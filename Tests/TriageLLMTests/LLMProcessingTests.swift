@@ -96,7 +96,10 @@ struct LLMProcessingTests {
                                                 configure: { $0.requestsPerMinute = 600 },
                                                 processor: { $0.maxConcurrent = 32 }) { _ in .classification() }
         #expect(record.statistics.classified == 45)
-        #expect(server.throttledCount == 0)
+        // Unpaced, at least 12 of the first 32 would be refused. Paced, none are on a quiet machine (the `ratelimit`
+        // benchmark: 0 in 60 s); the suite's CPU-bound peers can stall the fake server long enough that it counts
+        // one late batch in a single second, so one refusal is tolerated here.
+        #expect(server.throttledCount <= 1)
         #expect(record.statistics.durationSeconds > 3.8)
     }
 }
