@@ -22,6 +22,10 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -73,6 +77,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TriageServer",
+            dependencies: [
+                "TriageCore", "TriageProcessor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TriageIngest",
             dependencies: ["TriageCore"],
             swiftSettings: swiftSettings
@@ -81,6 +99,8 @@ let package = Package(
             name: "triage",
             dependencies: [
                 "TriageCore", "TriageSQLite", "TriageMongo", "TriageLLM", "TriageProcessor", "TriageIngest",
+                "TriageServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -91,7 +111,7 @@ let package = Package(
         .executableTarget(
             name: "TriageBench",
             dependencies: [
-                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest", "TestSupport",
+                "TriageCore", "TriageSQLite", "TriageMongo", "TriageLLM", "TriageProcessor", "TriageIngest", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -128,6 +148,21 @@ let package = Package(
             dependencies: [
                 "TriageCore", "TriageLLM", "TriageProcessor", "TriageSQLite", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageServerTests",
+            dependencies: [
+                "TriageCore", "TriageServer", "TriageProcessor", "TriageLLM", "TriageSQLite", "TestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -11,7 +11,8 @@ import AsyncHTTPClient
 /// `triage-bench`: the figures we quote, measured on a release build.
 ///
 ///     swift run -c release triage-bench            # everything
-///     swift run -c release triage-bench throughput # one part: throughput | efficiency | memory
+///     swift run -c release triage-bench throughput # one part: throughput | efficiency | memory | ratelimit | http
+///                                                  # | smollm2 | mongo
 @main
 struct Bench {
     static func main() async throws {
@@ -29,6 +30,7 @@ struct Bench {
         if part == "all" || part == "ratelimit" { try await rateLimitFidelity() }
         if part == "all" || part == "http" { try await httpEfficiency(repeats: repeats) }
         if part == "all" || part == "smollm2" { try await smolLM2() }
+        if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
     }
 
     static let silent = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -149,8 +151,7 @@ struct Bench {
             defer { lock.unlock() }
             guard let start = at10, let end = at90 else { return 0 }
             let elapsed = end.1 - start.1
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            return Double(end.0 - start.0) / seconds
+            return Double(end.0 - start.0) / elapsed.timeInterval
         }
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Exponential backoff with full jitter: the delay before retry `n` is drawn uniformly from
 /// `0...min(maximum, base × 2^(n-1))`, so that many failing clients do not retry in step.
 public struct RetryPolicy: Sendable, Hashable {
@@ -25,5 +27,12 @@ public struct RetryPolicy: Sendable, Hashable {
     public func delay(forRetry retry: Int) -> Duration {
         var generator = SystemRandomNumberGenerator()
         return delay(forRetry: retry, using: &generator)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, fractions included, for `Date` arithmetic.
+    public var timeInterval: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

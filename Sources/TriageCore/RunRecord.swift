@@ -34,6 +34,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     public var statistics: RunStatistics
     /// Why the run stopped, when it failed.
     public var error: String?
+    /// Every attempt to deliver the run's webhook event, in order (absent when none was configured).
+    public var webhookDeliveries: [WebhookDelivery]?
 
     public init(id: String, owner: String, state: RunState, options: RunOptions, statistics: RunStatistics, error: String? = nil) {
         self.id = id
@@ -42,5 +44,27 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
         self.options = options
         self.statistics = statistics
         self.error = error
+    }
+}
+
+/// One attempt to deliver a run's webhook event.
+public struct WebhookDelivery: Sendable, Hashable, Codable {
+    /// The receiver (query string and credentials removed).
+    public var url: String
+    public var attempt: Int
+    public var at: Date
+    /// The receiver's HTTP status, when it answered.
+    public var status: Int?
+    /// Why the attempt failed, when it did.
+    public var error: String?
+    public var delivered: Bool
+
+    public init(url: String, attempt: Int, at: Date, status: Int?, error: String?, delivered: Bool) {
+        self.url = url
+        self.attempt = attempt
+        self.at = at
+        self.status = status
+        self.error = error
+        self.delivered = delivered
     }
 }

@@ -391,9 +391,3 @@ public final class MongoQueryStore: QueryStore {
         return try documents.first?["record"].map { try Self.decode(RunRecord.self, from: $0) }
     }
 }
-
-extension Duration {
-    var timeInterval: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

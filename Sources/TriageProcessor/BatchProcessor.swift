@@ -29,6 +29,12 @@ public struct BatchProcessor: Sendable {
         public var owner = BatchProcessor.defaultOwner
         /// Recorded with the run.
         public var classifierName = "unknown"
+        /// Keep working until stopped: when the backlog is empty, poll for new pending queries (waiting longer each
+        /// time nothing turns up, within ``idlePoll``) instead of ending the run.
+        public var continuous = false
+        /// The wait between polls of an empty store in a continuous run: from the lower bound, doubling while the
+        /// store stays empty, up to the upper bound.
+        public var idlePoll: ClosedRange<Duration> = .milliseconds(200) ... .seconds(5)
         /// How long the run waits out an unreachable store (a lost connection, a failover), pausing and retrying
         /// with backoff, before it stops with the backlog left as it was.
         public var storeOutageBudget: Duration = .seconds(600)
@@ -136,6 +142,9 @@ public struct BatchProcessor: Sendable {
         /// (a monotonic clock drifts from it, and a retry woken a moment early would find nothing to claim).
         var retryDue: [Date] = []
         var backlogEmpty = false
+        /// In a continuous run, when to look for new work again, and how long to wait after that if there is none.
+        var nextPoll: Date?
+        var idleDelay: Duration
         var stopped = false
         var aborted = false
         var runError: String?
@@ -145,6 +154,7 @@ public struct BatchProcessor: Sendable {
             self.runId = runId
             self.configuration = configuration
             self.control = control
+            self.idleDelay = configuration.idlePoll.lowerBound
             self.total = total
         }
 
@@ -205,13 +215,17 @@ public struct BatchProcessor: Sendable {
     /// Whether the loop should keep waiting although nothing is in flight: retries it scheduled come due later.
     /// Once the limit is reached, retries are left to a later run.
     private func hasWorkAhead(_ loop: RunLoop) -> Bool {
-        !loop.stopped && configuration.waitForRetries && !loop.retryDue.isEmpty && loop.claimBudget > 0
+        if configuration.continuous { return !loop.stopped }
+        return !loop.stopped && configuration.waitForRetries && !loop.retryDue.isEmpty && loop.claimBudget > 0
     }
 
     private func fillSlots(_ loop: inout RunLoop, group: inout TaskGroup<Event>) async {
         let now = Date()
         if loop.backlogEmpty, loop.retryDue.contains(where: { $0 <= now }) {
             loop.retryDue.removeAll { $0 <= now }
+            loop.backlogEmpty = false
+        }
+        if loop.backlogEmpty, configuration.continuous, let poll = loop.nextPoll, poll <= now {
             loop.backlogEmpty = false
         }
         while loop.inFlight.count < configuration.maxConcurrent {
@@ -240,8 +254,13 @@ public struct BatchProcessor: Sendable {
                 }
                 if claimed.isEmpty {
                     loop.backlogEmpty = true
+                    if configuration.continuous {
+                        loop.nextPoll = Date().addingTimeInterval(loop.idleDelay.timeInterval)
+                        loop.idleDelay = min(loop.idleDelay * 2, configuration.idlePoll.upperBound)
+                    }
                     return
                 }
+                loop.idleDelay = configuration.idlePoll.lowerBound
                 loop.statistics.claimed(claimed.count)
                 for record in claimed {
                     // Only a limited run needs to remember every id it took; a long-running one must stay flat.
@@ -379,8 +398,7 @@ public struct BatchProcessor: Sendable {
         do {
             var classification = try await classifier.classify(request)
             let elapsed = ContinuousClock.now - started
-            classification.latencyMs = Double(elapsed.components.seconds) * 1000
-                + Double(elapsed.components.attoseconds) / 1e15
+            classification.latencyMs = elapsed.timeInterval * 1000
             var outcome = QueryOutcome(record: record, result: .classified(classification))
             outcome.promptTokens = classification.promptTokens
             outcome.completionTokens = classification.completionTokens
@@ -429,8 +447,7 @@ public struct BatchProcessor: Sendable {
                 }
             }
             let delay = configuration.retryPolicy.delay(forRetry: record.attempts)
-            let retryAt = Date().addingTimeInterval(Double(delay.components.seconds)
-                + Double(delay.components.attoseconds) / 1e18)
+            let retryAt = Date().addingTimeInterval(delay.timeInterval)
             logger.debug("attempt failed; retry scheduled", metadata: [
                 "query.id": "\(record.id)", "error.kind": "\(error.kind)", "retry.delay": "\(delay)",
             ])

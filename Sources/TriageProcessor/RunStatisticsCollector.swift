@@ -13,8 +13,7 @@ struct RunStatisticsCollector {
     }
 
     var elapsedSeconds: Double {
-        let elapsed = ContinuousClock.now - clockStart
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        (ContinuousClock.now - clockStart).timeInterval
     }
 
     mutating func claimed(_ count: Int) {

@@ -73,7 +73,7 @@ public final class SQLiteQueryStore: QueryStore {
         guard limit > 0 else { return [] }
         let token = UUID().uuidString
         let nowSeconds = now.timeIntervalSince1970
-        let expiresAt = nowSeconds + leaseFor.seconds
+        let expiresAt = nowSeconds + leaseFor.timeInterval
         return try await write { db in
             let rows = try Row.fetchAll(db, sql: """
                 UPDATE queries
@@ -130,7 +130,7 @@ public final class SQLiteQueryStore: QueryStore {
 
     public func renew(_ ids: [QueryID], token: String, leaseFor: Duration, now: Date) async throws -> [QueryID] {
         let rowIDs = try ids.map(Self.rowID)
-        let expiresAt = now.timeIntervalSince1970 + leaseFor.seconds
+        let expiresAt = now.timeIntervalSince1970 + leaseFor.timeInterval
         return try await write { db in
             var renewed: [QueryID] = []
             for (id, rowID) in zip(ids, rowIDs) {
@@ -305,12 +305,5 @@ extension SQLiteQueryStore {
             return error.message ?? "\(error.resultCode)"
         }
         return "\(error)"
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, fractions included.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -224,8 +224,9 @@ struct BatchProcessorTests {
         try await fixture.withStore { opened in
             let (first, second) = (opened.store, opened.peer)
             _ = try await first.insert(sampleQueries(600))
-            let classifierA = ScriptedClassifier { _ in .succeed(after: .milliseconds(2)) }
-            let classifierB = ScriptedClassifier { _ in .succeed(after: .milliseconds(2)) }
+            // Slow enough that neither processor can take the whole backlog before the other has started.
+            let classifierA = ScriptedClassifier { _ in .succeed(after: .milliseconds(15)) }
+            let classifierB = ScriptedClassifier { _ in .succeed(after: .milliseconds(15)) }
             async let a = processor(first, classifierA) { $0.owner = "a"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
             async let b = processor(second, classifierB) { $0.owner = "b"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
             let (runA, runB) = try await (a, b)
@@ -252,6 +253,34 @@ struct BatchProcessorTests {
             #expect(events.last?.state == .completed)
             #expect(events.last?.fraction == 1)
             #expect(run.statistics.durationSeconds > 0)
+        }
+    }
+}
+
+@Suite("BatchProcessor, continuous")
+struct ContinuousProcessorTests {
+    @Test("a continuous run picks up queries that arrive after the backlog emptied, until stopped",
+          arguments: StoreFixture.processorCases)
+    func picksUpNewWork(fixture: StoreFixture) async throws {
+        try await fixture.withBacklog(10) { store in
+            let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(5)) }
+            var configuration = BatchProcessor.Configuration()
+            configuration.continuous = true
+            configuration.idlePoll = .milliseconds(20) ... .milliseconds(200)
+            let processor = BatchProcessor(store: store, classifier: classifier, configuration: configuration,
+                                           logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let control = RunControl()
+            async let finished = processor.run(control: control)
+            #expect(await eventually { classifier.finishedCount == 10 })
+            // Idle now; the run keeps polling instead of ending.
+            try await Task.sleep(for: .milliseconds(400))
+            _ = try await store.insert(sampleQueries(15, prefix: "later"))
+            #expect(await eventually { classifier.finishedCount == 25 })
+            control.requestStop()
+            let run = try await finished
+            #expect(run.state == .cancelled)
+            #expect(run.statistics.classified == 25)
+            #expect(try await store.summary().byStatus == ["classified": 25])
         }
     }
 }

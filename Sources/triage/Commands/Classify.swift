@@ -33,8 +33,7 @@ extension Triage {
                     try await classifier.classify(ClassificationRequest(id: QueryID("cli"), query: query, attempt: 1))
                 }
                 let elapsed = ContinuousClock.now - started
-                classification.latencyMs = Double(elapsed.components.seconds) * 1000
-                    + Double(elapsed.components.attoseconds) / 1e15
+                classification.latencyMs = elapsed.timeInterval * 1000
                 print(try Format.json(classification))
             } catch let error as ClassifierError {
                 throw CLIError("the query could not be classified (\(error.kind)): \(error.message)")

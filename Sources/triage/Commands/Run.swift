@@ -22,24 +22,10 @@ extension Triage {
         @OptionGroup var store: StoreOptions
         @OptionGroup var classifier: ClassifierOptions
         @OptionGroup var format: OutputOptions
-
-        @Option(help: "Queries claimed from the store at a time.")
-        var batchSize = 50
-
-        @Option(help: "Classifications in flight at once.")
-        var maxConcurrent = 10
+        @OptionGroup var processing: ProcessorOptions
 
         @Option(help: "Stop after this many queries.")
         var limit: Int?
-
-        @Option(help: "Attempts before a query is marked failed.")
-        var maxAttempts = 3
-
-        @Option(help: ArgumentHelp("How long a claim lasts without renewal.", valueName: "seconds"))
-        var leaseSeconds = 300
-
-        @Option(help: ArgumentHelp("Upper bound of the first retry's delay; doubles with each retry.", valueName: "seconds"))
-        var retryBaseSeconds = 2.0
 
         @Option(help: ArgumentHelp(
             "Write the run's statistics as JSON to this file (with --dry-run: the queries that would be processed).",
@@ -51,11 +37,6 @@ extension Triage {
         var dryRun = false
 
         func validate() throws {
-            guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
-            guard maxConcurrent > 0 else { throw ValidationError("--max-concurrent must be at least 1") }
-            guard maxAttempts > 0 else { throw ValidationError("--max-attempts must be at least 1") }
-            guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
-            guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
         }
 
@@ -65,7 +46,7 @@ extension Triage {
                 try await runDry(store)
                 return
             }
-            let record = try await classifier.withClassifier(concurrency: maxConcurrent) { classifier, name in
+            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
                 try await classify(store: store, classifier: classifier, name: name)
             }
             if let output {
@@ -84,14 +65,8 @@ extension Triage {
         }
 
         private func classify(store: any QueryStore, classifier: any Classifier, name: String) async throws -> RunRecord {
-            var configuration = BatchProcessor.Configuration()
-            configuration.batchSize = batchSize
-            configuration.maxConcurrent = maxConcurrent
-            configuration.maxAttempts = maxAttempts
+            var configuration = processing.configuration(classifierName: name)
             configuration.limit = limit
-            configuration.leaseDuration = .seconds(leaseSeconds)
-            configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
-            configuration.classifierName = name
             return try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
         }
 

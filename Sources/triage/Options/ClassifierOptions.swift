@@ -135,6 +135,21 @@ struct ClassifierOptions: ParsableArguments {
         }
     }
 
+    /// The base URL of the LLM endpoint the options name, or `nil` for the mock classifier (for readiness probes).
+    func llmBaseURL() throws -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        let file = try ConfigFile.load(config ?? environment["TRIAGE_CONFIG"])
+        let choice = mockLlm ? "mock" : (llm ?? environment["TRIAGE_LLM"] ?? file.llm)
+        guard let choice, choice != "mock" else { return nil }
+        return llmUrl ?? environment["TRIAGE_LLM_URL"] ?? file.llmUrl
+            ?? LLMConfiguration.defaultBaseURL(for: choice == "anthropic" ? .anthropic : .openAI)
+    }
+
+    /// The config file the options name (or `TRIAGE_CONFIG`), or an empty one.
+    func configFile() throws -> ConfigFile {
+        try ConfigFile.load(config ?? ProcessInfo.processInfo.environment["TRIAGE_CONFIG"])
+    }
+
     private func llmConfiguration(
         provider: LLMConfiguration.Provider, file: ConfigFile, environment: [String: String]
     ) throws -> LLMConfiguration {
@@ -179,6 +194,18 @@ struct ConfigFile: Decodable {
     var azureApiVersion: String?
     var headers: [String: String]?
     var prices: [String: LLMConfiguration.Price]?
+    /// `triage serve`'s settings.
+    var server: ServerSection?
+
+    struct ServerSection: Decodable {
+        /// Bearer tokens accepted by the API (also `TRIAGE_API_KEYS`).
+        var apiKeys: [String]?
+        /// Receivers of every run's end event (also `TRIAGE_WEBHOOK_URLS`).
+        var webhooks: [String]?
+        /// Paths outside /v1 that need a key too, such as /metrics.
+        var protect: [String]?
+        var maxBodyBytes: Int?
+    }
 
     static func load(_ path: String?) throws -> ConfigFile {
         guard let path else { return ConfigFile() }

@@ -1,0 +1,99 @@
+/// `GET /openapi.json`: an OpenAPI 3.1 description of exactly the routes ``buildRouter`` registers (a test compares
+/// the two both ways).
+enum OpenAPIDocument {
+    static let json = #"""
+    {
+      "openapi": "3.1.0",
+      "info": {
+        "title": "Triage",
+        "version": "1",
+        "description": "Classify customer-support queries with an LLM. Every /v1 route needs Authorization: Bearer KEY when API keys are configured."
+      },
+      "components": {
+        "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer" } },
+        "schemas": {
+          "Query": {
+            "type": "object", "required": ["text"],
+            "properties": {
+              "text": { "type": "string", "minLength": 1 }, "subject": { "type": "string" },
+              "channel": { "type": "string" }, "customerId": { "type": "string" },
+              "externalId": { "type": "string", "description": "Ingest is idempotent on it." },
+              "createdAt": { "type": "string", "format": "date-time" },
+              "metadata": { "type": "object", "additionalProperties": { "type": "string" } }
+            }
+          },
+          "Classification": {
+            "type": "object",
+            "properties": {
+              "category": { "type": "string" }, "priority": { "type": "string" }, "sentiment": { "type": "string" },
+              "language": { "type": "string" }, "confidence": { "type": "number", "minimum": 0, "maximum": 1 },
+              "summary": { "type": "string" }, "model": { "type": "string" }, "taxonomyVersion": { "type": "string" },
+              "promptTokens": { "type": "integer" }, "completionTokens": { "type": "integer" },
+              "latencyMs": { "type": "number" }, "costUSD": { "type": "number" },
+              "classifiedAt": { "type": "string", "format": "date-time" }
+            }
+          },
+          "RunRequest": {
+            "type": "object",
+            "properties": {
+              "batchSize": { "type": "integer", "minimum": 1 }, "maxConcurrent": { "type": "integer", "minimum": 1 },
+              "limit": { "type": "integer", "minimum": 1 },
+              "webhook": { "type": "string", "format": "uri", "description": "Receives the run's end event, signed." }
+            }
+          },
+          "Error": {
+            "type": "object",
+            "properties": { "error": { "type": "object", "properties": { "message": { "type": "string" } } } }
+          }
+        }
+      },
+      "security": [{ "apiKey": [] }],
+      "paths": {
+        "/": { "get": { "summary": "Status page (HTML, refreshes itself)", "security": [], "responses": { "200": { "description": "HTML" } } } },
+        "/healthz": { "get": { "summary": "The process is up", "security": [], "responses": { "200": { "description": "ok" } } } },
+        "/readyz": { "get": { "summary": "The store and the LLM endpoint are reachable", "security": [],
+          "responses": { "200": { "description": "ready" }, "503": { "description": "not ready, with the problems" } } } },
+        "/metrics": { "get": { "summary": "Prometheus metrics", "security": [], "responses": { "200": { "description": "text format 0.0.4" } } } },
+        "/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3.1" } } } },
+        "/v1/classify": { "post": { "summary": "Classify one query now; nothing is stored",
+          "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Query" } } } },
+          "responses": { "200": { "description": "the classification", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Classification" } } } },
+            "400": { "description": "malformed JSON or a missing field, named" }, "401": { "description": "no valid API key" },
+            "413": { "description": "body over the limit" }, "502": { "description": "the LLM failed" } } } },
+        "/v1/queries": {
+          "post": { "summary": "Ingest one query, a JSON array, or NDJSON; idempotent on externalId",
+            "requestBody": { "required": true, "content": {
+              "application/json": { "schema": { "oneOf": [ { "$ref": "#/components/schemas/Query" }, { "type": "array", "items": { "$ref": "#/components/schemas/Query" } } ] } },
+              "application/x-ndjson": { "schema": { "type": "string" } } } },
+            "responses": { "201": { "description": "inserted and duplicates counted" }, "200": { "description": "all were duplicates" },
+              "400": { "description": "malformed input, naming the line or query and field" }, "413": { "description": "body over the limit" } } },
+          "get": { "summary": "Queries, paginated",
+            "parameters": [
+              { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["pending", "processing", "classified", "failed"] } },
+              { "name": "category", "in": "query", "schema": { "type": "string" } },
+              { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 } },
+              { "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "nextCursor of the previous page" } ],
+            "responses": { "200": { "description": "{queries, nextCursor}" } } } },
+        "/v1/queries/{id}": { "get": { "summary": "One query with its status and classification",
+          "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "200": { "description": "the query" }, "404": { "description": "no such query" } } } },
+        "/v1/runs": {
+          "post": { "summary": "Start a run over the pending backlog",
+            "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RunRequest" } } } },
+            "responses": { "202": { "description": "{id, state, location}" }, "400": { "description": "invalid options" },
+              "503": { "description": "shutting down" } } },
+          "get": { "summary": "Runs in progress and recent runs",
+            "parameters": [ { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 20 } } ],
+            "responses": { "200": { "description": "{active, runs}" } } } },
+        "/v1/runs/{id}": { "get": { "summary": "A run: live progress (counts, rate, ETA, state) or its record",
+          "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "200": { "description": "the run" }, "404": { "description": "no such run" } } } },
+        "/v1/runs/{id}/cancel": { "post": { "summary": "Stop a run: in-flight queries finish, the rest stay pending",
+          "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "responses": { "202": { "description": "stopping" }, "404": { "description": "no such run" }, "409": { "description": "not running" } } } },
+        "/v1/stats": { "get": { "summary": "Counts by status, category and priority",
+          "responses": { "200": { "description": "{byStatus, byCategory, byPriority}" } } } }
+      }
+    }
+    """#
+}

@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TriageCore
+
+/// Reading request bodies: within the size limit (413 beyond it), as JSON, with errors that name the field (400).
+enum RequestBody {
+    static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
+        var request = request
+        do {
+            return try await request.collectBody(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw HTTPError(.contentTooLarge, message: "the request body is larger than the limit of \(limit) bytes")
+        }
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        do {
+            return try JSONDecoder.api.decode(T.self, from: Data(buffer: buffer))
+        } catch let error as DecodingError {
+            throw HTTPError(.badRequest, message: describe(error))
+        } catch let error as HTTPError {
+            throw error
+        } catch {
+            throw HTTPError(.badRequest, message: "the body is not valid JSON: \(error)")
+        }
+    }
+
+    /// A decoding error as a person reads it: which field, and what is wrong with it.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+                .replacingOccurrences(of: ".[", with: "[")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = path(context.codingPath)
+            return "field '\(parent.isEmpty ? key.stringValue : parent + "." + key.stringValue)' is required"
+        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
+            return "field '\(path(context.codingPath))': expected \(Self.name(of: type))"
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty { return "the body is not valid JSON" }
+            return "field '\(path(context.codingPath))': \(context.debugDescription)"
+        @unknown default:
+            return "the body could not be read: \(error)"
+        }
+    }
+
+    private static func name(of type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type, is Double.Type: "a number"
+        case is Bool.Type: "a boolean"
+        default: "\(type)"
+        }
+    }
+}
+
+extension JSONDecoder {
+    /// Dates as ISO 8601, as the API writes them.
+    static let api: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}
+
+extension JSONEncoder {
+    static let api: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+}
+
+/// A JSON response with a chosen status.
+struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
+    var status: HTTPResponse.Status = .ok
+    let value: Value
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try JSONEncoder.api.encode(value)
+        return Response(
+            status: status,
+            headers: [.contentType: "application/json; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data))
+        )
+    }
+}

@@ -1,0 +1,185 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TriageCore
+import TriageProcessor
+
+/// What `POST /v1/runs` asks for.
+public struct RunRequest: Sendable, Codable, Hashable {
+    public var batchSize: Int?
+    public var maxConcurrent: Int?
+    public var limit: Int?
+    /// A receiver for this run's end event, besides the configured ones.
+    public var webhook: String?
+}
+
+/// A run as the API shows it: live progress while it runs, then the record it left.
+public struct RunView: Sendable, Codable, Hashable {
+    public var id: String
+    public var state: RunState
+    public var progress: RunProgress?
+    public var etaSeconds: Double?
+    public var record: RunRecord?
+}
+
+/// Runs started through the API and the background workers, as a service: runs live inside ``run()``'s task group
+/// (structured concurrency), and a graceful shutdown stops them within the grace period, hands back what is
+/// unfinished, delivers their webhooks, then returns.
+public final class RunManager: Service, Sendable {
+    private struct Pending: Sendable {
+        let id: String
+        let request: RunRequest
+        let handle: Handle
+    }
+
+    /// One run's control and latest progress.
+    final class Handle: Sendable {
+        let control = RunControl()
+        let progress: Mutex<RunProgress>
+
+        init(id: String) {
+            progress = Mutex(RunProgress(runId: id, state: .running, total: 0, classified: 0, failed: 0, retried: 0,
+                                         inFlight: 0, elapsedSeconds: 0))
+        }
+    }
+
+    private let store: any QueryStore
+    private let classifier: any Classifier
+    private let configuration: ServerConfiguration
+    private let metrics: TriageMetrics
+    private let webhooks: WebhookDeliverer
+    private let logger: Logger
+    private let active = Mutex<[String: Handle]>([:])
+    private let accepting = Mutex(true)
+    private let starts: AsyncStream<Pending>
+    private let startsContinuation: AsyncStream<Pending>.Continuation
+
+    init(store: any QueryStore, classifier: any Classifier, configuration: ServerConfiguration,
+         metrics: TriageMetrics, httpClient: HTTPClient, logger: Logger) {
+        self.store = store
+        self.classifier = MeteredClassifier(base: classifier, metrics: metrics)
+        self.configuration = configuration
+        self.metrics = metrics
+        self.webhooks = WebhookDeliverer(client: httpClient, configuration: configuration.webhooks, logger: logger)
+        self.logger = logger
+        (starts, startsContinuation) = AsyncStream.makeStream(of: Pending.self)
+    }
+
+    /// The classifier every run uses, with metrics around it.
+    var meteredClassifier: any Classifier { classifier }
+
+    /// Queues a run and returns its id at once.
+    /// - Throws: 503 once shutdown has begun.
+    func start(_ request: RunRequest) throws -> String {
+        let id = UUID().uuidString.lowercased()
+        let handle = Handle(id: id)
+        try accepting.withLock { accepting in
+            guard accepting else { throw ServiceUnavailable() }
+            active.withLock { $0[id] = handle }
+        }
+        metrics.runs(active: active.withLock { $0.count })
+        startsContinuation.yield(Pending(id: id, request: request, handle: handle))
+        return id
+    }
+
+    struct ServiceUnavailable: Error {}
+
+    /// Asks a running run to stop: it claims nothing more, finishes what is in flight and hands the rest back.
+    /// - Returns: Whether the run was running here.
+    func cancel(_ id: String) -> Bool {
+        guard let handle = active.withLock({ $0[id] }) else { return false }
+        handle.control.requestStop()
+        return true
+    }
+
+    /// Live progress of a run running here, or `nil`.
+    func progress(of id: String) -> RunProgress? {
+        active.withLock { $0[id] }?.progress.withLock { $0 }
+    }
+
+    /// Progress of every run running here.
+    func activeProgress() -> [RunProgress] {
+        active.withLock { Array($0.values) }.map { $0.progress.withLock { $0 } }.sorted { $0.runId < $1.runId }
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            if configuration.workers {
+                group.addTask { await self.work() }
+            }
+            group.addTask {
+                // Shutdown: accept no more runs, stop the running ones gently, and after the grace period at once.
+                try? await gracefulShutdown()
+                self.accepting.withLock { $0 = false }
+                self.startsContinuation.finish()
+                self.active.withLock { Array($0.values) }.forEach { $0.control.requestStop() }
+                let deadline = ContinuousClock.now + self.configuration.gracePeriod
+                while ContinuousClock.now < deadline, !self.active.withLock({ $0.isEmpty }) {
+                    try? await Task.sleep(for: .milliseconds(50))
+                }
+                self.active.withLock { Array($0.values) }.forEach { $0.control.requestAbort() }
+            }
+            for await pending in starts.cancelOnGracefulShutdown() {
+                group.addTask { await self.execute(pending) }
+            }
+            // No more runs will start; the group waits for the ones running, then the shutdown task.
+            self.accepting.withLock { $0 = false }
+        }
+    }
+
+    private func execute(_ pending: Pending) async {
+        var processor = configuration.processor
+        if let batchSize = pending.request.batchSize { processor.batchSize = batchSize }
+        if let maxConcurrent = pending.request.maxConcurrent { processor.maxConcurrent = maxConcurrent }
+        processor.limit = pending.request.limit
+        processor.continuous = false
+        let meter = ProgressMeter(metrics: metrics)
+        let handle = pending.handle
+        do {
+            var record = try await BatchProcessor(store: store, classifier: classifier, configuration: processor,
+                                                  logger: logger)
+                .run(id: pending.id, control: handle.control) { progress in
+                    handle.progress.withLock { $0 = progress }
+                    meter.record(progress)
+                }
+            let urls = configuration.webhookURLs + (pending.request.webhook.map { [$0] } ?? [])
+            if !urls.isEmpty {
+                record.webhookDeliveries = await webhooks.deliver(WebhookEvent(record: record), to: urls)
+                try? await store.saveRun(record)
+            }
+        } catch {
+            logger.error("run could not be recorded", metadata: ["run.id": "\(pending.id)", "error": "\(error)"])
+        }
+        active.withLock { $0[pending.id] = nil }
+        metrics.runs(active: active.withLock { $0.count })
+    }
+
+    /// The background worker: a continuous run until shutdown, stopped gently and then, after the grace period, at once.
+    private func work() async {
+        var processor = configuration.processor
+        processor.continuous = true
+        let control = RunControl()
+        let meter = ProgressMeter(metrics: metrics)
+        await withTaskGroup(of: Void.self) { [processor] group in
+            group.addTask {
+                do {
+                    _ = try await BatchProcessor(store: self.store, classifier: self.classifier, configuration: processor,
+                                                 logger: self.logger)
+                        .run(control: control) { meter.record($0) }
+                } catch {
+                    self.logger.error("worker stopped", metadata: ["error": "\(error)"])
+                }
+            }
+            group.addTask {
+                try? await gracefulShutdown()
+                control.requestStop()
+                try? await Task.sleep(for: self.configuration.gracePeriod)
+                control.requestAbort()
+            }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+import Metrics
+import Prometheus
+import Synchronization
+import TriageCore
+import TriageProcessor
+
+/// The service's metrics, through swift-metrics with a Prometheus registry of its own (no process-wide bootstrap,
+/// so several applications, as in tests, keep separate figures).
+public final class TriageMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets["triage_llm_latency_seconds"] = [
+            .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+            .seconds(2), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+        ]
+        self.factory = factory
+    }
+
+    /// The Prometheus text exposition of every metric.
+    func render() -> String { registry.emitToString() }
+
+    func classified(category: String) {
+        Counter(label: "triage_queries_classified_total", dimensions: [("category", category)], factory: factory).increment()
+    }
+
+    func classificationError(kind: String) {
+        Counter(label: "triage_classification_errors_total", dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    func failed(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: "triage_queries_failed_total", factory: factory).increment(by: count)
+    }
+
+    func retried(_ count: Int) {
+        guard count > 0 else { return }
+        Counter(label: "triage_retries_total", factory: factory).increment(by: count)
+    }
+
+    func tokens(prompt: Int, completion: Int) {
+        Counter(label: "triage_llm_tokens_total", dimensions: [("type", "prompt")], factory: factory).increment(by: prompt)
+        Counter(label: "triage_llm_tokens_total", dimensions: [("type", "completion")], factory: factory)
+            .increment(by: completion)
+    }
+
+    func latency(_ duration: Duration) {
+        Timer(label: "triage_llm_latency_seconds", factory: factory).recordNanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
+        )
+    }
+
+    func inFlight(_ delta: Int) {
+        let meter = Meter(label: "triage_llm_requests_in_flight", factory: factory)
+        if delta > 0 { meter.increment(by: Double(delta)) } else { meter.decrement(by: Double(-delta)) }
+    }
+
+    func runs(active: Int) {
+        Meter(label: "triage_runs_active", factory: factory).set(active)
+    }
+
+    func progress(total: Int, done: Int) {
+        Meter(label: "triage_run_queries", dimensions: [("of", "total")], factory: factory).set(total)
+        Meter(label: "triage_run_queries", dimensions: [("of", "done")], factory: factory).set(done)
+    }
+
+    func backlog(_ summary: StoreSummary) {
+        for status in QueryStatus.allCases {
+            Meter(label: "triage_store_queries", dimensions: [("status", status.rawValue)], factory: factory)
+                .set(summary.count(status))
+        }
+    }
+}
+
+/// Counts what a classifier does — latency, in-flight requests, tokens, outcomes — around any ``Classifier``.
+struct MeteredClassifier: Classifier {
+    let base: any Classifier
+    let metrics: TriageMetrics
+
+    var taxonomy: Taxonomy { base.taxonomy }
+
+    func classify(_ request: ClassificationRequest) async throws -> Classification {
+        metrics.inFlight(1)
+        defer { metrics.inFlight(-1) }
+        let started = ContinuousClock.now
+        do {
+            let classification = try await base.classify(request)
+            metrics.latency(ContinuousClock.now - started)
+            metrics.classified(category: classification.category)
+            metrics.tokens(prompt: classification.promptTokens, completion: classification.completionTokens)
+            return classification
+        } catch let error as ClassifierError {
+            metrics.latency(ContinuousClock.now - started)
+            metrics.classificationError(kind: error.kind)
+            metrics.tokens(prompt: error.promptTokens, completion: error.completionTokens)
+            throw error
+        }
+    }
+}
+
+/// Turns a run's progress snapshots into metric increments.
+final class ProgressMeter: Sendable {
+    private struct Seen { var failed = 0, retried = 0 }
+    private let seen = Mutex(Seen())
+    let metrics: TriageMetrics
+
+    init(metrics: TriageMetrics) { self.metrics = metrics }
+
+    func record(_ progress: RunProgress) {
+        let (failed, retried) = seen.withLock { seen in
+            defer { seen = Seen(failed: progress.failed, retried: progress.retried) }
+            return (progress.failed - seen.failed, progress.retried - seen.retried)
+        }
+        metrics.failed(failed)
+        metrics.retried(retried)
+        metrics.progress(total: progress.total, done: progress.done)
+    }
+}

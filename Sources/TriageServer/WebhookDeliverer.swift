@@ -1,0 +1,133 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import TriageCore
+
+/// The event POSTed when a run completes, fails or is cancelled.
+public struct WebhookEvent: Sendable, Codable, Hashable {
+    public struct Run: Sendable, Codable, Hashable {
+        public var id: String
+        public var state: RunState
+        public var statistics: RunStatistics
+        public var error: String?
+    }
+
+    /// Unique per event; a receiver that remembers recent ids can drop a replay.
+    public var id: String
+    /// `run.completed`, `run.failed` or `run.cancelled`.
+    public var type: String
+    public var occurredAt: Date
+    public var run: Run
+
+    public init(record: RunRecord, occurredAt: Date = Date()) {
+        id = UUID().uuidString.lowercased()
+        type = "run.\(record.state.rawValue)"
+        self.occurredAt = occurredAt
+        run = Run(id: record.id, state: record.state, statistics: record.statistics, error: record.error)
+    }
+}
+
+/// Signs webhook bodies: `Triage-Signature: v1=HEX`, HMAC-SHA256 over `"\(timestamp).\(body)"` with the shared
+/// secret, the timestamp (Unix seconds) sent as `Triage-Timestamp`. A receiver recomputes it, compares in constant
+/// time, and rejects timestamps older than a few minutes (replays).
+public enum WebhookSignature {
+    public static let signatureHeader = "Triage-Signature"
+    public static let timestampHeader = "Triage-Timestamp"
+    public static let eventHeader = "Triage-Event-Id"
+
+    public static func sign(body: [UInt8], timestamp: Int, secret: String) -> String {
+        var message = Array("\(timestamp).".utf8)
+        message.append(contentsOf: body)
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
+        return "v1=" + code.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Whether `signature` is valid for `body` and `timestamp`, and the timestamp within `tolerance` of `now`.
+    public static func verify(
+        body: [UInt8], timestamp: Int, signature: String, secret: String,
+        now: Date = Date(), tolerance: TimeInterval = 300
+    ) -> Bool {
+        guard abs(now.timeIntervalSince1970 - Double(timestamp)) <= tolerance else { return false }
+        let expected = Array(sign(body: body, timestamp: timestamp, secret: secret).utf8)
+        let given = Array(signature.utf8)
+        guard expected.count == given.count else { return false }
+        return zip(expected, given).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+/// Delivers webhook events with retries and backoff, recording every attempt.
+struct WebhookDeliverer: Sendable {
+    let client: HTTPClient
+    let configuration: WebhookConfiguration
+    let logger: Logger
+
+    /// Delivers `event` to each URL (concurrently), retrying failures and timeouts up to the configured attempts.
+    /// - Returns: Every attempt, per URL in order.
+    func deliver(_ event: WebhookEvent, to urls: [String]) async -> [WebhookDelivery] {
+        guard !urls.isEmpty, let body = try? JSONEncoder.api.encode(event) else { return [] }
+        return await withTaskGroup(of: [WebhookDelivery].self) { group in
+            for url in urls {
+                group.addTask { await deliver(Array(body), eventID: event.id, to: url) }
+            }
+            var all: [WebhookDelivery] = []
+            for await deliveries in group { all += deliveries }
+            return all
+        }
+    }
+
+    private func deliver(_ body: [UInt8], eventID: String, to url: String) async -> [WebhookDelivery] {
+        let shown = Self.redacted(url)
+        var deliveries: [WebhookDelivery] = []
+        for attempt in 1...max(1, configuration.maxAttempts) {
+            let timestamp = Int(Date().timeIntervalSince1970)
+            var request = HTTPClientRequest(url: url)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "triage-webhooks")
+            request.headers.add(name: WebhookSignature.eventHeader, value: eventID)
+            request.headers.add(name: WebhookSignature.timestampHeader, value: String(timestamp))
+            if let secret = configuration.secret {
+                request.headers.add(name: WebhookSignature.signatureHeader,
+                                    value: WebhookSignature.sign(body: body, timestamp: timestamp, secret: secret))
+            }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            var delivery = WebhookDelivery(url: shown, attempt: attempt, at: Date(), status: nil, error: nil,
+                                           delivered: false)
+            do {
+                let response = try await client.execute(request, timeout: .init(configuration.timeout))
+                _ = try? await response.body.collect(upTo: 64 * 1024)
+                delivery.status = Int(response.status.code)
+                delivery.delivered = (200..<300).contains(Int(response.status.code))
+                if !delivery.delivered { delivery.error = "HTTP \(response.status.code)" }
+            } catch {
+                delivery.error = "\(error)".replacingOccurrences(of: url, with: shown)
+            }
+            deliveries.append(delivery)
+            logger.info("webhook delivery", metadata: [
+                "webhook.url": "\(shown)", "webhook.attempt": "\(attempt)", "webhook.delivered": "\(delivery.delivered)",
+                "webhook.status": "\(delivery.status.map(String.init) ?? "-")",
+            ])
+            if delivery.delivered || attempt == configuration.maxAttempts { break }
+            try? await Task.sleep(for: configuration.retryPolicy.delay(forRetry: attempt))
+        }
+        return deliveries
+    }
+
+    /// The URL without user information or query string (where tokens tend to live).
+    static func redacted(_ url: String) -> String {
+        guard var components = URLComponents(string: url) else { return "(invalid URL)" }
+        components.user = nil
+        components.password = nil
+        if components.query != nil { components.query = "…" }
+        return components.string ?? "(invalid URL)"
+    }
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import TriageCore
+import TriageProcessor
+
+extension Triage {
+    struct Work: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Keep classifying new pending queries as they arrive, until stopped.",
+            discussion: """
+                A long-running worker: it classifies the backlog like `triage run`, then keeps polling the store \
+                for new pending queries (every 0.2 s while work keeps arriving, backing off to every 5 s when the \
+                store stays empty). Any number of workers may share one store: work moves through leases, and no \
+                query is classified twice.
+
+                SIGTERM or Ctrl-C stops it gently: it claims nothing more, finishes the classifications in flight, \
+                hands the rest back to pending, prints the statistics and exits 0. A second signal hands in-flight \
+                queries back at once. Exit status 2 when it stopped on an error (the queries it held are pending \
+                again).
+                """
+        )
+
+        @OptionGroup var store: StoreOptions
+        @OptionGroup var classifier: ClassifierOptions
+        @OptionGroup var format: OutputOptions
+        @OptionGroup var processing: ProcessorOptions
+
+        @Option(help: ArgumentHelp("Write the statistics as JSON to this file when the worker stops.", valueName: "file"))
+        var output: String?
+
+        func run() async throws {
+            let store = try await self.store.open()
+            FileHandle.standardError.write(Data(
+                "Working on \(self.store.displayURI): classifying pending queries as they arrive (SIGTERM or Ctrl-C to stop)\n".utf8
+            ))
+            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
+                var configuration = processing.configuration(classifierName: name)
+                configuration.continuous = true
+                return try await RunSession.execute(
+                    store: store, classifier: classifier, configuration: configuration, showProgress: false
+                )
+            }
+            if let output {
+                try Data((try Format.json(record) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
+            }
+            print(format.json ? try Format.json(record) : RunReport.render(record))
+            if record.state == .failed {
+                FileHandle.standardError.write(Data("error: \(record.error ?? "the worker failed")\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+    }
+}

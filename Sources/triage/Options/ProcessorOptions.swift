@@ -1,0 +1,41 @@
+import ArgumentParser
+import TriageCore
+import TriageProcessor
+
+/// How the batch processor works, shared by `run` and `work`.
+struct ProcessorOptions: ParsableArguments {
+    @Option(help: "Queries claimed from the store at a time.")
+    var batchSize = 50
+
+    @Option(help: "Classifications in flight at once; a slot is refilled the moment it frees.")
+    var maxConcurrent = 10
+
+    @Option(help: "Attempts before a query is marked failed.")
+    var maxAttempts = 3
+
+    @Option(help: ArgumentHelp("How long a claim lasts without renewal.", valueName: "seconds"))
+    var leaseSeconds = 300
+
+    @Option(help: ArgumentHelp("Upper bound of the first retry's delay; doubles with each retry.", valueName: "seconds"))
+    var retryBaseSeconds = 2.0
+
+    func validate() throws {
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
+        guard maxConcurrent > 0 else { throw ValidationError("--max-concurrent must be at least 1") }
+        guard maxAttempts > 0 else { throw ValidationError("--max-attempts must be at least 1") }
+        guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
+        guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
+    }
+
+    /// The processor's configuration these flags describe.
+    func configuration(classifierName: String) -> BatchProcessor.Configuration {
+        var configuration = BatchProcessor.Configuration()
+        configuration.batchSize = batchSize
+        configuration.maxConcurrent = maxConcurrent
+        configuration.maxAttempts = maxAttempts
+        configuration.leaseDuration = .seconds(leaseSeconds)
+        configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
+        configuration.classifierName = classifierName
+        return configuration
+    }
+}
