@@ -55,13 +55,19 @@ enum StatusPage {
         html += "</div></div><h2>Recent runs</h2><div class=\"card\"><table><tr><th>run</th><th>state</th>"
             + "<th class=\"num\">classified</th><th class=\"num\">failed</th><th class=\"num\">queries/s</th>"
             + "<th class=\"num\">p95 latency</th><th>started</th></tr>"
+        let live = Dictionary(active.map { ($0.runId, $0) }, uniquingKeysWith: { first, _ in first })
         for run in recent {
             let s = run.statistics
+            // A run still going shows its live counts; its record holds only what it had at the start.
+            let progress = run.state == .running ? live[run.id] : nil
+            let classified = progress?.classified ?? s.classified
+            let failed = progress?.failed ?? s.failed
+            let rate = progress?.rate ?? s.queriesPerSecond
             html += """
                 <tr><td>\(escape(String(run.id.prefix(8))))</td><td class="state \(run.state.rawValue)">\(run.state.rawValue)</td>
-                <td class="num">\(Format.count(s.classified))</td><td class="num">\(Format.count(s.failed))</td>
-                <td class="num">\(String(format: "%.1f", s.queriesPerSecond))</td>
-                <td class="num">\(Int(s.latencyMs.p95)) ms</td><td>\(timeFormatter.string(from: s.startedAt))</td></tr>
+                <td class="num">\(Format.count(classified))</td><td class="num">\(Format.count(failed))</td>
+                <td class="num">\(String(format: "%.1f", rate))</td>
+                <td class="num">\(progress == nil ? "\(Int(s.latencyMs.p95)) ms" : "—")</td><td>\(timeFormatter.string(from: s.startedAt))</td></tr>
 
                 """
         }
