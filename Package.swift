@@ -155,14 +155,11 @@ let package = Package(
         .testTarget(
             name: "TriageServerTests",
             dependencies: [
-                "TriageCore", "TriageServer", "TriageProcessor", "TriageLLM", "TriageSQLite", "TestSupport",
+                "TriageCore", "TriageServer", "TriageSQLite", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
