@@ -92,3 +92,12 @@ public final class RunningTriage: @unchecked Sendable {
         return TriageBinary.Result(status: process.terminationStatus, stdout: stdout, stderr: stderr)
     }
 }
+
+extension TriageBinary {
+    /// `triage stats --json` for `store`: how many queries are in each status.
+    public static func statusCounts(store: String) async throws -> [String: Int] {
+        let stats = try await run(["stats", "--json", "--store", store])
+        let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+        return object?["byStatus"] as? [String: Int] ?? [:]
+    }
+}

@@ -26,12 +26,6 @@ struct CLIServeTests {
         }
     }
 
-    func counts(_ store: String) async throws -> [String: Int] {
-        let stats = try await TriageBinary.run(["stats", "--json", "--store", store])
-        let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
-        return object?["byStatus"] as? [String: Int] ?? [:]
-    }
-
     @Test("ingest over HTTP with workers, then SIGTERM mid-work: exit 0 within the grace period, nothing processing")
     func serveAndStop() async throws {
         let folder = try TemporaryDirectory()
@@ -49,14 +43,14 @@ struct CLIServeTests {
         let queries = (1...300).map { #"{"text": "query \#($0): I was charged twice"}"# }.joined(separator: ",")
         let ingest = try await request("POST", base + "/v1/queries", body: "[\(queries)]", key: "cli-key-1")
         #expect(ingest.0 == 201, "\(ingest.1)")
-        #expect(try await eventually(timeout: .seconds(30)) { try await counts(store)["classified", default: 0] >= 8 })
+        #expect(try await eventually(timeout: .seconds(30)) { try await TriageBinary.statusCounts(store: store)["classified", default: 0] >= 8 })
 
         let signalled = ContinuousClock.now
         server.signal(SIGTERM)
         let result = try await server.wait(timeout: .seconds(30))
         #expect(ContinuousClock.now - signalled < .seconds(12))
         #expect(result.status == 0, "\(result.stderr)")
-        let byStatus = try await counts(store)
+        let byStatus = try await TriageBinary.statusCounts(store: store)
         #expect(byStatus["processing", default: 0] == 0)
         #expect(byStatus["classified", default: 0] + byStatus["pending", default: 0] == 300)
         #expect(!(result.stdout + result.stderr).contains("cli-key-1"))

@@ -5,12 +5,6 @@ import Testing
 /// `triage work`: long-running workers that share a store and stop cleanly on SIGTERM.
 @Suite("triage work")
 struct CLIWorkTests {
-    func counts(_ store: String) async throws -> [String: Int] {
-        let stats = try await TriageBinary.run(["stats", "--json", "--store", store])
-        let object = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
-        return object?["byStatus"] as? [String: Int] ?? [:]
-    }
-
     @Test("two workers on one SQLite file process 2,000 queries, none twice, and exit 0 on SIGTERM")
     func twoWorkersShareAFile() async throws {
         let folder = try TemporaryDirectory()
@@ -25,7 +19,7 @@ struct CLIWorkTests {
         let imported = try await TriageBinary.run(["import", "--count", "2000", "--store", store])
         #expect(imported.status == 0, "\(imported.stderr)")
 
-        #expect(try await eventually(timeout: .seconds(120)) { try await counts(store)["classified"] == 2000 })
+        #expect(try await eventually(timeout: .seconds(120)) { try await TriageBinary.statusCounts(store: store)["classified"] == 2000 })
         first.signal(SIGTERM)
         second.signal(SIGTERM)
         let (a, b) = (try await first.wait(timeout: .seconds(30)), try await second.wait(timeout: .seconds(30)))
@@ -52,14 +46,14 @@ struct CLIWorkTests {
         _ = try await TriageBinary.run(["import", "--count", "300", "--store", store])
         let worker = try TriageBinary.start(["work", "--mock-llm", "--mock-latency-ms", "300", "--store", store,
                                              "--max-concurrent", "8", "--batch-size", "20"])
-        #expect(try await eventually(timeout: .seconds(30)) { try await counts(store)["classified", default: 0] >= 8 })
+        #expect(try await eventually(timeout: .seconds(30)) { try await TriageBinary.statusCounts(store: store)["classified", default: 0] >= 8 })
         let signalled = ContinuousClock.now
         worker.signal(SIGTERM)
         let result = try await worker.wait(timeout: .seconds(30))
         #expect(ContinuousClock.now - signalled < .seconds(15))
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("Stopping"))
-        let byStatus = try await counts(store)
+        let byStatus = try await TriageBinary.statusCounts(store: store)
         #expect(byStatus["processing", default: 0] == 0)
         #expect(byStatus["classified", default: 0] + byStatus["pending", default: 0] == 300)
         #expect(byStatus["classified", default: 0] < 300)
