@@ -82,9 +82,10 @@ public final class MongoTestServer: Sendable {
             if !process.isRunning || ContinuousClock.now > deadline {
                 let detail = errors.value.suffix(3000)
                 process.terminate()
+                let hint = detail.contains("No module named")
+                    ? " — install python3-mockupdb and python3-mongomock (scripts/setup --test)" : ""
                 throw StartFailed(description: """
-                    the MongoDB test server (\(Self.script)) did not start\
-                    \(detail.contains("No module named") ? " — install python3-mockupdb and python3-mongomock (scripts/setup --test)" : ""): \
+                    the MongoDB test server (\(Self.script)) did not start\(hint): \
                     \(detail.isEmpty ? "no answer within 20 s" : String(detail))
                     """)
             }

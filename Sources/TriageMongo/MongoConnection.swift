@@ -110,7 +110,9 @@ final class MongoConnection: Sendable {
         var names: [String] = []
         var host = mongoc_uri_get_hosts(uri)
         while let current = host {
-            names.append(withUnsafeBytes(of: current.pointee.host_and_port) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) })
+            names.append(withUnsafeBytes(of: current.pointee.host_and_port) {
+                String(cString: $0.bindMemory(to: CChar.self).baseAddress!)
+            })
             host = UnsafePointer(current.pointee.next)
         }
         return names.joined(separator: ",")
@@ -205,7 +207,9 @@ struct MongoSession {
     }
 
     /// Applies `update` to the documents matching `filter` (all of them, or the first with `many: false`).
-    func update(_ collection: String, _ filter: BSONDocument, _ update: BSONDocument, many: Bool, upsert: Bool = false) throws -> WriteResult {
+    func update(
+        _ collection: String, _ filter: BSONDocument, _ update: BSONDocument, many: Bool, upsert: Bool = false
+    ) throws -> WriteResult {
         try withCollection(collection) { handle in
             try filter.withBSON { filter in
                 try update.withBSON { update in
@@ -318,9 +322,8 @@ enum MongoErrors {
     ) -> StoreError {
         switch domain {
         case MONGOC_ERROR_SERVER_SELECTION.rawValue, MONGOC_ERROR_STREAM.rawValue:
-            return .unavailable(
-                "cannot reach MongoDB at \(context.hosts) (serverSelectionTimeoutMS \(context.serverSelectionTimeoutMS)): \(message)"
-            )
+            let timeout = context.serverSelectionTimeoutMS
+            return .unavailable("cannot reach MongoDB at \(context.hosts) (serverSelectionTimeoutMS \(timeout)): \(message)")
         case MONGOC_ERROR_CLIENT.rawValue where code == MONGOC_ERROR_CLIENT_AUTHENTICATE.rawValue:
             return .database("MongoDB at \(context.hosts) refused authentication: \(message)")
         case MONGOC_ERROR_SERVER.rawValue, MONGOC_ERROR_WRITE_CONCERN.rawValue:

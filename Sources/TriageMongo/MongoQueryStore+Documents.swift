@@ -118,7 +118,8 @@ extension BSONValue {
         case .null: self = .null
         case .array(let values): self = .array(values.map(BSONValue.init(json:)))
         case .object(let object):
-            self = .document(BSONDocument(object.sorted { $0.key < $1.key }.map { (key: $0.key, value: BSONValue(json: $0.value)) }))
+            let fields = object.sorted { $0.key < $1.key }.map { (key: $0.key, value: BSONValue(json: $0.value)) }
+            self = .document(BSONDocument(fields))
         }
     }
 
