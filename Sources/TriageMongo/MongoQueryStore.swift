@@ -141,31 +141,40 @@ public final class MongoQueryStore: QueryStore {
         let expiresAt = now.addingTimeInterval(leaseFor.timeInterval)
         let claimedFilter: BSONDocument = ["lease.token": .string(token), "status": .string("processing")]
         let byID: BSONDocument = ["sort": .document(["_id": .int32(1)])]
+        @Sendable func take(_ candidates: [BSONValue], session: MongoSession) throws -> [BSONDocument] {
+            // Each document is re-checked as it is updated: one another worker took meanwhile no longer matches.
+            _ = try session.update(
+                collection,
+                ["_id": .document(["$in": .array(candidates)]), "$or": Self.eligible(at: now)],
+                [
+                    "$set": .document([
+                        "status": .string("processing"),
+                        "lease": .document(["owner": .string(owner), "token": .string(token),
+                                            "expiresAt": .date(expiresAt)]),
+                        "updatedAt": .date(now),
+                    ]),
+                    "$inc": .document(["attempts": .int32(1)]),
+                ],
+                many: true
+            )
+            return try session.find(collection, claimedFilter, options: byID)
+        }
         let claimed: [BSONDocument]
         do {
             claimed = try await connection.perform { session in
-                let candidates = try session.find(
-                    collection, ["$or": Self.eligible(at: now)],
-                    options: ["sort": .document(["nextAttemptAt": .int32(1), "_id": .int32(1)]),
-                              "limit": .int64(Int64(limit)), "projection": .document(["_id": .int32(1)])]
-                ).compactMap { $0["_id"] }
-                guard !candidates.isEmpty else { return [] }
-                // Each document is re-checked as it is updated: one another worker took meanwhile no longer matches.
-                _ = try session.update(
-                    collection,
-                    ["_id": .document(["$in": .array(candidates)]), "$or": Self.eligible(at: now)],
-                    [
-                        "$set": .document([
-                            "status": .string("processing"),
-                            "lease": .document(["owner": .string(owner), "token": .string(token),
-                                                "expiresAt": .date(expiresAt)]),
-                            "updatedAt": .date(now),
-                        ]),
-                        "$inc": .document(["attempts": .int32(1)]),
-                    ],
-                    many: true
-                )
-                return try session.find(collection, claimedFilter, options: byID)
+                // Workers claiming at once see the same candidates; one that loses all of them to another looks
+                // again (those are no longer eligible), so that "nothing claimed" means "nothing left".
+                for _ in 0..<8 {
+                    let candidates = try session.find(
+                        collection, ["$or": Self.eligible(at: now)],
+                        options: ["sort": .document(["nextAttemptAt": .int32(1), "_id": .int32(1)]),
+                                  "limit": .int64(Int64(limit)), "projection": .document(["_id": .int32(1)])]
+                    ).compactMap { $0["_id"] }
+                    guard !candidates.isEmpty else { return [] }
+                    let claimed = try take(candidates, session: session)
+                    if !claimed.isEmpty { return claimed }
+                }
+                return []
             }
         } catch let error as StoreError where error.isUnavailable {
             // The connection dropped mid-claim: the update may have landed with its reply lost. Whatever this token

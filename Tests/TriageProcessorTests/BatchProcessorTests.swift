@@ -224,9 +224,17 @@ struct BatchProcessorTests {
         try await fixture.withStore { opened in
             let (first, second) = (opened.store, opened.peer)
             _ = try await first.insert(sampleQueries(600))
-            // Slow enough that neither processor can take the whole backlog before the other has started.
-            let classifierA = ScriptedClassifier { _ in .succeed(after: .milliseconds(15)) }
-            let classifierB = ScriptedClassifier { _ in .succeed(after: .milliseconds(15)) }
+            // Each goes slowly until the other has started, so neither can take the whole backlog alone however
+            // long the other takes to start on a loaded machine.
+            let started = StartFlags()
+            let classifierA = ScriptedClassifier { _ in
+                started.a.store(true, ordering: .relaxed)
+                return .succeed(after: .milliseconds(started.b.load(ordering: .relaxed) ? 2 : 200))
+            }
+            let classifierB = ScriptedClassifier { _ in
+                started.b.store(true, ordering: .relaxed)
+                return .succeed(after: .milliseconds(started.a.load(ordering: .relaxed) ? 2 : 200))
+            }
             async let a = processor(first, classifierA) { $0.owner = "a"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
             async let b = processor(second, classifierB) { $0.owner = "b"; $0.batchSize = 20; $0.maxConcurrent = 8 }.run()
             let (runA, runB) = try await (a, b)
@@ -271,11 +279,11 @@ struct ContinuousProcessorTests {
                                            logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
             let control = RunControl()
             async let finished = processor.run(control: control)
-            #expect(await eventually { classifier.finishedCount == 10 })
+            #expect(await eventually(timeout: .seconds(60)) { classifier.finishedCount == 10 })
             // Idle now; the run keeps polling instead of ending.
             try await Task.sleep(for: .milliseconds(400))
             _ = try await store.insert(sampleQueries(15, prefix: "later"))
-            #expect(await eventually { classifier.finishedCount == 25 })
+            #expect(await eventually(timeout: .seconds(60)) { classifier.finishedCount == 25 })
             control.requestStop()
             let run = try await finished
             #expect(run.state == .cancelled)
@@ -283,4 +291,10 @@ struct ContinuousProcessorTests {
             #expect(try await store.summary().byStatus == ["classified": 25])
         }
     }
+}
+
+/// Whether each of two workers has begun.
+final class StartFlags: Sendable {
+    let a = Atomic(false)
+    let b = Atomic(false)
 }

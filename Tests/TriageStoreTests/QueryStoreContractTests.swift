@@ -126,6 +126,21 @@ struct QueryStoreContractTests {
         }
     }
 
+    @Test("a claim that loses a race to another worker still takes what is left", arguments: StoreFixture.allCases)
+    func claimAfterLostRaceFindsTheRest(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            for round in 1...5 {
+                _ = try await opened.store.insert(sampleQueries(20, prefix: "round \(round)"))
+                async let first = opened.store.claim(limit: 10, owner: "a", leaseFor: .seconds(60), now: Date())
+                async let second = opened.peer.claim(limit: 10, owner: "b", leaseFor: .seconds(60), now: Date())
+                let (a, b) = try await (first, second)
+                // Empty would tell a worker the backlog is done while ten queries wait.
+                #expect(a.count == 10 && b.count == 10, "round \(round): \(a.count) and \(b.count)")
+                #expect(Set(a.map(\.id)).isDisjoint(with: b.map(\.id)))
+            }
+        }
+    }
+
     @Test("claim skips queries whose next attempt is in the future", arguments: StoreFixture.allCases)
     func claimRespectsNextAttempt(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
