@@ -72,6 +72,13 @@ public final class RunningTriage: @unchecked Sendable {
         self.folder = folder
     }
 
+    /// What the process has written to standard error so far.
+    public var stderrSoFar: String {
+        (try? String(contentsOf: folder.url.appendingPathComponent("stderr"), encoding: .utf8)) ?? ""
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
     public func signal(_ number: Int32) {
         kill(process.processIdentifier, number)
     }

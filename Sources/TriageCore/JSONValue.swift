@@ -111,3 +111,22 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
         }
     }
 }
+
+extension JSONEncoder {
+    /// How Triage writes its own records: ISO 8601 dates, keys sorted (stable output).
+    public static let triage: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+}
+
+extension JSONDecoder {
+    /// Reads what ``JSONEncoder/triage`` writes.
+    public static let triage: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return decoder
+    }()
+}

@@ -88,24 +88,12 @@ extension MongoQueryStore {
 
     /// A value the store keeps as a plain document (run records), through its JSON form.
     static func bson<T: Encodable>(encoding value: T) throws -> BSONValue {
-        BSONValue(json: try JSONDecoder().decode(JSONValue.self, from: runEncoder.encode(value)))
+        BSONValue(json: try JSONDecoder().decode(JSONValue.self, from: JSONEncoder.triage.encode(value)))
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from value: BSONValue) throws -> T {
-        try runDecoder.decode(T.self, from: JSONEncoder().encode(value.json))
+        try JSONDecoder.triage.decode(T.self, from: JSONEncoder().encode(value.json))
     }
-
-    private static let runEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        return encoder
-    }()
-
-    private static let runDecoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
 }
 
 extension BSONValue {

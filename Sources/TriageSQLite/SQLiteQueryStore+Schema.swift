@@ -77,7 +77,7 @@ struct QueryRow {
         createdAt = query.createdAt.timeIntervalSince1970
         metadata = query.metadata.isEmpty
             ? nil
-            : String(decoding: try SQLiteQueryStore.encoder.encode(query.metadata), as: UTF8.self)
+            : String(decoding: try JSONEncoder.triage.encode(query.metadata), as: UTF8.self)
     }
 }
 
@@ -89,7 +89,7 @@ extension QueryRecord {
         }
         let metadataJSON: String? = row["metadata"]
         let metadata = try metadataJSON.map {
-            try SQLiteQueryStore.decoder.decode([String: String].self, from: Data($0.utf8))
+            try JSONDecoder.triage.decode([String: String].self, from: Data($0.utf8))
         } ?? [:]
         let query = SupportQuery(
             text: row["text"],

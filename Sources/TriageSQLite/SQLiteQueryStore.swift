@@ -234,7 +234,7 @@ public final class SQLiteQueryStore: QueryStore {
     }
 
     public func saveRun(_ run: RunRecord) async throws {
-        let json = String(decoding: try Self.encoder.encode(run), as: UTF8.self)
+        let json = String(decoding: try JSONEncoder.triage.encode(run), as: UTF8.self)
         try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO runs (id, started_at, state, record) VALUES (?, ?, ?, ?)",
@@ -247,31 +247,18 @@ public final class SQLiteQueryStore: QueryStore {
         let rows = try await read { db in
             try String.fetchAll(db, sql: "SELECT record FROM runs ORDER BY started_at DESC LIMIT ?", arguments: [limit])
         }
-        return try rows.map { try Self.decoder.decode(RunRecord.self, from: Data($0.utf8)) }
+        return try rows.map { try JSONDecoder.triage.decode(RunRecord.self, from: Data($0.utf8)) }
     }
 
     public func run(_ id: String) async throws -> RunRecord? {
         let row = try await read { db in
             try String.fetchOne(db, sql: "SELECT record FROM runs WHERE id = ?", arguments: [id])
         }
-        return try row.map { try Self.decoder.decode(RunRecord.self, from: Data($0.utf8)) }
+        return try row.map { try JSONDecoder.triage.decode(RunRecord.self, from: Data($0.utf8)) }
     }
 }
 
 extension SQLiteQueryStore {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-
     static func rowID(_ id: QueryID) throws -> Int64 {
         guard let rowID = Int64(id.rawValue) else { throw StoreError.notFound("no query with id '\(id)'") }
         return rowID

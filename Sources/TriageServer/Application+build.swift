@@ -23,8 +23,11 @@ public struct ServerDependencies: Sendable {
 }
 
 /// The HTTP application: the API, the workers and the run manager, run together by swift-service-lifecycle.
+///
+/// - Parameter onListening: Called with the port once the server listens (useful with port 0).
 public func buildApplication(
-    configuration: ServerConfiguration, dependencies: ServerDependencies, logger: Logger
+    configuration: ServerConfiguration, dependencies: ServerDependencies, logger: Logger,
+    onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let runs = RunManager(store: dependencies.store, classifier: dependencies.classifier, configuration: configuration,
                           metrics: dependencies.metrics, httpClient: dependencies.httpClient, logger: logger)
@@ -33,6 +36,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage"),
         services: [runs],
+        onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
         logger: logger
     )
 }
@@ -78,20 +82,29 @@ struct APIController: Sendable {
 
     // MARK: Classification and queries
 
-    struct ClassifyRequest: Decodable {
+    /// A query as `POST /v1/classify` and `POST /v1/queries` take it.
+    struct QueryBody: Decodable {
         var text: String
         var subject: String?
         var channel: String?
         var customerId: String?
         var externalId: String?
+        var createdAt: Date?
         var metadata: [String: String]?
+
+        func query() throws -> SupportQuery {
+            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw HTTPError(.badRequest, message: "field 'text' must not be empty")
+            }
+            return SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
+                                externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:])
+        }
     }
 
     /// Classifies one query now; nothing is stored (`POST /v1/queries` stores queries for the workers).
     func classify(_ request: Request) async throws -> JSONResponse<Classification> {
-        let body = try RequestBody.decode(ClassifyRequest.self, from: try await RequestBody.collect(request, limit: configuration.maxBodyBytes))
-        let query = try Self.query(text: body.text, subject: body.subject, channel: body.channel,
-                                   customerId: body.customerId, externalId: body.externalId, metadata: body.metadata)
+        let buffer = try await RequestBody.collect(request, limit: configuration.maxBodyBytes)
+        let query = try RequestBody.decode(QueryBody.self, from: buffer).query()
         let started = ContinuousClock.now
         var classification: Classification
         do {
@@ -106,58 +119,35 @@ struct APIController: Sendable {
         return JSONResponse(value: classification)
     }
 
-    struct IngestRequest: Decodable {
-        var text: String
-        var subject: String?
-        var channel: String?
-        var customerId: String?
-        var externalId: String?
-        var createdAt: Date?
-        var metadata: [String: String]?
-    }
-
     /// One query object, a JSON array of them, or NDJSON (one object per line).
     func ingest(_ request: Request) async throws -> JSONResponse<InsertResult> {
         let buffer = try await RequestBody.collect(request, limit: configuration.maxBodyBytes)
         let text = String(buffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
-        var items: [IngestRequest] = []
+        var items: [QueryBody] = []
         if text.hasPrefix("[") {
-            items = try RequestBody.decode([IngestRequest].self, from: buffer)
+            items = try RequestBody.decode([QueryBody].self, from: buffer)
         } else if request.headers[.contentType]?.contains("ndjson") == true || text.contains("\n") {
             for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
             where !line.trimmingCharacters(in: .whitespaces).isEmpty {
                 do {
-                    items.append(try RequestBody.decode(IngestRequest.self, from: ByteBuffer(string: String(line))))
+                    items.append(try RequestBody.decode(QueryBody.self, from: ByteBuffer(string: String(line))))
                 } catch let error as HTTPError {
                     throw HTTPError(.badRequest, message: "line \(index + 1): \(error.body ?? "invalid")")
                 }
             }
         } else {
-            items = [try RequestBody.decode(IngestRequest.self, from: buffer)]
+            items = [try RequestBody.decode(QueryBody.self, from: buffer)]
         }
         guard !items.isEmpty else { throw HTTPError(.badRequest, message: "no queries in the body") }
         let queries = try items.enumerated().map { index, item in
             do {
-                return try Self.query(text: item.text, subject: item.subject, channel: item.channel,
-                                      customerId: item.customerId, externalId: item.externalId,
-                                      metadata: item.metadata, createdAt: item.createdAt)
+                return try item.query()
             } catch let error as HTTPError where items.count > 1 {
                 throw HTTPError(.badRequest, message: "query \(index + 1): \(error.body ?? "invalid")")
             }
         }
         let result = try await store.insert(queries)
         return JSONResponse(status: result.inserted > 0 ? .created : .ok, value: result)
-    }
-
-    static func query(
-        text: String, subject: String?, channel: String?, customerId: String?, externalId: String?,
-        metadata: [String: String]?, createdAt: Date? = nil
-    ) throws -> SupportQuery {
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-            throw HTTPError(.badRequest, message: "field 'text' must not be empty")
-        }
-        return SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
-                            externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:])
     }
 
     func query(_ id: String) async throws -> JSONResponse<QueryRecord> {
@@ -264,7 +254,7 @@ struct APIController: Sendable {
         if let check = configuration.readinessCheck, let problem = await check() {
             problems.append("llm: \(problem)")
         }
-        let body = try JSONEncoder.api.encode(["status": problems.isEmpty ? "ready" : "not ready",
+        let body = try JSONEncoder.triage.encode(["status": problems.isEmpty ? "ready" : "not ready",
                                                "problems": problems.joined(separator: "; ")])
         return Response(status: problems.isEmpty ? .ok : .serviceUnavailable,
                         headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))

@@ -16,7 +16,7 @@ enum RequestBody {
 
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         do {
-            return try JSONDecoder.api.decode(T.self, from: Data(buffer: buffer))
+            return try JSONDecoder.triage.decode(T.self, from: Data(buffer: buffer))
         } catch let error as DecodingError {
             throw HTTPError(.badRequest, message: describe(error))
         } catch let error as HTTPError {
@@ -56,31 +56,13 @@ enum RequestBody {
     }
 }
 
-extension JSONDecoder {
-    /// Dates as ISO 8601, as the API writes them.
-    static let api: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        return decoder
-    }()
-}
-
-extension JSONEncoder {
-    static let api: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
-}
-
 /// A JSON response with a chosen status.
 struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     var status: HTTPResponse.Status = .ok
     let value: Value
 
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONEncoder.api.encode(value)
+        let data = try JSONEncoder.triage.encode(value)
         return Response(
             status: status,
             headers: [.contentType: "application/json; charset=utf-8"],

@@ -67,7 +67,7 @@ struct WebhookDeliverer: Sendable {
     /// Delivers `event` to each URL (concurrently), retrying failures and timeouts up to the configured attempts.
     /// - Returns: Every attempt, per URL in order.
     func deliver(_ event: WebhookEvent, to urls: [String]) async -> [WebhookDelivery] {
-        guard !urls.isEmpty, let body = try? JSONEncoder.api.encode(event) else { return [] }
+        guard !urls.isEmpty, let body = try? JSONEncoder.triage.encode(event) else { return [] }
         return await withTaskGroup(of: [WebhookDelivery].self) { group in
             for url in urls {
                 group.addTask { await deliver(Array(body), eventID: event.id, to: url) }

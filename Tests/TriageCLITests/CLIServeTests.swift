@@ -31,13 +31,20 @@ struct CLIServeTests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = "sqlite:\(folder.path("serve.sqlite"))"
-        let port = try LlamaServer.freePort()
-        let base = "http://127.0.0.1:\(port)"
+        // Port 0: the server picks a free port and says which, so no other test can take it in between.
         let server = try TriageBinary.start(
-            ["serve", "--workers", "--mock-llm", "--mock-latency-ms", "300", "--store", store, "--port", String(port),
+            ["serve", "--workers", "--mock-llm", "--mock-latency-ms", "300", "--store", store, "--port", "0",
              "--max-concurrent", "8", "--grace-seconds", "5"],
             environment: ["TRIAGE_API_KEYS": "cli-key-1"]
         )
+        let listening = await eventually(timeout: .seconds(60)) {
+            server.stderrSoFar.contains("Serving ") || !server.isRunning
+        }
+        let announced = server.stderrSoFar
+        let port = try #require(announced.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) },
+                                "serve did not start: \(announced)")
+        #expect(listening)
+        let base = "http://127.0.0.1:\(port)"
         #expect(await eventually(timeout: .seconds(20)) { (try? await request("GET", base + "/healthz").0) == 200 })
         #expect(try await request("GET", base + "/v1/stats").0 == 401)
         let queries = (1...300).map { #"{"text": "query \#($0): I was charged twice"}"# }.joined(separator: ",")

@@ -29,7 +29,7 @@ extension Triage {
         @Option(help: "Address to listen on.")
         var host = "127.0.0.1"
 
-        @Option(help: "Port to listen on.")
+        @Option(help: "Port to listen on (0: any free port, printed once listening).")
         var port = 8080
 
         @Flag(help: "Keep classifying new pending queries in the background (no command needed after ingest).")
@@ -72,19 +72,24 @@ extension Triage {
                 configuration.readinessCheck = { await Self.probe(llmURL, client: httpClient) }
             }
             if configuration.apiKeys.isEmpty {
-                logger.warning("no API keys configured (TRIAGE_API_KEYS): the /v1 API is open to anyone who can reach \(host):\(port)")
+                logger.warning("no API keys configured (TRIAGE_API_KEYS): the /v1 API is open to anyone who can reach \(host)")
             }
             do {
                 try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
                     configuration.processor = processing.configuration(classifierName: name)
+                    let (store, workers, shown) = (store, workers, self.store.displayURI)
                     let app = buildApplication(
                         configuration: configuration,
                         dependencies: ServerDependencies(store: store, classifier: classifier, httpClient: httpClient),
-                        logger: logger
+                        logger: logger,
+                        onListening: { port in
+                            FileHandle.standardError.write(Data("""
+                                Serving \(shown) on http://\(host):\(port)\(workers ? " with workers" : "") \
+                                (SIGTERM or Ctrl-C to stop)
+
+                                """.utf8))
+                        }
                     )
-                    FileHandle.standardError.write(Data(
-                        "Serving \(self.store.displayURI) on http://\(host):\(port)\(workers ? " with workers" : "") (SIGTERM or Ctrl-C to stop)\n".utf8
-                    ))
                     try await app.runService()
                 }
             } catch {
