@@ -29,17 +29,43 @@ public final class SQLiteQueryStore: QueryStore {
         do {
             switch location {
             case .sqliteFile(let path):
-                writer = try DatabasePool(path: path, configuration: config)
+                writer = try Self.openShared(path: path, configuration: config, patience: configuration.busyTimeout)
             case .sqliteMemory:
                 writer = try DatabaseQueue(configuration: config)
+                try Self.migrator.migrate(writer)
             case .mongodb:
                 throw StoreError.invalidLocation("\(location) is not an SQLite store URI")
             }
-            try Self.migrator.migrate(writer)
         } catch let error as StoreError {
             throw error
         } catch {
             throw StoreError.unavailable("cannot open SQLite store \(location): \(Self.describe(error))", underlying: error)
+        }
+    }
+
+    /// Opens the file and brings its schema up to date, again if another process is doing the same at that moment:
+    /// switching a new file to WAL fails at once (no busy timeout applies) while another connection does it, and
+    /// each migration is its own transaction, so one process may find the table another has just created. A moment
+    /// later the file is in WAL mode and the other's migrations read as applied.
+    private static func openShared(path: String, configuration: GRDB.Configuration,
+                                   patience: Duration) throws -> DatabasePool {
+        let deadline = ContinuousClock.now + patience
+        var delay = Duration.milliseconds(5)
+        var schemaRaces = 0
+        while true {
+            do {
+                let pool = try DatabasePool(path: path, configuration: configuration)
+                try migrator.migrate(pool)
+                return pool
+            } catch let error as DatabaseError where ContinuousClock.now < deadline {
+                switch error.resultCode {
+                case .SQLITE_BUSY: break
+                case .SQLITE_ERROR where schemaRaces < 3: schemaRaces += 1
+                default: throw error
+                }
+                Thread.sleep(forTimeInterval: delay.timeInterval)
+                delay = min(delay * 2, .milliseconds(200))
+            }
         }
     }
 
