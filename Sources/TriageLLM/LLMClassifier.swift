@@ -59,7 +59,7 @@ public final class LLMClassifier: Classifier {
         var retries = 0
         var repaired = false
         while true {
-            try await Task.sleep(for: await limiter.reserve(tokens: estimate))
+            try await limiter.acquire(tokens: estimate)
             let reply: ChatReply
             do {
                 reply = try await send(messages)

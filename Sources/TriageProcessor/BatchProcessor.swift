@@ -100,7 +100,7 @@ public struct BatchProcessor: Sendable {
         }
 
         // Whatever is still held (claimed but not started, or interrupted) goes back untouched.
-        let leftover = loop.claimedNotStarted.map(\.id) + loop.toRelease
+        let leftover = loop.claimedNotStarted.map(Claim.init) + loop.toRelease
         if !leftover.isEmpty {
             await releaseShielded(leftover, loop: &loop)
         }
@@ -126,6 +126,19 @@ public struct BatchProcessor: Sendable {
         case tick
     }
 
+    /// One claim of one query. A run can hold two claims of the same query — a lease that ran out while its attempt
+    /// was still running (or a wall clock that jumped past it) lets the run claim the query again — so attempts are
+    /// told apart by their lease token, not by the query id alone.
+    private struct Claim: Hashable {
+        let id: QueryID
+        let token: String
+
+        init(_ record: QueryRecord) {
+            id = record.id
+            token = record.lease?.token ?? ""
+        }
+    }
+
     /// The loop's state, owned by the one task that drives it.
     private struct RunLoop {
         let runId: String
@@ -134,9 +147,8 @@ public struct BatchProcessor: Sendable {
         let total: Int
         var statistics = RunStatisticsCollector(startedAt: Date())
         var claimedNotStarted: ArraySlice<QueryRecord> = []
-        var inFlight: [QueryID: QueryRecord] = [:]
-        var toRelease: [QueryID] = []
-        var tokens: [QueryID: String] = [:]
+        var inFlight: [Claim: QueryRecord] = [:]
+        var toRelease: [Claim] = []
         var distinctClaimed = Set<QueryID>()
         /// When the retries this run scheduled come due, on the wall clock that claims compare `nextAttemptAt` with
         /// (a monotonic clock drifts from it, and a retry woken a moment early would find nothing to claim).
@@ -265,24 +277,21 @@ public struct BatchProcessor: Sendable {
                 for record in claimed {
                     // Only a limited run needs to remember every id it took; a long-running one must stay flat.
                     if configuration.limit != nil { loop.distinctClaimed.insert(record.id) }
-                    loop.tokens[record.id] = record.lease?.token
                 }
                 loop.claimedNotStarted = ArraySlice(claimed)
             }
             let record = loop.claimedNotStarted.removeFirst()
-            loop.inFlight[record.id] = record
+            loop.inFlight[Claim(record)] = record
             group.addTask { [self, control = loop.control] in .finished(await process(record, control: control)) }
         }
     }
 
     private func handle(_ outcome: QueryOutcome, loop: inout RunLoop, group: inout TaskGroup<Event>) {
         let id = outcome.record.id
-        loop.inFlight[id] = nil
+        loop.inFlight[Claim(outcome.record)] = nil
         loop.statistics.record(outcome)
         if outcome.needsRelease {
-            loop.toRelease.append(id)
-        } else {
-            loop.tokens[id] = nil
+            loop.toRelease.append(Claim(outcome.record))
         }
         switch outcome.result {
         case .retryScheduled(_, let at):
@@ -322,9 +331,9 @@ public struct BatchProcessor: Sendable {
         let now = ContinuousClock.now
         guard now - loop.lastRenewal >= configuration.leaseDuration / 3 else { return }
         loop.lastRenewal = now
-        let held = Array(loop.inFlight.keys) + loop.claimedNotStarted.map(\.id)
-        let byToken = Dictionary(grouping: held) { loop.tokens[$0] ?? "" }
-        for (token, ids) in byToken where !token.isEmpty {
+        let held = Array(loop.inFlight.keys) + loop.claimedNotStarted.map(Claim.init)
+        for (token, claims) in Dictionary(grouping: held, by: \.token) where !token.isEmpty {
+            let ids = claims.map(\.id)
             do {
                 _ = try await store.renew(ids, token: token, leaseFor: configuration.leaseDuration, now: Date())
             } catch {
@@ -333,9 +342,9 @@ public struct BatchProcessor: Sendable {
         }
     }
 
-    private func releaseShielded(_ ids: [QueryID], loop: inout RunLoop) async {
-        let byToken = Dictionary(grouping: ids) { loop.tokens[$0] ?? "" }
-        for (token, ids) in byToken where !token.isEmpty {
+    private func releaseShielded(_ held: [Claim], loop: inout RunLoop) async {
+        for (token, claims) in Dictionary(grouping: held, by: \.token) where !token.isEmpty {
+            let ids = claims.map(\.id)
             do {
                 let control = loop.control
                 let released = try await Self.shielded { [self, store] in

@@ -45,12 +45,12 @@ struct CLIServeTests {
                                 "serve did not start: \(announced)")
         #expect(listening)
         let base = "http://127.0.0.1:\(port)"
-        #expect(await eventually(timeout: .seconds(20)) { (try? await request("GET", base + "/healthz").0) == 200 })
+        #expect(await eventually { (try? await request("GET", base + "/healthz").0) == 200 })
         #expect(try await request("GET", base + "/v1/stats").0 == 401)
         let queries = (1...300).map { #"{"text": "query \#($0): I was charged twice"}"# }.joined(separator: ",")
         let ingest = try await request("POST", base + "/v1/queries", body: "[\(queries)]", key: "cli-key-1")
         #expect(ingest.0 == 201, "\(ingest.1)")
-        #expect(try await eventually(timeout: .seconds(30)) { try await TriageBinary.statusCounts(store: store)["classified", default: 0] >= 8 })
+        #expect(try await eventually { try await TriageBinary.statusCounts(store: store)["classified", default: 0] >= 8 })
 
         let signalled = ContinuousClock.now
         server.signal(SIGTERM)

@@ -165,7 +165,7 @@ struct CLITests {
         let running = try TriageBinary.start(["run", "--mock-llm", "--mock-latency-ms", "400", "--max-concurrent", "5",
                                               "--store", store])
         // Interrupt once some queries are done (polling the store, not guessing how long start-up takes).
-        let started = await eventually(timeout: .seconds(30)) {
+        let started = await eventually {
             let stats = try? await TriageBinary.run(["stats", "--store", store, "--json"])
             let object = stats.flatMap { try? JSONSerialization.jsonObject(with: Data($0.stdout.utf8)) as? [String: Any] }
             return ((object?["byStatus"] as? [String: Int])?["classified"] ?? 0) > 0

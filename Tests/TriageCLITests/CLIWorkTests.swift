@@ -46,7 +46,7 @@ struct CLIWorkTests {
         _ = try await TriageBinary.run(["import", "--count", "300", "--store", store])
         let worker = try TriageBinary.start(["work", "--mock-llm", "--mock-latency-ms", "300", "--store", store,
                                              "--max-concurrent", "8", "--batch-size", "20"])
-        #expect(try await eventually(timeout: .seconds(30)) { try await TriageBinary.statusCounts(store: store)["classified", default: 0] >= 8 })
+        #expect(try await eventually { try await TriageBinary.statusCounts(store: store)["classified", default: 0] >= 8 })
         let signalled = ContinuousClock.now
         worker.signal(SIGTERM)
         let result = try await worker.wait(timeout: .seconds(30))

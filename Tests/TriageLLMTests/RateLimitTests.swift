@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TriageCore
 @testable import TriageLLM
 
 @Suite("Rate limits and retry hints")
@@ -7,35 +8,60 @@ struct RateLimitTests {
     @Test("requests are paced evenly, never a minute's budget at once")
     func requestsArePaced() async {
         let limiter = RateLimiter(requestsPerMinute: 600, tokensPerMinute: nil)
-        var delays: [Duration] = []
-        for _ in 0..<5 { delays.append(await limiter.reserve(tokens: 0)) }
-        #expect(delays[0] < .milliseconds(40))
-        for (index, delay) in delays.enumerated() {
-            #expect(abs((delay - .milliseconds(100 * index)) / .milliseconds(1)) < 40)
-        }
+        let now = ContinuousClock.now
+        var slots: [Double] = []
+        for _ in 0..<5 { slots.append(milliseconds(await limiter.reserve(tokens: 0, now: now) - now)) }
+        #expect(slots.map { $0.rounded() } == [0, 100, 200, 300, 400])
     }
 
     @Test("tokens are paced by the estimate and corrected by the reported usage")
     func tokensArePaced() async {
         let limiter = RateLimiter(requestsPerMinute: nil, tokensPerMinute: 60_000)  // 1,000 tokens a second
-        _ = await limiter.reserve(tokens: 500)
-        let second = await limiter.reserve(tokens: 500)
-        #expect(abs(second / .milliseconds(1) - 500) < 40)
+        let now = ContinuousClock.now
+        _ = await limiter.reserve(tokens: 500, now: now)
+        let second = await limiter.reserve(tokens: 500, now: now)
+        #expect(milliseconds(second - now).rounded() == 500)
         await limiter.correct(estimatedTokens: 500, actualTokens: 100)  // the second used 400 fewer
-        let third = await limiter.reserve(tokens: 500)
-        #expect(abs(third / .milliseconds(1) - 600) < 40)
+        let third = await limiter.reserve(tokens: 500, now: now)
+        #expect(milliseconds(third - now).rounded() == 600)
     }
 
-    @Test("a 429 pauses everyone and slows the whole run down")
-    func throttlingSlowsEveryone() async {
+    @Test("a 429 pauses everyone, even those already waiting, and slows the whole run down")
+    func throttlingSlowsEveryone() async throws {
         let limiter = RateLimiter(requestsPerMinute: 600, tokensPerMinute: nil)
-        await limiter.throttled(retryAfter: .milliseconds(300))
-        let first = await limiter.reserve(tokens: 0)
-        let second = await limiter.reserve(tokens: 0)
-        #expect(first >= .milliseconds(250))
-        #expect(abs((second - first) / .milliseconds(1) - 125) < 20)  // 100 ms ÷ 0.8
+        let now = ContinuousClock.now
+        let waiting = await limiter.reserve(tokens: 0, now: now)
+        await limiter.throttled(retryAfter: .milliseconds(300), now: now)
+        let first = await limiter.reserve(tokens: 0, now: now)
+        let second = await limiter.reserve(tokens: 0, now: now)
+        #expect(milliseconds(first - now).rounded() == 300)
+        #expect(milliseconds(second - first).rounded() == 125)  // 100 ms ÷ 0.8
         #expect(await limiter.slowdown == 0.8)
+        // The one that was waiting when the 429 came does not send into the pause: it gets the next slot.
+        let moved = try #require(await limiter.recheck(slot: waiting, tokens: 0, now: waiting))
+        #expect(milliseconds(moved - second).rounded() == 125)
     }
+
+    @Test("wake-ups late after a stall take fresh, evenly spaced slots instead of sending together")
+    func lateWakeUpsDoNotBurst() async throws {
+        let limiter = RateLimiter(requestsPerMinute: 600, tokensPerMinute: 60_000)
+        let now = ContinuousClock.now
+        var slots: [ContinuousClock.Instant] = []
+        for _ in 0..<10 { slots.append(await limiter.reserve(tokens: 10, now: now)) }
+        // Woken on time, give or take scheduling jitter: send.
+        #expect(await limiter.recheck(slot: slots[0], tokens: 10, now: slots[0] + .milliseconds(5)) == nil)
+        // The process stalled: the other nine all wake 2 s after the first slot, most of them long past theirs.
+        let woke = now + .seconds(2)
+        var sends: [Double] = []
+        for slot in slots.dropFirst() {
+            let fresh = await limiter.recheck(slot: slot, tokens: 10, now: woke)
+            sends.append(milliseconds((fresh ?? woke) - now))
+        }
+        // Unchecked, all nine would go at 2,000 ms. Instead they go a slot apart, starting then.
+        #expect(sends.map { $0.rounded() } == (0..<9).map { 2_000 + 100 * Double($0) })
+    }
+
+    private func milliseconds(_ duration: Duration) -> Double { duration.timeInterval * 1_000 }
 
     @Test("Retry-After in seconds or as an HTTP date, and OpenAI's reset durations")
     func parsesRetryHints() {

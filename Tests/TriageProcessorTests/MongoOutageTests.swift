@@ -27,7 +27,7 @@ struct MongoOutageTests {
                                        logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         async let finished = processor.run()
 
-        #expect(await eventually(timeout: .seconds(30)) { classifier.callCount >= 60 })
+        #expect(await eventually { classifier.callCount >= 60 })
         try await server.goDown()
         let callsWhenDown = classifier.callCount
         try await Task.sleep(for: .seconds(4))

@@ -20,7 +20,7 @@ struct ServerTests {
             let again = try await client.json(.post, "/v1/queries", body: queries.prefix(3).joined(separator: "\n"),
                                               contentType: "application/x-ndjson")
             #expect(again.value["duplicates"] as? Int == 3)
-            #expect(try await eventually(timeout: .seconds(30)) {
+            #expect(try await eventually {
                 let stats = try await client.json(.get, "/v1/stats")
                 return (stats.value["byStatus"] as? [String: Int])?["classified"] == 200
             })
@@ -49,7 +49,7 @@ struct ServerTests {
                 #expect(started.status == .accepted)
                 let id = try #require(started.value["id"] as? String)
                 let sawProgress = Mutex(false)
-                let finished = try await eventually(timeout: .seconds(30)) {
+                let finished = try await eventually {
                     let run = try await client.json(.get, "/v1/runs/\(id)")
                     if let progress = run.value["progress"] as? [String: Any], progress["total"] as? Int == 120,
                        (progress["classified"] as? Int ?? 0) > 0 {
@@ -94,7 +94,7 @@ struct ServerTests {
             try await withServer(queries: 5) { client, _ in
                 let started = try await client.json(.post, "/v1/runs", body: #"{"webhook": "\#(url)"}"#)
                 let id = try #require(started.value["id"] as? String)
-                #expect(try await eventually(timeout: .seconds(30)) {
+                #expect(try await eventually {
                     let run = try await client.json(.get, "/v1/runs/\(id)")
                     let record = run.value["record"] as? [String: Any]
                     return (record?["webhookDeliveries"] as? [Any])?.count == 3
@@ -119,7 +119,7 @@ struct ServerTests {
             #expect(await eventually { classifier.inFlight == 4 })
             let cancel = try await client.json(.post, "/v1/runs/\(id)/cancel")
             #expect(cancel.status == .accepted)
-            #expect(try await eventually(timeout: .seconds(20)) {
+            #expect(try await eventually {
                 try await client.json(.get, "/v1/runs/\(id)").value["state"] as? String == "cancelled"
             })
             let summary = try await store.summary()
@@ -201,7 +201,7 @@ struct ServerTests {
                 texts.withLock { $0.append(unauthorized) }
                 let started = try await client.json(.post, "/v1/runs", key: "api-key-secret-42")
                 let id = try #require(started.value["id"] as? String)
-                #expect(try await eventually(timeout: .seconds(20)) {
+                #expect(try await eventually {
                     let run = try await client.json(.get, "/v1/runs/\(id)", key: "api-key-secret-42")
                     texts.withLock { $0.append(run.text) }
                     return ((run.value["record"] as? [String: Any])?["webhookDeliveries"] as? [Any])?.count == 2
