@@ -10,8 +10,9 @@ struct CLIWorkTests {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = "sqlite:\(folder.path("shared.sqlite"))"
-        // Workers start on an empty store and pick up what arrives.
-        let arguments = ["work", "--mock-llm", "--mock-latency-ms", "2", "--store", store, "--batch-size", "25",
+        // Workers start on an empty store and pick up what arrives. At 20 ms a query, one worker alone would need
+        // 2.5 s for the lot, longer than either sleeps between polls at this point, so both get a share.
+        let arguments = ["work", "--mock-llm", "--mock-latency-ms", "20", "--store", store, "--batch-size", "25",
                          "--max-concurrent", "16", "--json"]
         let first = try TriageBinary.start(arguments)
         let second = try TriageBinary.start(arguments)
