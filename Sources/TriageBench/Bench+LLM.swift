@@ -63,7 +63,7 @@ extension Bench {
     // MARK: (e) pipeline efficiency over real HTTP
 
     static func httpEfficiency(repeats: Int) async throws {
-        let count = ProcessInfo.processInfo.environment["BENCH_HTTP_COUNT"].flatMap(Int.init) ?? 8_000
+        let count = ProcessInfo.processInfo.environment["BENCH_HTTP_COUNT"].flatMap(Int.init) ?? 20_000
         let concurrency = 64
         var steady: [Double] = []
         var whole: [Double] = []
