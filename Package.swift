@@ -146,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "TriageLLMTests",
             dependencies: [
-                "TriageCore", "TriageLLM", "TriageProcessor", "TriageSQLite", "TestSupport",
+                "TriageCore", "TriageLLM", "TriageProcessor", "TriageSQLite", "TriageIngest", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

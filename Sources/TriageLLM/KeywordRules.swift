@@ -16,20 +16,21 @@ struct KeywordRules: Sendable {
                     "factura", "facture", "rechnung"],
         "payments": ["payment", "card", "declined", "paypal", "pay ", "transaction", "bank", "pago", "paiement",
                      "zahlung"],
-        "account_access": ["login", "log in", "password", "2fa", "two-factor", "locked", "sign in", "hacked",
+        "account_access": ["login", "log in", "password", "2fa", "two-factor", " lock", "sign in", "hacked",
                            "verification code", "contraseña", "mot de passe", "passwort", "anmelden"],
         "orders_shipping": ["order", "delivery", "shipping", "tracking", "parcel", "package", "courier", "arrive",
                             "pedido", "envío", "commande", "livraison", "bestellung", "lieferung"],
         "returns_refunds": ["refund", "return", "exchange", "money back", "reembolso", "devolución",
                             "remboursement", "retour", "rückerstattung", "erstattung"],
         "technical_issue": ["error", "crash", "bug", "broken", "not working", "doesn't work", "outage", "slow",
-                            "app", "sync", "api", "fehler", "erreur"],
+                            " app ", "sync", " api ", "fehler", "erreur"],
         "product_question": ["how do i", "how can i", "does it", "is it possible", "compatible", "feature",
                              "support for", "available", "which model", "¿cómo", "comment"],
         "feedback_complaint": ["love", "great", "terrible", "awful", "suggestion", "complaint", "disappointed",
-                               "thank you", "rude", "worst", "excellent"],
+                               "thank you", "rude", "worst", "excellent", "would be great", "would be nice"],
         "cancellation": ["cancel", "cancellation", "close my account", "unsubscribe", "terminate",
-                         "cancelar", "annuler", "kündigen"],
+                         "no longer need", "cancelar", "annuler", "kündigen"],
+        "other": ["open position", "job", "hiring", "career", "partnership", "sponsor"],
     ]
 
     private static let urgentWords = bytes(["urgent", "hacked", "fraud", "stolen", "lawyer", "legal action", "outage",
@@ -37,13 +38,14 @@ struct KeywordRules: Sendable {
     private static let highWords = bytes(["charged twice", "can't", "cannot", "blocked", "not working", "still",
                                     "angry", "again", "days", "lost", "never arrived", "wrong", "no puedo",
                                     "impossible"])
-    private static let lowWords = bytes(["suggestion", "wondering", "just curious", "feedback", "love", "thanks",
+    private static let lowWords = bytes(["suggestion", "wondering", "just curious", "feedback", "love",
                                    "would be nice", "question"])
     private static let negativeWords = bytes(["angry", "terrible", "awful", "worst", "disappointed", "frustrated",
                                         "unacceptable", "ridiculous", "still", "never", "again", "hacked",
                                         "rude", "broken", "annoyed", "furious", "fraud"])
-    private static let positiveWords = bytes(["thanks", "thank you", "great", "love", "excellent", "awesome",
-                                        "appreciate", "happy", "gracias", "merci", "danke", "perfect"])
+    // A closing "Thanks." is politeness, not praise: it makes a query neither positive nor low priority.
+    private static let positiveWords = bytes(["thank you so much", "great", "love", "excellent", "awesome",
+                                        "appreciate", "happy", "perfect"])
     private static let languageMarkers: [(String, [[UInt8]])] = [
         ("es", bytes([" el ", " la ", " que ", " mi ", " no ", " por ", " para ", " pedido", " hola"])),
         ("fr", bytes([" le ", " la ", " je ", " mon ", " ma ", " pas ", " est ", " bonjour", " pour "])),
@@ -52,7 +54,8 @@ struct KeywordRules: Sendable {
         ("en", bytes([" the ", " i ", " my ", " is ", " not ", " and ", " to ", " hello", " please"])),
     ]
 
-    private let categories: [(name: String, keywords: [[UInt8]])]
+    /// Per category, its keywords (weight 2) and the words of its description that are not already keywords (weight 1).
+    private let categories: [(name: String, keywords: [[UInt8]], described: [[UInt8]])]
     private let fallbackCategory: String
     private let priorities: [String]
     private let sentiments: [String]
@@ -61,11 +64,14 @@ struct KeywordRules: Sendable {
 
     init(taxonomy: Taxonomy) {
         categories = taxonomy.categories.map { label in
-            let described = label.description.lowercased()
+            let keywords = Self.categoryKeywords[label.name] ?? []
+            let described = Set(label.description.lowercased()
                 .split(whereSeparator: { !$0.isLetter })
                 .filter { $0.count >= 5 }
-                .map(String.init)
-            return (label.name, ((Self.categoryKeywords[label.name] ?? []) + described).map { Array($0.utf8) })
+                .map(String.init))
+                .subtracting(keywords)
+                .sorted()
+            return (label.name, Self.bytes(keywords), Self.bytes(described))
         }
         fallbackCategory = taxonomy.categoryNames.contains("other") ? "other" : taxonomy.categoryNames.last ?? "other"
         priorities = taxonomy.priorityNames
@@ -89,7 +95,7 @@ struct KeywordRules: Sendable {
 
         var best = (name: fallbackCategory, score: 0)
         for category in categories {
-            let score = hits(category.keywords)
+            let score = 2 * hits(category.keywords) + hits(category.described)
             if score > best.score { best = (category.name, score) }
         }
 
@@ -104,7 +110,8 @@ struct KeywordRules: Sendable {
             priority = pick(priorities, preferred: "normal", rank: 1, of: 3)
         }
 
-        let mood = hits(Self.positiveWords) - hits(Self.negativeWords) - (text.contains(UInt8(ascii: "!")) && priority != "low" ? 1 : 0)
+        // "!!" reads as upset; one "!" (as in "Thanks in advance!") does not.
+        let mood = hits(Self.positiveWords) - hits(Self.negativeWords) - (contains(Array("!!".utf8)) ? 1 : 0)
         let sentiment: String
         if mood < 0 {
             sentiment = pick(sentiments, preferred: "negative", rank: 0, of: 2)
@@ -115,7 +122,7 @@ struct KeywordRules: Sendable {
         }
 
         let language = Self.languageMarkers.max { hits($0.1) < hits($1.1) }.map { hits($0.1) > 0 ? $0.0 : "en" } ?? "en"
-        let confidence = min(0.97, 0.55 + 0.12 * Double(min(best.score, 3)))
+        let confidence = min(0.97, 0.55 + 0.06 * Double(min(best.score, 6)))
         return Verdict(category: best.name, priority: priority, sentiment: sentiment, language: language,
                        confidence: confidence)
     }
