@@ -91,7 +91,7 @@ extension Triage {
                     continue
                 }
                 lines.append("\(Format.pad(c.category, 18)) \(Format.pad(c.priority, 8)) \(Format.pad(c.sentiment, 9)) "
-                             + "\(Format.pad(c.language, 4)) \(String(format: "%.2f", c.confidence))  \(Format.pad(c.summary, 60))")
+                             + "\(Format.pad(c.language, 4)) \(String(format: "%.2f", c.confidence))  \(Format.cut(c.summary, 60))")
             }
             return lines.joined(separator: "\n")
         }

@@ -33,6 +33,11 @@ enum Format {
         text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
     }
 
+    /// `text` as it is if it fits in `width` characters, else cut to fit with an ellipsis.
+    static func cut(_ text: String, _ width: Int) -> String {
+        text.count > width ? String(text.prefix(width - 1)) + "…" : text
+    }
+
     /// Right-aligns `text` in `width` characters.
     static func right(_ text: String, _ width: Int) -> String {
         text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
