@@ -46,6 +46,7 @@ struct KeywordRules: Sendable {
     // A closing "Thanks." is politeness, not praise: it makes a query neither positive nor low priority.
     private static let positiveWords = bytes(["thank you so much", "great", "love", "excellent", "awesome",
                                         "appreciate", "happy", "perfect"])
+    private static let doubleBang = Array("!!".utf8)
     private static let languageMarkers: [(String, [[UInt8]])] = [
         ("es", bytes([" el ", " la ", " que ", " mi ", " no ", " por ", " para ", " pedido", " hola"])),
         ("fr", bytes([" le ", " la ", " je ", " mon ", " ma ", " pas ", " est ", " bonjour", " pour "])),
@@ -111,7 +112,7 @@ struct KeywordRules: Sendable {
         }
 
         // "!!" reads as upset; one "!" (as in "Thanks in advance!") does not.
-        let mood = hits(Self.positiveWords) - hits(Self.negativeWords) - (contains(Array("!!".utf8)) ? 1 : 0)
+        let mood = hits(Self.positiveWords) - hits(Self.negativeWords) - (contains(Self.doubleBang) ? 1 : 0)
         let sentiment: String
         if mood < 0 {
             sentiment = pick(sentiments, preferred: "negative", rank: 0, of: 2)
