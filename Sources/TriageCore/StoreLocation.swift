@@ -44,13 +44,40 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// Replaces the password in `scheme://user:password@host/…` with `***`.
+    /// The URI with its secrets masked: the password (`scheme://user:***@host/…`), and the values of options that
+    /// carry one (`…Password=***`, `authMechanismProperties=***`).
+    ///
+    /// A password may hold `?`, `/`, `#` or `@` (unescaped, as people type them), so everything between `://` and
+    /// the last `@` is user information; the user name stays visible only when nothing in it could be part of a
+    /// password or a path. When in doubt, more is masked, never less.
     public static func redact(_ uri: String) -> String {
         guard let schemeEnd = uri.range(of: "://") else { return uri }
-        let rest = uri[schemeEnd.upperBound...]
-        let authority = rest.prefix { $0 != "/" && $0 != "?" }
-        guard let at = authority.lastIndex(of: "@"),
-              let colon = authority[..<at].firstIndex(of: ":") else { return uri }
-        return uri[..<colon] + ":***" + uri[at...]
+        var rest = Substring(uri[schemeEnd.upperBound...])
+        var shownUser = ""
+        if let at = rest.lastIndex(of: "@") {
+            let userinfo = rest[..<at]
+            let user = userinfo.prefix { $0 != ":" }
+            let plainUser = !user.contains { "/?#[]".contains($0) }
+            if user.count == userinfo.count && plainUser {
+                shownUser = user + "@"                   // a user name alone, no password
+            } else {
+                shownUser = (plainUser ? user + ":" : "") + "***@"
+            }
+            rest = rest[rest.index(after: at)...]
+        }
+        return uri[..<schemeEnd.upperBound] + shownUser + maskingSecretOptions(in: rest)
+    }
+
+    private static func maskingSecretOptions(in hostAndOptions: Substring) -> String {
+        guard let question = hostAndOptions.firstIndex(of: "?") else { return String(hostAndOptions) }
+        let options = hostAndOptions[hostAndOptions.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
+            .map { option -> String in
+                guard let equals = option.firstIndex(of: "=") else { return String(option) }
+                let name = option[..<equals].lowercased()
+                let secret = name.contains("password") || name.contains("secret") || name.contains("token")
+                    || name == "authmechanismproperties"
+                return secret ? option[...equals] + "***" : String(option)
+            }
+        return hostAndOptions[...question] + options.joined(separator: "&")
     }
 }

@@ -133,7 +133,11 @@ public struct ExportWriter {
         try output.write(contentsOf: Data(text.utf8))
     }
 
+    /// One CSV cell. A cell that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
+    /// a carriage return, as a customer's text may) gets a leading `'`, which makes it text (OWASP's advice).
     static func csvEscape(_ field: String) -> String {
+        var field = field
+        if let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { field = "'" + field }
         guard field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return field }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

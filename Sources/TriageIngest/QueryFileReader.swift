@@ -49,6 +49,9 @@ public enum QueryFileReader {
 
     /// Parses file contents.
     public static func parse(_ data: Data, format: QueryFileFormat, file: String) throws -> [SupportQuery] {
+        if let offset = JSONSyntax.firstInvalidUTF8(in: data) {
+            throw ImportError(file: file, location: JSONSyntax.position(of: offset, in: data), message: "not UTF-8 text")
+        }
         let queries: [SupportQuery]
         switch format {
         case .json: queries = try parseJSONArray(data, file: file)
@@ -65,9 +68,13 @@ public enum QueryFileReader {
             values = try JSONDecoder().decode([JSONValue].self, from: data)
         } catch let error as DecodingError {
             if case .typeMismatch = error {
-                throw ImportError(file: file, message: "expected a JSON array of objects at the top level")
+                let start = data.firstIndex { !Character(UnicodeScalar($0)).isWhitespace } ?? data.startIndex
+                throw ImportError(file: file, location: JSONSyntax.position(of: start - data.startIndex, in: data),
+                                  message: "expected a JSON array of objects at the top level")
             }
-            throw ImportError(file: file, message: "malformed JSON: \(jsonProblem(in: data))")
+            let problem = JSONSyntax.problem(in: data)
+            throw ImportError(file: file, location: problem.offset.map { JSONSyntax.position(of: $0, in: data) } ?? "line 1",
+                              message: "malformed JSON: \(problem.reason)")
         }
         return try values.enumerated().map { index, value in
             try query(from: value, file: file, location: "record \(index + 1)")
@@ -84,7 +91,9 @@ public enum QueryFileReader {
             do {
                 value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
             } catch {
-                throw ImportError(file: file, location: location, message: "malformed JSON: \(jsonProblem(in: Data(line), singleLine: true))")
+                let problem = JSONSyntax.problem(in: Data(line))
+                let column = problem.offset.map { " at column \($0 + 1)" } ?? ""
+                throw ImportError(file: file, location: location, message: "malformed JSON: \(problem.reason)\(column)")
             }
             queries.append(try query(from: value, file: file, location: location))
         }
@@ -93,7 +102,7 @@ public enum QueryFileReader {
 
     private static func parseCSV(_ data: Data, file: String) throws -> [SupportQuery] {
         guard var text = String(data: data, encoding: .utf8) else {
-            throw ImportError(file: file, message: "not UTF-8 text")
+            throw ImportError(file: file, location: "line 1", message: "not UTF-8 text")
         }
         if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
         let rows = try CSVParser.parse(text, file: file)
@@ -206,30 +215,5 @@ public enum QueryFileReader {
         let dateOnly = ISO8601DateFormatter()
         dateOnly.formatOptions = [.withFullDate]
         return dateOnly.date(from: text)
-    }
-
-    /// Why `data` is not valid JSON, with the line and column where the parser gave up.
-    private static func jsonProblem(in data: Data, singleLine: Bool = false) -> String {
-        do {
-            _ = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
-            return "not valid JSON"
-        } catch {
-            let detail = (error as NSError).userInfo["NSDebugDescription"] as? String ?? "not valid JSON"
-            let offset: Int
-            if let match = detail.firstMatch(of: /character (\d+)/), let value = Int(match.1) {
-                offset = value
-            } else if detail.contains("end of file") {
-                offset = data.count
-            } else {
-                return detail
-            }
-            let prefix = data.prefix(offset)
-            let line = prefix.count { $0 == UInt8(ascii: "\n") } + 1
-            let column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 - data.startIndex + 1 } ?? 0) + 1
-            let reason = detail.replacingOccurrences(of: #" around character \d+"#, with: "", options: .regularExpression)
-                .trimmingCharacters(in: CharacterSet(charactersIn: "."))
-            let place = singleLine ? "column \(column)" : "line \(line), column \(column)"
-            return "\(reason.prefix(1).lowercased() + reason.dropFirst()) at \(place)"
-        }
     }
 }

@@ -100,7 +100,7 @@ struct CLITests {
     }
 
     @Test("bad input gives one clear error, a non-zero exit, and changes nothing", arguments: [
-        (["import", "--file", "malformed.json"], "malformed.json: malformed JSON: unexpected end of file during JSON parse at line 3"),
+        (["import", "--file", "malformed.json"], "malformed.json, line 3, column 1: malformed JSON: unexpected end of file"),
         (["import", "--file", "wrongtype.jsonl"], "wrongtype.jsonl, line 2, field 'text': expected a string, found number"),
         (["import", "--file", "empty.csv"], "empty.csv, line 3, field 'text': is missing"),
         (["import", "--file", "unsupported.jsonl"], "unsupported.jsonl, line 1, field 'tags': unsupported value type array"),

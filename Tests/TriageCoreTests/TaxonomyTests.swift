@@ -68,33 +68,3 @@ struct TaxonomyTests {
         #expect(error.message.contains(expected))
     }
 }
-
-@Suite("StoreLocation")
-struct StoreLocationTests {
-    @Test("store URIs parse", arguments: [
-        ("sqlite:./triage.sqlite", StoreLocation.sqliteFile(path: "./triage.sqlite")),
-        ("sqlite:///tmp/x.db", .sqliteFile(path: "/tmp/x.db")),
-        ("sqlite::memory:", .sqliteMemory),
-        ("mongodb://u:p@localhost:27017/support", .mongodb(uri: "mongodb://u:p@localhost:27017/support")),
-        ("mongodb+srv://cluster.example.net/db", .mongodb(uri: "mongodb+srv://cluster.example.net/db")),
-    ])
-    func parses(uri: String, expected: StoreLocation) throws {
-        #expect(try StoreLocation(parsing: uri) == expected)
-    }
-
-    @Test("bad store URIs are refused with the reason, passwords hidden",
-          arguments: ["postgres://admin:hunter2@db/x", "sqlite:", "triage.sqlite", ""])
-    func refuses(uri: String) {
-        let error = #expect(throws: StoreError.self) { try StoreLocation(parsing: uri) }
-        #expect(error?.isInvalidLocation == true)
-        #expect(error?.message.contains("hunter2") == false)
-    }
-
-    @Test("passwords never show in descriptions")
-    func redacts() throws {
-        let location = try StoreLocation(parsing: "mongodb://admin:s3cret@host1,host2/db?replicaSet=rs0")
-        #expect(location.description == "mongodb://admin:***@host1,host2/db?replicaSet=rs0")
-        #expect(StoreLocation.redact("mongodb://host/db?x=a@b") == "mongodb://host/db?x=a@b")
-        #expect(StoreLocation.redact("mongodb://user@host/db") == "mongodb://user@host/db")
-    }
-}

