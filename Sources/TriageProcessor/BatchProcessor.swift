@@ -11,9 +11,10 @@ import TriageCore
 public struct BatchProcessor: Sendable {
     /// How a run behaves.
     public struct Configuration: Sendable {
-        /// Queries claimed from the store at a time.
+        /// Queries claimed from the store at a time (at most `maxConcurrent`: a run holds no more than its slots
+        /// need, what is in flight plus one refill).
         public var batchSize = 50
-        /// Classifications in flight at once.
+        /// Classifications in flight at once, up to ``maximumConcurrency``.
         public var maxConcurrent = 10
         /// Attempts before a query is `failed` for good.
         public var maxAttempts = 3
@@ -42,6 +43,10 @@ public struct BatchProcessor: Sendable {
         public var storeRetryPolicy = RetryPolicy(base: .milliseconds(200), maximum: .seconds(5))
 
         public init() {}
+
+        /// The most classifications any run keeps in flight, whatever it is configured with: each is a task holding
+        /// a claimed query, and far past what any provider's rate limit serves.
+        public static let maximumConcurrency = 10_000
     }
 
     private let store: any QueryStore
@@ -52,6 +57,9 @@ public struct BatchProcessor: Sendable {
     public init(store: any QueryStore, classifier: any Classifier, configuration: Configuration, logger: Logger) {
         self.store = store
         self.classifier = classifier
+        var configuration = configuration
+        configuration.maxConcurrent = min(max(1, configuration.maxConcurrent), Configuration.maximumConcurrency)
+        configuration.batchSize = min(max(1, configuration.batchSize), configuration.maxConcurrent)
         self.configuration = configuration
         self.logger = logger
     }

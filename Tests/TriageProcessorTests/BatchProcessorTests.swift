@@ -47,6 +47,36 @@ struct BatchProcessorTests {
         }
     }
 
+    @Test("a run holds no more claimed work than its slots need, whatever its batch size or concurrency")
+    func holdsOnlyWhatItsSlotsNeed() async throws {
+        try await StoreFixture.sqliteMemory.withBacklog(200) { store in
+            let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(50)) }
+            let run = processor(store, classifier) {
+                $0.batchSize = 500
+                $0.maxConcurrent = 3
+            }
+            let held = try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask {
+                    _ = try await run.run()
+                    return 0
+                }
+                group.addTask {
+                    var most = 0
+                    while classifier.finishedCount < 150 {
+                        most = max(most, try await store.summary().count(.processing))
+                        try await Task.sleep(for: .milliseconds(5))
+                    }
+                    return most
+                }
+                return try await group.reduce(0, max)
+            }
+            // In flight plus one refill of at most the slot count.
+            #expect(held <= 6)
+            #expect(held >= 3)
+            #expect(classifier.maxInFlight == 3)
+        }
+    }
+
     @Test("a free slot is refilled at once: a slow query does not hold back the batch", arguments: StoreFixture.processorCases)
     func slotsRefillWithoutWaitingForTheSlowest(fixture: StoreFixture) async throws {
         try await fixture.withBacklog(60) { store in

@@ -4,7 +4,7 @@ import TriageProcessor
 
 /// How the batch processor works, shared by `run` and `work`.
 struct ProcessorOptions: ParsableArguments {
-    @Option(help: "Queries claimed from the store at a time.")
+    @Option(help: "Queries claimed from the store at a time (at most --max-concurrent).")
     var batchSize = 50
 
     @Option(help: "Classifications in flight at once; a slot is refilled the moment it frees.")
@@ -21,7 +21,10 @@ struct ProcessorOptions: ParsableArguments {
 
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
-        guard maxConcurrent > 0 else { throw ValidationError("--max-concurrent must be at least 1") }
+        let most = BatchProcessor.Configuration.maximumConcurrency
+        guard (1...most).contains(maxConcurrent) else {
+            throw ValidationError("--max-concurrent must be from 1 to \(most)")
+        }
         guard maxAttempts > 0 else { throw ValidationError("--max-attempts must be at least 1") }
         guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
         guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
