@@ -7,7 +7,7 @@ enum OpenAPIDocument {
       "info": {
         "title": "Triage",
         "version": "1",
-        "description": "Classify customer-support queries with an LLM. Every /v1 route needs Authorization: Bearer KEY when API keys are configured."
+        "description": "Classify customer-support queries with an LLM. Every /v1 route needs Authorization: Bearer KEY (the server refuses to start without keys unless its operator passes --no-auth); every POST sends Content-Type: application/json (or application/x-ndjson to ingest), else 415; a Host the server does not answer to gets 403."
       },
       "components": {
         "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer" } },
@@ -49,10 +49,10 @@ enum OpenAPIDocument {
       },
       "security": [{ "apiKey": [] }],
       "paths": {
-        "/": { "get": { "summary": "Status page (HTML, refreshes itself)", "security": [], "responses": { "200": { "description": "HTML" } } } },
+        "/": { "get": { "summary": "Status page shell (HTML without data; its script fetches /v1/status-page with the key typed into it)", "security": [], "responses": { "200": { "description": "HTML" } } } },
         "/healthz": { "get": { "summary": "The process is up", "security": [], "responses": { "200": { "description": "ok" } } } },
-        "/readyz": { "get": { "summary": "The store and the LLM endpoint are reachable", "security": [],
-          "responses": { "200": { "description": "ready" }, "503": { "description": "not ready, with the problems" } } } },
+        "/readyz": { "get": { "summary": "The store and the LLM endpoint are reachable (checked at most every 5 s)", "security": [],
+          "responses": { "200": { "description": "{status: ready, store: ok, llm: ok}" }, "503": { "description": "not ready, naming the check that failed (details only in the server's log)" } } } },
         "/metrics": { "get": { "summary": "Prometheus metrics", "security": [], "responses": { "200": { "description": "text format 0.0.4" } } } },
         "/openapi.json": { "get": { "summary": "This document", "security": [], "responses": { "200": { "description": "OpenAPI 3.1" } } } },
         "/v1/classify": { "post": { "summary": "Classify one query now; nothing is stored",
@@ -80,7 +80,8 @@ enum OpenAPIDocument {
         "/v1/runs": {
           "post": { "summary": "Start a run over the pending backlog",
             "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RunRequest" } } } },
-            "responses": { "202": { "description": "{id, state, location}" }, "400": { "description": "invalid options" },
+            "responses": { "202": { "description": "{id, state, location}" }, "400": { "description": "invalid options: a value above the server's setting, or a webhook off the allow-list or on a private address" },
+              "415": { "description": "not application/json" }, "429": { "description": "the most runs at once are running" },
               "503": { "description": "shutting down" } } },
           "get": { "summary": "Runs in progress and recent runs",
             "parameters": [ { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 500, "default": 20 } } ],
@@ -92,7 +93,9 @@ enum OpenAPIDocument {
           "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
           "responses": { "202": { "description": "stopping" }, "404": { "description": "no such run" }, "409": { "description": "not running" } } } },
         "/v1/stats": { "get": { "summary": "Counts by status, category and priority",
-          "responses": { "200": { "description": "{byStatus, byCategory, byPriority}" } } } }
+          "responses": { "200": { "description": "{byStatus, byCategory, byPriority}" } } } },
+        "/v1/status-page": { "get": { "summary": "The status page's content (HTML), as GET / shows it",
+          "responses": { "200": { "description": "HTML" }, "401": { "description": "no valid API key" } } } }
       }
     }
     """#

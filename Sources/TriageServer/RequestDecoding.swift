@@ -15,15 +15,28 @@ enum RequestBody {
     }
 
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
+        let data = Data(buffer: buffer)
         do {
-            return try JSONDecoder.triage.decode(T.self, from: Data(buffer: buffer))
+            return try JSONDecoder.triage.decode(T.self, from: data)
+        } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
+            throw HTTPError(.badRequest, message: notJSON(data))
         } catch let error as DecodingError {
             throw HTTPError(.badRequest, message: describe(error))
         } catch let error as HTTPError {
             throw error
         } catch {
-            throw HTTPError(.badRequest, message: "the body is not valid JSON: \(error)")
+            throw HTTPError(.badRequest, message: notJSON(data))
         }
+    }
+
+    /// Why the body is not JSON, and where.
+    static func notJSON(_ data: Data) -> String {
+        if let offset = JSONSyntax.firstInvalidUTF8(in: data) {
+            return "the body is not UTF-8 text (\(JSONSyntax.position(of: offset, in: data)))"
+        }
+        let problem = JSONSyntax.problem(in: data)
+        return "the body is not valid JSON: \(problem.reason)"
+            + (problem.offset.map { " at \(JSONSyntax.position(of: $0, in: data))" } ?? "")
     }
 
     /// A decoding error as a person reads it: which field, and what is wrong with it.
@@ -39,7 +52,6 @@ enum RequestBody {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
             return "field '\(path(context.codingPath))': expected \(Self.name(of: type))"
         case .dataCorrupted(let context):
-            if context.codingPath.isEmpty { return "the body is not valid JSON" }
             return "field '\(path(context.codingPath))': \(context.debugDescription)"
         @unknown default:
             return "the body could not be read: \(error)"

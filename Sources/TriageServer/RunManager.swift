@@ -6,13 +6,13 @@ import Synchronization
 import TriageCore
 import TriageProcessor
 
-/// What `POST /v1/runs` asks for.
-public struct RunRequest: Sendable, Codable, Hashable {
-    public var batchSize: Int?
-    public var maxConcurrent: Int?
-    public var limit: Int?
-    /// A receiver for this run's end event, besides the configured ones.
-    public var webhook: String?
+/// What `POST /v1/runs` asks for: lower limits than the operator's, and a receiver for the end event.
+struct RunRequest: Sendable, Codable, Hashable {
+    var batchSize: Int?
+    var maxConcurrent: Int?
+    var limit: Int?
+    /// A receiver for this run's end event, besides the configured ones; see ``WebhookTargetPolicy``.
+    var webhook: String?
 }
 
 /// A run as the API shows it: live progress while it runs, then the record it left.
@@ -30,7 +30,8 @@ public struct RunView: Sendable, Codable, Hashable {
 public final class RunManager: Service, Sendable {
     private struct Pending: Sendable {
         let id: String
-        let request: RunRequest
+        let processor: BatchProcessor.Configuration
+        let webhook: String?
         let handle: Handle
     }
 
@@ -49,7 +50,6 @@ public final class RunManager: Service, Sendable {
     private let classifier: any Classifier
     private let configuration: ServerConfiguration
     private let metrics: TriageMetrics
-    private let webhooks: WebhookDeliverer
     private let logger: Logger
     private let active = Mutex<[String: Handle]>([:])
     private let accepting = Mutex(true)
@@ -57,12 +57,11 @@ public final class RunManager: Service, Sendable {
     private let startsContinuation: AsyncStream<Pending>.Continuation
 
     init(store: any QueryStore, classifier: any Classifier, configuration: ServerConfiguration,
-         metrics: TriageMetrics, httpClient: HTTPClient, logger: Logger) {
+         metrics: TriageMetrics, logger: Logger) {
         self.store = store
         self.classifier = MeteredClassifier(base: classifier, metrics: metrics)
         self.configuration = configuration
         self.metrics = metrics
-        self.webhooks = WebhookDeliverer(client: httpClient, configuration: configuration.webhooks, logger: logger)
         self.logger = logger
         (starts, startsContinuation) = AsyncStream.makeStream(of: Pending.self)
     }
@@ -71,20 +70,27 @@ public final class RunManager: Service, Sendable {
     var meteredClassifier: any Classifier { classifier }
 
     /// Queues a run and returns its id at once.
-    /// - Throws: 503 once shutdown has begun.
-    func start(_ request: RunRequest) throws -> String {
+    /// - Parameters:
+    ///   - processor: How the run processes queries (the operator's configuration, lowered by the request).
+    ///   - webhook: A receiver the client named, already checked against the webhook policy.
+    /// - Throws: ``ServiceUnavailable`` once shutdown has begun; ``TooManyRuns`` at the configured most at once.
+    func start(processor: BatchProcessor.Configuration, webhook: String?) throws -> String {
         let id = UUID().uuidString.lowercased()
         let handle = Handle(id: id)
         try accepting.withLock { accepting in
             guard accepting else { throw ServiceUnavailable() }
-            active.withLock { $0[id] = handle }
+            try active.withLock {
+                guard $0.count < configuration.maxActiveRuns else { throw TooManyRuns() }
+                $0[id] = handle
+            }
         }
         metrics.runs(active: active.withLock { $0.count })
-        startsContinuation.yield(Pending(id: id, request: request, handle: handle))
+        startsContinuation.yield(Pending(id: id, processor: processor, webhook: webhook, handle: handle))
         return id
     }
 
     struct ServiceUnavailable: Error {}
+    struct TooManyRuns: Error {}
 
     /// Asks a running run to stop: it claims nothing more, finishes what is in flight and hands the rest back.
     /// - Returns: Whether the run was running here.
@@ -105,6 +111,11 @@ public final class RunManager: Service, Sendable {
     }
 
     public func run() async throws {
+        // Webhooks follow no redirect: a 3xx would re-send the signed body wherever its Location points.
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.redirectConfiguration = .disallow
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        let webhooks = WebhookDeliverer(client: client, configuration: configuration.webhooks, logger: logger)
         await withDiscardingTaskGroup { group in
             if configuration.workers {
                 group.addTask { await self.work() }
@@ -122,31 +133,28 @@ public final class RunManager: Service, Sendable {
                 self.active.withLock { Array($0.values) }.forEach { $0.control.requestAbort() }
             }
             for await pending in starts.cancelOnGracefulShutdown() {
-                group.addTask { await self.execute(pending) }
+                group.addTask { await self.execute(pending, webhooks: webhooks) }
             }
             // No more runs will start; the group waits for the ones running, then the shutdown task.
             self.accepting.withLock { $0 = false }
         }
+        try? await client.shutdown()
     }
 
-    private func execute(_ pending: Pending) async {
-        var processor = configuration.processor
-        if let batchSize = pending.request.batchSize { processor.batchSize = batchSize }
-        if let maxConcurrent = pending.request.maxConcurrent { processor.maxConcurrent = maxConcurrent }
-        processor.limit = pending.request.limit
-        processor.continuous = false
+    private func execute(_ pending: Pending, webhooks: WebhookDeliverer) async {
         let meter = ProgressMeter(metrics: metrics)
         let handle = pending.handle
         do {
-            var record = try await BatchProcessor(store: store, classifier: classifier, configuration: processor,
+            var record = try await BatchProcessor(store: store, classifier: classifier, configuration: pending.processor,
                                                   logger: logger)
                 .run(id: pending.id, control: handle.control) { progress in
                     handle.progress.withLock { $0 = progress }
                     meter.record(progress)
                 }
-            let urls = configuration.webhookURLs + (pending.request.webhook.map { [$0] } ?? [])
-            if !urls.isEmpty {
-                record.webhookDeliveries = await webhooks.deliver(WebhookEvent(record: record), to: urls)
+            let targets = configuration.webhookURLs.map { WebhookDeliverer.Target(url: $0, trusted: true) }
+                + (pending.webhook.map { [WebhookDeliverer.Target(url: $0, trusted: false)] } ?? [])
+            if !targets.isEmpty {
+                record.webhookDeliveries = await webhooks.deliver(WebhookEvent(record: record), to: targets)
                 try? await store.saveRun(record)
             }
         } catch {

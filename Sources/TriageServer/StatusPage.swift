@@ -1,15 +1,56 @@
+import Crypto
 import Foundation
+import Hummingbird
 import TriageCore
 import TriageProcessor
 
-/// `GET /`: a small self-contained HTML page (no external assets, no script) that refreshes itself every 5 s.
+/// The status page, in two parts so that nothing on it is public when keys are configured: `GET /` is a
+/// self-contained shell (no data, no external assets, one inline script allowed by its hash), and the script fetches
+/// the content from `GET /v1/status-page` every 5 s, sending the key the person typed into the page once, kept in
+/// the tab's session storage.
 enum StatusPage {
-    static func render(summary: StoreSummary, active: [RunProgress], recent: [RunRecord], now: Date = Date()) -> String {
-        let statusRows = QueryStatus.allCases.map { ($0.rawValue, summary.count($0)) }
-        let categoryRows = summary.byCategory.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
-        var html = """
+    static let script = """
+        (function () {
+          var content = document.getElementById("content"), form = document.getElementById("key-form");
+          var input = document.getElementById("key");
+          function load() {
+            var key = sessionStorage.getItem("triage.apiKey");
+            var headers = key ? { "Authorization": "Bearer " + key } : {};
+            fetch("/v1/status-page", { headers: headers, cache: "no-store", credentials: "omit" })
+              .then(function (response) {
+                if (response.status === 401) {
+                  form.hidden = false;
+                  content.textContent = key ? "That key was not accepted." : "Enter an API key to see the status.";
+                  return;
+                }
+                if (!response.ok) { content.textContent = "The server answered " + response.status + "."; return; }
+                return response.text().then(function (html) { form.hidden = true; content.innerHTML = html; });
+              })
+              .catch(function () { content.textContent = "The server does not answer."; });
+          }
+          form.addEventListener("submit", function (event) {
+            event.preventDefault();
+            sessionStorage.setItem("triage.apiKey", input.value.trim());
+            input.value = "";
+            load();
+          });
+          load();
+          setInterval(load, 5000);
+        })();
+        """
+
+    /// Allows the inline script above and nothing else: no other script, no framing, requests to this origin only.
+    static let contentSecurityPolicy: String = {
+        let hash = Data(SHA256.hash(data: Array(script.utf8))).base64EncodedString()
+        return "default-src 'none'; script-src 'sha256-\(hash)'; style-src 'unsafe-inline'; connect-src 'self'; "
+            + "form-action 'none'; frame-ancestors 'none'; base-uri 'none'"
+    }()
+
+    /// `GET /`: the page without its data.
+    static func shell() -> Response {
+        let html = """
             <!doctype html>
-            <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="5">
+            <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1"><title>Triage</title>
             <style>
             body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px auto;max-width:980px;color:#1d2330;background:#f6f7f9}
@@ -23,10 +64,40 @@ enum StatusPage {
             table{width:100%;border-collapse:collapse}td,th{padding:6px 8px;border-bottom:1px solid #eef0f4;text-align:left}
             th{font-weight:600;color:#46506a}.state{font-weight:600}.completed{color:#2f9e62}.failed{color:#d9473f}
             .cancelled{color:#b07a12}.running{color:#3d6df2}
+            .warning{background:#fff4e0;border-color:#e0a422}
+            form{margin:12px 0}input{font:inherit;padding:6px 8px;width:320px}button{font:inherit;padding:6px 12px}
             </style></head><body>
-            <h1>Triage</h1><div class="muted">\(Format.count(summary.total)) queries · updated \(timeFormatter.string(from: now)) UTC · refreshes every 5 s</div>
+            <h1>Triage</h1>
+            <form id="key-form" hidden><label>API key <input id="key" type="password" autocomplete="off"></label>
+            <button type="submit">Show status</button>
+            <div class="muted">Kept in this tab only (session storage) and sent as a bearer token.</div></form>
+            <div id="content" class="muted">Loading…</div>
+            <script>\(script)</script>
+            </body></html>
 
             """
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8",
+                                               .contentSecurityPolicy: contentSecurityPolicy],
+                        body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
+    }
+
+    /// The page's content (`GET /v1/status-page`): counts, runs in progress, recent runs.
+    static func renderContent(summary: StoreSummary, active: [RunProgress], recent: [RunRecord], openToAll: Bool,
+                              now: Date = Date()) -> String {
+        let statusRows = QueryStatus.allCases.map { ($0.rawValue, summary.count($0)) }
+        let categoryRows = summary.byCategory.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
+        var html = """
+            <div class="muted">\(Format.count(summary.total)) queries · updated \(timeFormatter.string(from: now)) UTC · \
+            refreshes every 5 s</div>
+
+            """
+        if openToAll {
+            html += """
+                <div class="card warning"><b>The API is open to anyone who can reach this server</b> (--no-auth, \
+                no API keys configured).</div>
+
+                """
+        }
         html += "<h2>Runs in progress</h2>"
         if active.isEmpty {
             html += #"<div class="card muted">No run in progress.</div>"#
@@ -72,7 +143,7 @@ enum StatusPage {
                 """
         }
         if recent.isEmpty { html += #"<tr><td colspan="7" class="muted">No runs yet.</td></tr>"# }
-        html += "</table></div></body></html>\n"
+        html += "</table></div>\n"
         return html
     }
 

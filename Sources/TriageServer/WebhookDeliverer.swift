@@ -58,19 +58,26 @@ public enum WebhookSignature {
     }
 }
 
-/// Delivers webhook events with retries and backoff, recording every attempt.
+/// Delivers webhook events with retries and backoff, recording every attempt. Its client follows no redirect.
 struct WebhookDeliverer: Sendable {
+    /// A receiver: the operator's (trusted), or one an API client named (checked again before every delivery,
+    /// since its name may resolve elsewhere by then).
+    struct Target: Sendable {
+        let url: String
+        let trusted: Bool
+    }
+
     let client: HTTPClient
     let configuration: WebhookConfiguration
     let logger: Logger
 
-    /// Delivers `event` to each URL (concurrently), retrying failures and timeouts up to the configured attempts.
-    /// - Returns: Every attempt, per URL in order.
-    func deliver(_ event: WebhookEvent, to urls: [String]) async -> [WebhookDelivery] {
-        guard !urls.isEmpty, let body = try? JSONEncoder.triage.encode(event) else { return [] }
+    /// Delivers `event` to each target (concurrently), retrying failures and timeouts up to the configured attempts.
+    /// - Returns: Every attempt, per target in order.
+    func deliver(_ event: WebhookEvent, to targets: [Target]) async -> [WebhookDelivery] {
+        guard !targets.isEmpty, let body = try? JSONEncoder.triage.encode(event) else { return [] }
         return await withTaskGroup(of: [WebhookDelivery].self) { group in
-            for url in urls {
-                group.addTask { await deliver(Array(body), eventID: event.id, to: url) }
+            for target in targets {
+                group.addTask { await deliver(Array(body), eventID: event.id, to: target) }
             }
             var all: [WebhookDelivery] = []
             for await deliveries in group { all += deliveries }
@@ -78,8 +85,18 @@ struct WebhookDeliverer: Sendable {
         }
     }
 
-    private func deliver(_ body: [UInt8], eventID: String, to url: String) async -> [WebhookDelivery] {
-        let shown = Self.redacted(url)
+    private func deliver(_ body: [UInt8], eventID: String, to target: Target) async -> [WebhookDelivery] {
+        let url = target.url
+        let shown = Self.shown(url)
+        if !target.trusted {
+            do {
+                try await configuration.targetPolicy.check(url)
+            } catch {
+                logger.info("webhook refused", metadata: ["webhook.url": "\(shown)", "error": "\(error)"])
+                return [WebhookDelivery(url: shown, attempt: 1, at: Date(), status: nil, error: "refused: \(error)",
+                                        delivered: false)]
+            }
+        }
         var deliveries: [WebhookDelivery] = []
         for attempt in 1...max(1, configuration.maxAttempts) {
             let timestamp = Int(Date().timeIntervalSince1970)
@@ -101,8 +118,13 @@ struct WebhookDeliverer: Sendable {
                 _ = try? await response.body.collect(upTo: 64 * 1024)
                 delivery.status = Int(response.status.code)
                 delivery.delivered = (200..<300).contains(Int(response.status.code))
-                if !delivery.delivered { delivery.error = "HTTP \(response.status.code)" }
+                if (300..<400).contains(Int(response.status.code)) {
+                    delivery.error = "HTTP \(response.status.code): webhooks follow no redirect"
+                } else if !delivery.delivered {
+                    delivery.error = "HTTP \(response.status.code)"
+                }
             } catch {
+                // The client's errors can quote the URL; only its scheme and host may show.
                 delivery.error = "\(error)".replacingOccurrences(of: url, with: shown)
             }
             deliveries.append(delivery)
@@ -110,19 +132,21 @@ struct WebhookDeliverer: Sendable {
                 "webhook.url": "\(shown)", "webhook.attempt": "\(attempt)", "webhook.delivered": "\(delivery.delivered)",
                 "webhook.status": "\(delivery.status.map(String.init) ?? "-")",
             ])
-            if delivery.delivered || attempt == configuration.maxAttempts { break }
+            // A redirect is an answer, not a failure to retry.
+            let redirected = delivery.status.map { (300..<400).contains($0) } ?? false
+            if delivery.delivered || redirected || attempt == configuration.maxAttempts { break }
             try? await Task.sleep(for: configuration.retryPolicy.delay(forRetry: attempt))
         }
         return deliveries
     }
 
-    /// The URL without user information or query string (where tokens tend to live).
-    static func redacted(_ url: String) -> String {
-        guard var components = URLComponents(string: url) else { return "(invalid URL)" }
-        components.user = nil
-        components.password = nil
-        if components.query != nil { components.query = "…" }
-        return components.string ?? "(invalid URL)"
+    /// The URL as records and logs show it: scheme and host only, since paths and queries carry tokens
+    /// (`https://hooks.slack.com/services/T…/B…/SECRET`).
+    static func shown(_ url: String) -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme,
+              let host = components.host, !host.isEmpty else { return "(invalid URL)" }
+        let bracketed = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+        return "\(scheme)://\(bracketed)" + (components.port.map { ":\($0)" } ?? "")
     }
 }
 

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Hummingbird
 import Logging
@@ -14,11 +13,11 @@ struct OpenAPITests {
     func documentMatchesRouter() throws {
         let store = try SQLiteQueryStore(location: .sqliteMemory)
         let configuration = ServerConfiguration()
-        let dependencies = ServerDependencies(store: store, classifier: ScriptedClassifier(), httpClient: HTTPClient.shared)
+        let dependencies = ServerDependencies(store: store, classifier: ScriptedClassifier())
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
         let runs = RunManager(store: store, classifier: dependencies.classifier, configuration: configuration,
-                              metrics: dependencies.metrics, httpClient: HTTPClient.shared,
-                              logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
-        let router = buildRouter(configuration: configuration, dependencies: dependencies, runs: runs)
+                              metrics: dependencies.metrics, logger: logger)
+        let router = buildRouter(configuration: configuration, dependencies: dependencies, runs: runs, logger: logger)
         let routed = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
 
         let document = try #require(try JSONSerialization.jsonObject(with: Data(OpenAPIDocument.json.utf8)) as? [String: Any])

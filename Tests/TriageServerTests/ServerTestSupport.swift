@@ -22,6 +22,8 @@ func withServer(
     if count > 0 { _ = try await store.insert(sampleQueries(count)) }
     var configuration = ServerConfiguration()
     configuration.port = 0
+    // Most tests exercise other features on an open API; the tests of keys close it again.
+    configuration.allowUnauthenticated = true
     configuration.processor.idlePoll = .milliseconds(20) ... .milliseconds(100)
     configuration.webhooks.retryPolicy = RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(50))
     configure(&configuration)
@@ -29,7 +31,7 @@ func withServer(
         ?? Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
     let app = buildApplication(
         configuration: configuration,
-        dependencies: ServerDependencies(store: store, classifier: classifier, httpClient: HTTPClient.shared),
+        dependencies: ServerDependencies(store: store, classifier: classifier),
         logger: logger
     )
     try await app.test(.live) { client in try await body(client, store) }
@@ -51,7 +53,8 @@ extension TestClientProtocol {
     }
 }
 
-/// A local webhook receiver: records what arrives, and answers 500 to the first `failures` deliveries.
+/// A local webhook receiver: records what arrives, and answers 500 to the first `failures` deliveries; with
+/// `redirect`, answers every delivery with a 307 to that path on itself, and counts what lands there.
 final class WebhookReceiver: Sendable {
     struct Delivery: Sendable {
         let headers: HTTPFields
@@ -59,23 +62,35 @@ final class WebhookReceiver: Sendable {
     }
 
     let deliveries = Mutex<[Delivery]>([])
+    let landed = Mutex(0)
     let failures: Int
+    let redirect: String?
 
-    init(failures: Int = 0) {
+    init(failures: Int = 0, redirect: String? = nil) {
         self.failures = failures
+        self.redirect = redirect
     }
 
     /// Runs the receiver and `body` with its URL.
     func run(_ body: @Sendable (String) async throws -> Void) async throws {
         let router = Router()
-        router.post("/hook") { request, _ -> HTTPResponse.Status in
+        let hook: @Sendable (Request, BasicRequestContext) async throws -> Response = { request, _ in
             var request = request
             let bytes = try await request.collectBody(upTo: 1 << 20)
             let count = self.deliveries.withLock {
                 $0.append(Delivery(headers: request.headers, body: Array(buffer: bytes)))
                 return $0.count
             }
-            return count <= self.failures ? .internalServerError : .noContent
+            if let redirect = self.redirect {
+                return Response(status: .temporaryRedirect, headers: [.location: redirect])
+            }
+            return Response(status: count <= self.failures ? .internalServerError : .noContent)
+        }
+        router.post("/hook", use: hook)
+        router.post("/hook/**", use: hook)
+        router.post("/landed") { _, _ -> HTTPResponse.Status in
+            self.landed.withLock { $0 += 1 }
+            return .noContent
         }
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               logger: Logger(label: "receiver", factory: { _ in SwiftLogNoOpLogHandler() }))

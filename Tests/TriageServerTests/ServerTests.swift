@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Crypto
 import Foundation
 import Hummingbird
 import Synchronization
@@ -43,6 +44,8 @@ struct ServerTests {
             let classifier = ScriptedClassifier { _ in .succeed(after: .milliseconds(20)) }
             try await withServer(queries: 120, classifier: classifier, configure: {
                 $0.webhooks.secret = "whsec-test-secret"
+                $0.webhooks.allowedHosts = ["127.0.0.1"]
+                $0.webhooks.allowPrivateAddresses = true
             }) { client, _ in
                 let started = try await client.json(.post, "/v1/runs",
                                                     body: #"{"batchSize": 10, "maxConcurrent": 4, "webhook": "\#(url)"}"#)
@@ -91,7 +94,10 @@ struct ServerTests {
     func webhookRetries() async throws {
         let receiver = WebhookReceiver(failures: 2)
         try await receiver.run { url in
-            try await withServer(queries: 5) { client, _ in
+            try await withServer(queries: 5, configure: {
+                $0.webhooks.allowedHosts = ["127.0.0.1"]
+                $0.webhooks.allowPrivateAddresses = true
+            }) { client, _ in
                 let started = try await client.json(.post, "/v1/runs", body: #"{"webhook": "\#(url)"}"#)
                 let id = try #require(started.value["id"] as? String)
                 #expect(try await eventually {
@@ -213,7 +219,9 @@ struct ServerTests {
                 let everything = texts.withLock { $0.joined() } + more.joined()
                     + logs.lines.withLock { $0.joined(separator: "\n") }
                 #expect(logs.lines.withLock { $0.contains { $0.contains("webhook delivery") } })
-                for secret in ["api-key-secret-42", "whsec-never-shown", "hook-pass-77", "tok-99"] {
+                let digest = SHA256.hash(data: Array("api-key-secret-42".utf8)).map { String(format: "%02x", $0) }.joined()
+                for secret in ["api-key-secret-42", "whsec-never-shown", "hook-pass-77", "tok-99", digest,
+                               "Bearer api-key"] {
                     #expect(!everything.contains(secret), "\(secret) leaked")
                 }
             }
@@ -228,11 +236,13 @@ struct ServerTests {
             #expect(try await eventually { try await client.json(.get, "/v1/runs/\(id)").value["state"] as? String == "completed" })
             let page = try await client.execute(uri: "/", method: .get)
             #expect(page.headers[.contentType]?.hasPrefix("text/html") == true)
-            let html = String(buffer: page.body)
-            #expect(html.contains("<meta http-equiv=\"refresh\""))
+            let shell = String(buffer: page.body)
+            #expect(!shell.contains("<script src") && !shell.contains("<link"))
+            let content = try await client.execute(uri: "/v1/status-page", method: .get)
+            #expect(content.headers[.contentType]?.hasPrefix("text/html") == true)
+            let html = String(buffer: content.body)
             #expect(html.contains("By status") && html.contains("By category") && html.contains("orders_shipping"))
             #expect(html.contains(String(id.prefix(8))))
-            #expect(!html.contains("<script src") && !html.contains("<link"))
         }
     }
 }

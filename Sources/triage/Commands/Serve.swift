@@ -11,11 +11,17 @@ extension Triage {
             abstract: "Serve the HTTP API, the status page and metrics; with --workers, classify new queries as they arrive.",
             discussion: """
                 JSON API under /v1 (classify, ingest, queries, runs, stats), GET / (status page), /healthz, \
-                /readyz, /metrics (Prometheus) and /openapi.json. API keys (bearer tokens) from TRIAGE_API_KEYS \
-                (comma-separated) or the config file's server.apiKeys protect every /v1 route; without keys the \
-                API is open, so it listens on loopback by default. Webhooks: TRIAGE_WEBHOOK_URLS (comma-separated) \
-                or server.webhooks receive every run's end event, signed with TRIAGE_WEBHOOK_SECRET \
-                (docs/server.md shows how to verify).
+                /readyz, /metrics (Prometheus) and /openapi.json.
+
+                API keys (bearer tokens) from TRIAGE_API_KEYS (comma-separated) or the config file's \
+                server.apiKeys protect every /v1 route and the status page's data; without keys serve refuses to \
+                start unless --no-auth opens the API to anyone who can reach it. Requests must name this server \
+                as their Host (an IP address, localhost, --host or --allowed-host), and /v1 bodies must be JSON.
+
+                Webhooks: TRIAGE_WEBHOOK_URLS (comma-separated) or server.webhooks receive every run's end event, \
+                signed with TRIAGE_WEBHOOK_SECRET (docs/server.md shows how to verify). A run requested over the \
+                API may name its own webhook only on a host in TRIAGE_WEBHOOK_HOSTS or server.webhookHosts \
+                (exact names or *.domain) that resolves to public addresses (docs/security.md).
 
                 SIGTERM or SIGINT: stop accepting, let in-flight classifications finish within --grace-seconds, \
                 hand the rest back to pending, deliver pending webhooks, exit 0.
@@ -41,38 +47,80 @@ extension Triage {
         @Option(help: ArgumentHelp("Largest request body accepted (413 beyond).", valueName: "bytes"))
         var maxBodyBytes: Int?
 
-        @Option(help: ArgumentHelp("A path outside /v1 that needs an API key too (repeatable), e.g. /metrics.",
-                                   valueName: "path"))
+        @Option(help: ArgumentHelp("""
+            A path outside /v1 that needs an API key too (repeatable): /, /healthz, /readyz, /metrics, /openapi.json.
+            """, valueName: "path"))
         var protect: [String] = []
+
+        @Flag(help: "Serve /v1 without API keys, to anyone who can reach the server (refused otherwise).")
+        var noAuth = false
+
+        @Option(help: ArgumentHelp("""
+            A host name clients may address besides IP addresses, localhost and --host (repeatable; exact or \
+            *.domain; also TRIAGE_ALLOWED_HOSTS).
+            """, valueName: "name"))
+        var allowedHost: [String] = []
+
+        @Option(help: ArgumentHelp("Runs started over the API that may run at once (429 beyond).", valueName: "n"))
+        var maxRuns: Int?
 
         func validate() throws {
             guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
             guard graceSeconds >= 0 else { throw ValidationError("--grace-seconds must be 0 or more") }
             if let maxBodyBytes, maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
+            if let maxRuns, maxRuns < 1 { throw ValidationError("--max-runs must be at least 1") }
         }
 
         func run() async throws {
             let logger = CLILogging.logger("triage.serve")
             let environment = ProcessInfo.processInfo.environment
             let file = try classifier.configFile()
-            let store = try await self.store.open()
             var configuration = ServerConfiguration()
             configuration.host = host
             configuration.port = port
             configuration.workers = workers
             configuration.gracePeriod = .seconds(graceSeconds)
-            configuration.apiKeys = Set(Self.list(environment["TRIAGE_API_KEYS"]) + (file.server?.apiKeys ?? []))
-            configuration.protectedPaths = Set(protect + (file.server?.protect ?? []))
-            configuration.maxBodyBytes = maxBodyBytes ?? file.server?.maxBodyBytes ?? configuration.maxBodyBytes
-            configuration.webhookURLs = Self.list(environment["TRIAGE_WEBHOOK_URLS"]) + (file.server?.webhooks ?? [])
+            let server = file.server
+            let keys = Self.list(environment["TRIAGE_API_KEYS"]) + (server?.apiKeys ?? [])
+            configuration.apiKeys = APIKeys(keys)
+            configuration.allowUnauthenticated = noAuth
+            configuration.protectedPaths = Set(protect + (server?.protect ?? []))
+            configuration.allowedHosts = HostPatterns(allowedHost + Self.list(environment["TRIAGE_ALLOWED_HOSTS"])
+                                                      + (server?.allowedHosts ?? []))
+            configuration.maxBodyBytes = maxBodyBytes ?? server?.maxBodyBytes ?? configuration.maxBodyBytes
+            configuration.maxActiveRuns = maxRuns ?? server?.maxRuns ?? configuration.maxActiveRuns
+            configuration.webhookURLs = Self.list(environment["TRIAGE_WEBHOOK_URLS"]) + (server?.webhooks ?? [])
             configuration.webhooks.secret = environment["TRIAGE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
+            configuration.webhooks.allowedHosts = HostPatterns(Self.list(environment["TRIAGE_WEBHOOK_HOSTS"])
+                                                               + (server?.webhookHosts ?? []))
+            configuration.webhooks.allowPrivateAddresses = environment["TRIAGE_WEBHOOK_ALLOW_PRIVATE"] == "1"
+                || server?.webhookAllowPrivate == true
+            do {
+                try configuration.validate()
+            } catch let invalid as ServerConfiguration.Invalid {
+                throw CLIError(invalid.description)
+            }
+            if configuration.apiKeys.isEmpty {
+                guard noAuth else {
+                    throw CLIError("""
+                        no API keys configured: set TRIAGE_API_KEYS=KEY[,KEY…] (or server.apiKeys in the config \
+                        file), or pass --no-auth to serve the API to anyone who can reach \(host):\(port)
+                        """)
+                }
+                logger.warning("""
+                    --no-auth: the /v1 API is open to anyone who can reach \(host):\(port), customers' texts included
+                    """)
+                FileHandle.standardError.write(Data("""
+                    Warning: --no-auth: the API is open to anyone who can reach \(host):\(port), customers' texts \
+                    included.
+
+                    """.utf8))
+            }
+            let store = try await self.store.open()
             let llmURL = try classifier.llmBaseURL()
             let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
             if let llmURL {
                 configuration.readinessCheck = { await Self.probe(llmURL, client: httpClient) }
-            }
-            if configuration.apiKeys.isEmpty {
-                logger.warning("no API keys configured (TRIAGE_API_KEYS): the /v1 API is open to anyone who can reach \(host)")
             }
             do {
                 try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
@@ -80,7 +128,7 @@ extension Triage {
                     let (store, workers, shown) = (store, workers, self.store.displayURI)
                     let app = buildApplication(
                         configuration: configuration,
-                        dependencies: ServerDependencies(store: store, classifier: classifier, httpClient: httpClient),
+                        dependencies: ServerDependencies(store: store, classifier: classifier),
                         logger: logger,
                         onListening: { port in
                             FileHandle.standardError.write(Data("""

@@ -205,6 +205,14 @@ struct ConfigFile: Decodable {
         /// Paths outside /v1 that need a key too, such as /metrics.
         var protect: [String]?
         var maxBodyBytes: Int?
+        /// Host names the server answers to besides IPs, localhost and --host (also `TRIAGE_ALLOWED_HOSTS`).
+        var allowedHosts: [String]?
+        /// Hosts a run's own webhook may name: exact or `*.domain` (also `TRIAGE_WEBHOOK_HOSTS`).
+        var webhookHosts: [String]?
+        /// Let a run's webhook reach loopback and private addresses (also `TRIAGE_WEBHOOK_ALLOW_PRIVATE=1`).
+        var webhookAllowPrivate: Bool?
+        /// API runs at once.
+        var maxRuns: Int?
     }
 
     static func load(_ path: String?) throws -> ConfigFile {

@@ -1,0 +1,72 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Runs before every route (and the not-found answer): refuses a `Host` the server does not answer to, so a web page
+/// whose name was rebound to this server's address cannot read from it, and adds headers that keep browsers from
+/// sniffing, framing or caching answers.
+///
+/// Allowed: requests without `Host`, IP addresses, `localhost`, the listen host, and the operator's allow-list.
+/// (A rebinding page can only send its own name, never an address.)
+struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
+    let listenHost: String
+    let allowedHosts: HostPatterns
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var response: Response
+        if let authority = request.head.authority, !allows(authority) {
+            response = try HTTPError(.forbidden, message: """
+                this server does not answer to the host '\(Self.hostName(of: authority))'; its operator can allow \
+                it with --allowed-host
+                """).response(from: request, context: context)
+        } else {
+            do {
+                response = try await next(request, context)
+            } catch let error as any HTTPResponseError {
+                response = try error.response(from: request, context: context)
+            }
+        }
+        response.headers[.xContentTypeOptions] = "nosniff"
+        response.headers[Self.referrerPolicy] = "no-referrer"
+        if response.headers[.contentSecurityPolicy] == nil {
+            response.headers[.contentSecurityPolicy] = "default-src 'none'; frame-ancestors 'none'"
+        }
+        if response.headers[.cacheControl] == nil { response.headers[.cacheControl] = "no-store" }
+        return response
+    }
+
+    static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
+
+    func allows(_ authority: String) -> Bool {
+        let name = Self.hostName(of: authority)
+        return name.isEmpty || IPAddress(name) != nil || HostPatterns(["localhost", listenHost]).matches(name)
+            || allowedHosts.matches(name)
+    }
+
+    /// `example.org:8080` → `example.org`; `[::1]:8080` → `::1`.
+    static func hostName(of authority: String) -> String {
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            return String(authority[authority.index(after: authority.startIndex)..<close])
+        }
+        guard let colon = authority.lastIndex(of: ":") else { return authority }
+        return String(authority[..<colon])
+    }
+}
+
+/// Refuses request bodies that a web page can send to another site without asking (forms, `text/plain`, or no type
+/// at all): every POST, PUT and PATCH under `/v1` must say `application/json` (or `application/x-ndjson`), which
+/// a browser sends cross-site only after a CORS preflight that this server never approves.
+struct JSONBodyMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if [.post, .put, .patch].contains(request.method) {
+            let type = request.headers[.contentType]?.split(separator: ";").first?
+                .trimmingCharacters(in: .whitespaces).lowercased()
+            guard type == "application/json" || type == "application/x-ndjson" else {
+                throw HTTPError(.unsupportedMediaType, message: """
+                    send the body with Content-Type: application/json (or application/x-ndjson for POST /v1/queries)
+                    """)
+            }
+        }
+        return try await next(request, context)
+    }
+}
