@@ -24,7 +24,7 @@ public struct Mutator {
                 bytes.removeSubrange(at..<min(bytes.count, at + Int.random(in: 1...16, using: &generator)))
             case 4: bytes.insert(contentsOf: bytes[at..<min(bytes.count, at + 40)], at: at)
             case 5: bytes.insert(Array("\"{}[],:\n\r\\".utf8).randomElement(using: &generator)!, at: at)
-            case 6: bytes.insert(contentsOf: Array(String(repeating: "x", count: 300_000).utf8), at: at)
+            case 6: bytes.insert(contentsOf: Array(String(repeating: "x", count: 100_000).utf8), at: at)
             case 7:
                 let depth = Int.random(in: 100...20_000, using: &generator)
                 bytes.insert(contentsOf: Array(String(repeating: "[", count: depth).utf8), at: at)

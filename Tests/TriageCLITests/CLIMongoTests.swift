@@ -99,7 +99,8 @@ struct CLIMongoTests {
 
     @Test("an unreachable server: one clear error naming the host, the password hidden, within the timeout")
     func unreachableServer() async throws {
-        let port = try LlamaServer.freePort()
+        let closed = try ClosedPort()
+        let port = closed.port
         let started = ContinuousClock.now
         let result = try await TriageBinary.run([
             "stats", "--store", "mongodb://triage:s3cr3t-pw@127.0.0.1:\(port)/support?serverSelectionTimeoutMS=1500",
@@ -109,5 +110,6 @@ struct CLIMongoTests {
         #expect(result.stderr.contains("cannot reach MongoDB at 127.0.0.1:\(port)"), "\(result.stderr)")
         #expect(!(result.stderr + result.stdout).contains("s3cr3t-pw"))
         #expect(result.stderr.split(separator: "\n").count <= 2, "\(result.stderr)")
+        withExtendedLifetime(closed) {}
     }
 }

@@ -111,7 +111,8 @@ struct MongoStoreTests {
 
     @Test("an unreachable server fails within the server-selection timeout, naming the host, never the password")
     func unreachableServer() async throws {
-        let port = try LlamaServer.freePort()
+        let closed = try ClosedPort()
+        let port = closed.port
         let uri = "mongodb://triage:s3cr3t-pw@127.0.0.1:\(port)/support?serverSelectionTimeoutMS=1000"
         let started = ContinuousClock.now
         let error = try await #require(throws: StoreError.self) {
@@ -123,6 +124,7 @@ struct MongoStoreTests {
         #expect(error.message.contains("cannot reach MongoDB"))
         #expect(!error.message.contains("s3cr3t-pw"))
         #expect(!"\(error)".contains("s3cr3t-pw"))
+        withExtendedLifetime(closed) {}
     }
 
     @Test("a malformed connection string is refused with the password hidden")
