@@ -9,8 +9,12 @@ import Hummingbird
 /// Allowed: requests without `Host`, IP addresses, `localhost`, the listen host, and the operator's allow-list.
 /// (A rebinding page can only send its own name, never an address.)
 struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
-    let listenHost: String
-    let allowedHosts: HostPatterns
+    /// `localhost`, the listen host and the operator's names, built once.
+    let names: HostPatterns
+
+    init(listenHost: String, allowedHosts: HostPatterns) {
+        names = HostPatterns(["localhost", listenHost] + allowedHosts.patterns)
+    }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
@@ -39,8 +43,7 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func allows(_ authority: String) -> Bool {
         let name = Self.hostName(of: authority)
-        return name.isEmpty || IPAddress(name) != nil || HostPatterns(["localhost", listenHost]).matches(name)
-            || allowedHosts.matches(name)
+        return name.isEmpty || IPAddress(name) != nil || names.matches(name)
     }
 
     /// `example.org:8080` → `example.org`; `[::1]:8080` → `::1`.
