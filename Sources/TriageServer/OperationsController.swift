@@ -66,7 +66,8 @@ struct OperationsController: Sendable {
 }
 
 /// `/readyz`'s checks, run at most once per cache period however often it is asked (a probe storm must not become a
-/// storm on the store or the LLM endpoint). A failing check is logged with its details at each refresh, so at most once per cache period.
+/// storm on the store or the LLM endpoint). A failing check is logged with its details at each refresh, so at most
+/// once per cache period.
 final class ReadinessProbe: Sendable {
     struct Result: Sendable {
         var store: String
