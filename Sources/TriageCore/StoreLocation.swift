@@ -70,7 +70,8 @@ public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
 
     private static func maskingSecretOptions(in hostAndOptions: Substring) -> String {
         guard let question = hostAndOptions.firstIndex(of: "?") else { return String(hostAndOptions) }
-        let options = hostAndOptions[hostAndOptions.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
+        let options = hostAndOptions[hostAndOptions.index(after: question)...]
+            .split(separator: "&", omittingEmptySubsequences: false)
             .map { option -> String in
                 guard let equals = option.firstIndex(of: "=") else { return String(option) }
                 let name = option[..<equals].lowercased()

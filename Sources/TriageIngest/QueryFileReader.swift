@@ -50,7 +50,8 @@ public enum QueryFileReader {
     /// Parses file contents.
     public static func parse(_ data: Data, format: QueryFileFormat, file: String) throws -> [SupportQuery] {
         if let offset = JSONSyntax.firstInvalidUTF8(in: data) {
-            throw ImportError(file: file, location: JSONSyntax.position(of: offset, in: data), message: "not UTF-8 text")
+            throw ImportError(file: file, location: JSONSyntax.position(of: offset, in: data),
+                              message: "not UTF-8 text")
         }
         let queries: [SupportQuery]
         switch format {
@@ -73,7 +74,8 @@ public enum QueryFileReader {
                                   message: "expected a JSON array of objects at the top level")
             }
             let problem = JSONSyntax.problem(in: data)
-            throw ImportError(file: file, location: problem.offset.map { JSONSyntax.position(of: $0, in: data) } ?? "line 1",
+            let location = problem.offset.map { JSONSyntax.position(of: $0, in: data) } ?? "line 1"
+            throw ImportError(file: file, location: location,
                               message: "malformed JSON: \(problem.reason)")
         }
         return try values.enumerated().map { index, value in
