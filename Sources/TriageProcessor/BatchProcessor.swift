@@ -49,18 +49,19 @@ public struct BatchProcessor: Sendable {
         public static let maximumConcurrency = 10_000
     }
 
-    private let store: any QueryStore
-    private let classifier: any Classifier
     private let configuration: Configuration
+    private let store: StoreAccess
+    private let attempt: QueryAttempt
     private let logger: Logger
 
     public init(store: any QueryStore, classifier: any Classifier, configuration: Configuration, logger: Logger) {
-        self.store = store
-        self.classifier = classifier
         var configuration = configuration
         configuration.maxConcurrent = min(max(1, configuration.maxConcurrent), Configuration.maximumConcurrency)
         configuration.batchSize = min(max(1, configuration.batchSize), configuration.maxConcurrent)
         self.configuration = configuration
+        self.store = StoreAccess(store: store, configuration: configuration, logger: logger)
+        self.attempt = QueryAttempt(classifier: classifier, store: self.store, configuration: configuration,
+                                    logger: logger)
         self.logger = logger
     }
 
@@ -87,38 +88,36 @@ public struct BatchProcessor: Sendable {
             batchSize: configuration.batchSize, maxConcurrent: configuration.maxConcurrent,
             maxAttempts: configuration.maxAttempts, limit: configuration.limit, classifier: configuration.classifierName
         )
-        let eligible = try await reconnecting("count", giveUp: { control.stopRequested }) { [store] in
-            try await store.eligibleCount(now: Date())
+        let eligible = try await store.reconnecting("count", giveUp: { control.stopRequested }) { [store] in
+            try await store.store.eligibleCount(now: Date())
         }
-        var loop = RunLoop(
-            runId: id, configuration: configuration, control: control,
-            total: min(eligible, configuration.limit ?? .max)
-        )
+        var machine = RunStateMachine(runId: id, configuration: configuration,
+                                      total: min(eligible, configuration.limit ?? .max), startedAt: .now)
         var record = RunRecord(id: id, owner: configuration.owner, state: .running, options: options,
-                               statistics: loop.statistics.snapshot(finished: false))
-        try await reconnecting("save run", giveUp: { control.stopRequested }) { [store, record] in
-            try await store.saveRun(record)
+                               statistics: machine.statistics.snapshot(finished: false))
+        try await store.reconnecting("save run", giveUp: { control.stopRequested }) { [store, record] in
+            try await store.store.saveRun(record)
         }
         logger.info("run started", metadata: [
-            "run.id": "\(id)", "run.eligible": "\(loop.total)", "run.max_concurrent": "\(configuration.maxConcurrent)",
+            "run.id": "\(id)", "run.eligible": "\(machine.total)", "run.max_concurrent": "\(configuration.maxConcurrent)",
         ])
 
-        await withTaskGroup(of: Event.self) { group in
-            await drive(&loop, group: &group, control: control, onProgress: onProgress)
+        let release = await withTaskGroup(of: Event.self) { group in
+            await drive(&machine, group: &group, control: control, onProgress: onProgress)
+        }
+        if !release.isEmpty {
+            machine.released(await store.release(RunStateMachine.LeaseGroup.grouping(release),
+                                                 giveUp: { control.abortRequested }))
         }
 
-        // Whatever is still held (claimed but not started, or interrupted) goes back untouched.
-        let leftover = loop.claimedNotStarted.map(Claim.init) + loop.toRelease
-        if !leftover.isEmpty {
-            await releaseShielded(leftover, loop: &loop)
-        }
-
-        record.state = loop.runError != nil ? .failed : (loop.stopped ? .cancelled : .completed)
-        record.error = loop.runError
-        record.statistics = loop.statistics.snapshot(finished: true)
-        onProgress(loop.progress(state: record.state))
-        try await Self.shielded { [self, store, record] in
-            try await reconnecting("save run", giveUp: { control.abortRequested }) { try await store.saveRun(record) }
+        record.state = machine.endState
+        record.error = machine.runError
+        record.statistics = machine.statistics.snapshot(finished: true)
+        onProgress(machine.progress(state: record.state))
+        try await StoreAccess.shielded { [store, record] in
+            try await store.reconnecting("save run", giveUp: { control.abortRequested }) {
+                try await store.store.saveRun(record)
+            }
         }
         logger.info("run finished", metadata: [
             "run.id": "\(id)", "run.state": "\(record.state.rawValue)",
@@ -127,375 +126,73 @@ public struct BatchProcessor: Sendable {
         return record
     }
 
-    // MARK: - The loop
+    // MARK: - Performing the machine's actions
 
     private enum Event: Sendable {
         case finished(QueryOutcome)
         case tick
     }
 
-    /// One claim of one query. A run can hold two claims of the same query — a lease that ran out while its attempt
-    /// was still running (or a wall clock that jumped past it) lets the run claim the query again — so attempts are
-    /// told apart by their lease token, not by the query id alone.
-    private struct Claim: Hashable {
-        let id: QueryID
-        let token: String
-
-        init(_ record: QueryRecord) {
-            id = record.id
-            token = record.lease?.token ?? ""
-        }
-    }
-
-    /// The loop's state, owned by the one task that drives it.
-    private struct RunLoop {
-        let runId: String
-        let configuration: Configuration
-        let control: RunControl
-        let total: Int
-        var statistics = RunStatisticsCollector(startedAt: Date())
-        var claimedNotStarted: ArraySlice<QueryRecord> = []
-        var inFlight: [Claim: QueryRecord] = [:]
-        var toRelease: [Claim] = []
-        var distinctClaimed = Set<QueryID>()
-        /// When the retries this run scheduled come due, on the wall clock that claims compare `nextAttemptAt` with
-        /// (a monotonic clock drifts from it, and a retry woken a moment early would find nothing to claim).
-        var retryDue: [Date] = []
-        var backlogEmpty = false
-        /// In a continuous run, when to look for new work again, and how long to wait after that if there is none.
-        var nextPoll: Date?
-        var idleDelay: Duration
-        var stopped = false
-        var aborted = false
-        var runError: String?
-        var lastRenewal = ContinuousClock.now
-
-        init(runId: String, configuration: Configuration, control: RunControl, total: Int) {
-            self.runId = runId
-            self.configuration = configuration
-            self.control = control
-            self.idleDelay = configuration.idlePoll.lowerBound
-            self.total = total
-        }
-
-        var claimBudget: Int {
-            guard let limit = configuration.limit else { return configuration.batchSize }
-            return min(configuration.batchSize, limit - distinctClaimed.count)
-        }
-
-        func progress(state: RunState) -> RunProgress {
-            let s = statistics.statistics
-            return RunProgress(
-                runId: runId, state: state, total: total, classified: s.classified, failed: s.failed,
-                retried: s.retried, inFlight: inFlight.count, elapsedSeconds: statistics.elapsedSeconds
-            )
-        }
-    }
-
+    /// The run loop: report each event to the machine and perform what it asks, until it says the run is over.
+    /// - Returns: The claims to hand back.
     private func drive(
-        _ loop: inout RunLoop,
+        _ machine: inout RunStateMachine,
         group: inout TaskGroup<Event>,
         control: RunControl,
         onProgress: @escaping @Sendable (RunProgress) -> Void
-    ) async {
+    ) async -> [RunStateMachine.Claim] {
         // A tick wakes the loop to notice stop requests, due retries and lease renewals.
         let tickInterval = Duration.milliseconds(100)
         group.addTask { try? await Task.sleep(for: tickInterval); return .tick }
+        defer { group.cancelAll() }
 
         while true {
-            if (control.abortRequested || Task.isCancelled) && !loop.aborted {
-                loop.aborted = true
-                loop.stopped = true
-                group.cancelAll()
+            if (control.abortRequested || Task.isCancelled) && !machine.aborted {
+                perform(machine.abort(), machine: machine, group: &group)
             } else if control.stopRequested {
-                loop.stopped = true
+                machine.stop()
             }
-
-            if !loop.stopped {
-                await fillSlots(&loop, group: &group)
+            actions: while true {
+                switch machine.nextAction(now: Date()) {
+                case .claim(let limit):
+                    do {
+                        machine.claimed(try await store.claim(limit: limit, giveUp: { control.stopRequested }),
+                                        now: Date())
+                    } catch {
+                        perform(machine.claimFailed(error, stopping: control.stopRequested), machine: machine,
+                                group: &group)
+                    }
+                case .start(let record):
+                    group.addTask { [attempt] in .finished(await attempt.run(record, control: control)) }
+                case .finish(let release):
+                    return release
+                case .cancelInFlight, .wait:
+                    break actions
+                }
             }
-            if loop.inFlight.isEmpty && !hasWorkAhead(loop) {
-                break
-            }
-            guard let event = await group.next() else { break }
+            guard let event = await group.next() else { return [] }
             switch event {
             case .tick:
-                if !loop.aborted {
+                if !machine.aborted {
                     group.addTask { try? await Task.sleep(for: tickInterval); return .tick }
                 }
-                await renewLeasesIfDue(&loop)
+                await store.renew(machine.leasesToRenew(at: .now))
             case .finished(let outcome):
-                handle(outcome, loop: &loop, group: &group)
-                onProgress(loop.progress(state: .running))
+                if case .leaseLost = outcome.result {
+                    logger.info("lease lost; another worker holds the query", metadata: ["query.id": "\(outcome.record.id)"])
+                }
+                perform(machine.finished(outcome), machine: machine, group: &group)
+                onProgress(machine.progress(state: .running))
             }
+        }
+    }
+
+    /// Performs what an event's answer asks: the only one is cancelling the attempts in flight when the run aborts.
+    private func perform(_ action: RunStateMachine.Action, machine: RunStateMachine, group: inout TaskGroup<Event>) {
+        guard action == .cancelInFlight else { return }
+        if let reason = machine.runError {
+            logger.info("run stopping", metadata: ["reason": "\(reason)"])
         }
         group.cancelAll()
-    }
-
-    /// Whether the loop should keep waiting although nothing is in flight: retries it scheduled come due later.
-    /// Once the limit is reached, retries are left to a later run.
-    private func hasWorkAhead(_ loop: RunLoop) -> Bool {
-        if configuration.continuous { return !loop.stopped }
-        return !loop.stopped && configuration.waitForRetries && !loop.retryDue.isEmpty && loop.claimBudget > 0
-    }
-
-    private func fillSlots(_ loop: inout RunLoop, group: inout TaskGroup<Event>) async {
-        let now = Date()
-        if loop.backlogEmpty, loop.retryDue.contains(where: { $0 <= now }) {
-            loop.retryDue.removeAll { $0 <= now }
-            loop.backlogEmpty = false
-        }
-        if loop.backlogEmpty, configuration.continuous, let poll = loop.nextPoll, poll <= now {
-            loop.backlogEmpty = false
-        }
-        while loop.inFlight.count < configuration.maxConcurrent {
-            if loop.claimedNotStarted.isEmpty {
-                guard !loop.backlogEmpty else { return }
-                let budget = loop.claimBudget
-                guard budget > 0 else {
-                    loop.backlogEmpty = true
-                    return
-                }
-                let claimed: [QueryRecord]
-                do {
-                    let control = loop.control
-                    claimed = try await reconnecting("claim", giveUp: { control.stopRequested }) { [store, configuration] in
-                        try await store.claim(
-                            limit: budget, owner: configuration.owner, leaseFor: configuration.leaseDuration, now: Date()
-                        )
-                    }
-                } catch where loop.control.stopRequested {
-                    // Stopping while the store was unreachable: nothing more to claim.
-                    loop.backlogEmpty = true
-                    return
-                } catch {
-                    stopForStoreError(error, loop: &loop, group: &group)
-                    return
-                }
-                if claimed.isEmpty {
-                    loop.backlogEmpty = true
-                    if configuration.continuous {
-                        loop.nextPoll = Date().addingTimeInterval(loop.idleDelay.timeInterval)
-                        loop.idleDelay = min(loop.idleDelay * 2, configuration.idlePoll.upperBound)
-                    }
-                    return
-                }
-                loop.idleDelay = configuration.idlePoll.lowerBound
-                loop.statistics.claimed(claimed.count)
-                for record in claimed {
-                    // Only a limited run needs to remember every id it took; a long-running one must stay flat.
-                    if configuration.limit != nil { loop.distinctClaimed.insert(record.id) }
-                }
-                loop.claimedNotStarted = ArraySlice(claimed)
-            }
-            let record = loop.claimedNotStarted.removeFirst()
-            loop.inFlight[Claim(record)] = record
-            group.addTask { [self, control = loop.control] in .finished(await process(record, control: control)) }
-        }
-    }
-
-    private func handle(_ outcome: QueryOutcome, loop: inout RunLoop, group: inout TaskGroup<Event>) {
-        let id = outcome.record.id
-        loop.inFlight[Claim(outcome.record)] = nil
-        loop.statistics.record(outcome)
-        if outcome.needsRelease {
-            loop.toRelease.append(Claim(outcome.record))
-        }
-        switch outcome.result {
-        case .retryScheduled(_, let at):
-            loop.retryDue.append(at)
-        case .runStopped(let error):
-            if loop.runError == nil {
-                loop.runError = "the classifier cannot work (\(error.kind)): \(error.message)"
-                logger.info("run stopping on a run-level error", metadata: ["error.kind": "\(error.kind)"])
-            }
-            abort(&loop, group: &group)
-        case .storeFailed(let error):
-            stopForStoreError(error, loop: &loop, group: &group)
-        case .leaseLost:
-            logger.info("lease lost; another worker holds the query", metadata: ["query.id": "\(id)"])
-        case .classified, .failed, .interrupted:
-            break
-        }
-    }
-
-    private func stopForStoreError(_ error: any Error, loop: inout RunLoop, group: inout TaskGroup<Event>) {
-        if loop.runError == nil {
-            loop.runError = "the store failed: \(error)"
-            logger.info("run stopping on a store error", metadata: ["error": "\(error)"])
-        }
-        abort(&loop, group: &group)
-    }
-
-    private func abort(_ loop: inout RunLoop, group: inout TaskGroup<Event>) {
-        loop.stopped = true
-        if !loop.aborted {
-            loop.aborted = true
-            group.cancelAll()
-        }
-    }
-
-    private func renewLeasesIfDue(_ loop: inout RunLoop) async {
-        let now = ContinuousClock.now
-        guard now - loop.lastRenewal >= configuration.leaseDuration / 3 else { return }
-        loop.lastRenewal = now
-        let held = Array(loop.inFlight.keys) + loop.claimedNotStarted.map(Claim.init)
-        for (token, claims) in Dictionary(grouping: held, by: \.token) where !token.isEmpty {
-            let ids = claims.map(\.id)
-            do {
-                _ = try await store.renew(ids, token: token, leaseFor: configuration.leaseDuration, now: Date())
-            } catch {
-                logger.info("lease renewal failed", metadata: ["error": "\(error)"])
-            }
-        }
-    }
-
-    private func releaseShielded(_ held: [Claim], loop: inout RunLoop) async {
-        for (token, claims) in Dictionary(grouping: held, by: \.token) where !token.isEmpty {
-            let ids = claims.map(\.id)
-            do {
-                let control = loop.control
-                let released = try await Self.shielded { [self, store] in
-                    try await reconnecting("release", giveUp: { control.abortRequested }) {
-                        try await store.release(ids, token: token)
-                    }
-                }
-                loop.statistics.released(released)
-            } catch {
-                logger.info("could not hand claimed queries back; their leases will expire", metadata: [
-                    "error": "\(error)", "queries": "\(ids.count)",
-                ])
-            }
-        }
-    }
-
-    // MARK: - An unreachable store
-
-    /// Runs `body`, and while the store is unreachable pauses with backoff and tries again, for up to
-    /// ``Configuration/storeOutageBudget``. Queries are never marked failed for an outage. Other errors, an exhausted
-    /// budget, or `giveUp()` turning true end the wait with the store's error.
-    private func reconnecting<T: Sendable>(
-        _ operation: String,
-        giveUp: @Sendable () -> Bool,
-        _ body: @Sendable () async throws -> T
-    ) async throws -> T {
-        let started = ContinuousClock.now
-        var retry = 0
-        while true {
-            do {
-                let result = try await body()
-                if retry > 0 {
-                    logger.warning("store reachable again; the run continues", metadata: [
-                        "store.operation": "\(operation)", "store.paused_for": "\(ContinuousClock.now - started)",
-                    ])
-                }
-                return result
-            } catch let error as StoreError where error.isUnavailable {
-                guard ContinuousClock.now - started < configuration.storeOutageBudget, !giveUp() else { throw error }
-                retry += 1
-                let delay = configuration.storeRetryPolicy.delay(forRetry: retry)
-                if retry == 1 {
-                    logger.warning("store unreachable; pausing and retrying", metadata: [
-                        "store.operation": "\(operation)", "error": "\(error)",
-                    ])
-                }
-                try await Task.sleep(for: delay)
-            }
-        }
-    }
-
-    // MARK: - One query
-
-    private func process(_ record: QueryRecord, control: RunControl) async -> QueryOutcome {
-        guard let token = record.lease?.token else {
-            return QueryOutcome(record: record, result: .leaseLost)
-        }
-        let started = ContinuousClock.now
-        let request = ClassificationRequest(id: record.id, query: record.query, attempt: record.attempts)
-        do {
-            var classification = try await classifier.classify(request)
-            let elapsed = ContinuousClock.now - started
-            classification.latencyMs = elapsed.timeInterval * 1000
-            var outcome = QueryOutcome(record: record, result: .classified(classification))
-            outcome.promptTokens = classification.promptTokens
-            outcome.completionTokens = classification.completionTokens
-            outcome.costUSD = classification.costUSD
-            // A result already paid for is written even if the run is being cancelled.
-            outcome.result = await write(record.id, control: control) { [store, classification] in
-                try await store.complete(record.id, token: token, classification: classification)
-                return .classified(classification)
-            }
-            return outcome
-        } catch let error as ClassifierError {
-            var outcome = QueryOutcome(record: record, result: .interrupted)
-            outcome.promptTokens = error.promptTokens
-            outcome.completionTokens = error.completionTokens
-            outcome.costUSD = error.costUSD
-            outcome.result = await recordFailure(error, of: record, token: token, control: control)
-            return outcome
-        } catch is CancellationError {
-            return QueryOutcome(record: record, result: .interrupted)
-        } catch {
-            if Task.isCancelled { return QueryOutcome(record: record, result: .interrupted) }
-            let wrapped = ClassifierError.server("unexpected classifier error: \(error)")
-            return QueryOutcome(
-                record: record, result: await recordFailure(wrapped, of: record, token: token, control: control)
-            )
-        }
-    }
-
-    private func recordFailure(
-        _ error: ClassifierError, of record: QueryRecord, token: String, control: RunControl
-    ) async -> QueryOutcome.Result {
-        let recorded = RecordedError(kind: error.kind, message: error.message, at: Date())
-        switch error.scope {
-        case .run:
-            return .runStopped(error)
-        case .query:
-            return await write(record.id, control: control) { [store] in
-                try await store.fail(record.id, token: token, error: recorded, retryAt: nil)
-                return .failed(recorded)
-            }
-        case .attempt:
-            guard record.attempts < configuration.maxAttempts else {
-                return await write(record.id, control: control) { [store] in
-                    try await store.fail(record.id, token: token, error: recorded, retryAt: nil)
-                    return .failed(recorded)
-                }
-            }
-            let delay = configuration.retryPolicy.delay(forRetry: record.attempts)
-            let retryAt = Date().addingTimeInterval(delay.timeInterval)
-            logger.debug("attempt failed; retry scheduled", metadata: [
-                "query.id": "\(record.id)", "error.kind": "\(error.kind)", "retry.delay": "\(delay)",
-            ])
-            return await write(record.id, control: control) { [store] in
-                try await store.fail(record.id, token: token, error: recorded, retryAt: retryAt)
-                return .retryScheduled(recorded, at: retryAt)
-            }
-        }
-    }
-
-    /// Performs a fenced store write, waiting out an unreachable store, and maps a refused lease to `.leaseLost` and
-    /// any other failure to `.storeFailed`.
-    private func write(
-        _ id: QueryID,
-        control: RunControl,
-        _ body: @escaping @Sendable () async throws -> QueryOutcome.Result
-    ) async -> QueryOutcome.Result {
-        do {
-            return try await Self.shielded { [self] in
-                try await reconnecting("write", giveUp: { control.abortRequested }, body)
-            }
-        } catch let error as StoreError where error.isLeaseLost {
-            return .leaseLost
-        } catch {
-            return .storeFailed(error)
-        }
-    }
-
-    /// Runs `body` in a task that does not inherit cancellation, for writes that must land even while the run
-    /// is being cancelled (a result already paid for, claims handed back).
-    static func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await Task { try await body() }.value
     }
 }

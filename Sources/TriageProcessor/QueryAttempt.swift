@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import TriageCore
+
+/// One attempt of one claimed query: classify it, then write the result — or, on failure, what
+/// ``RunStateMachine/disposition(of:attempt:configuration:using:)`` decides — under the query's lease.
+struct QueryAttempt: Sendable {
+    let classifier: any Classifier
+    let store: StoreAccess
+    let configuration: BatchProcessor.Configuration
+    let logger: Logger
+
+    func run(_ record: QueryRecord, control: RunControl) async -> QueryOutcome {
+        guard let token = record.lease?.token else {
+            return QueryOutcome(record: record, result: .leaseLost)
+        }
+        let started = ContinuousClock.now
+        let request = ClassificationRequest(id: record.id, query: record.query, attempt: record.attempts)
+        do {
+            var classification = try await classifier.classify(request)
+            classification.latencyMs = (ContinuousClock.now - started).timeInterval * 1000
+            var outcome = QueryOutcome(record: record, result: .classified(classification))
+            outcome.promptTokens = classification.promptTokens
+            outcome.completionTokens = classification.completionTokens
+            outcome.costUSD = classification.costUSD
+            outcome.result = await store.write(giveUp: { control.abortRequested }) { [store, classification] in
+                try await store.store.complete(record.id, token: token, classification: classification)
+                return .classified(classification)
+            }
+            return outcome
+        } catch let error as ClassifierError {
+            var outcome = QueryOutcome(record: record, result: .interrupted)
+            outcome.promptTokens = error.promptTokens
+            outcome.completionTokens = error.completionTokens
+            outcome.costUSD = error.costUSD
+            outcome.result = await recordFailure(error, of: record, token: token, control: control)
+            return outcome
+        } catch is CancellationError {
+            return QueryOutcome(record: record, result: .interrupted)
+        } catch {
+            if Task.isCancelled { return QueryOutcome(record: record, result: .interrupted) }
+            let wrapped = ClassifierError.server("unexpected classifier error: \(error)")
+            return QueryOutcome(
+                record: record, result: await recordFailure(wrapped, of: record, token: token, control: control)
+            )
+        }
+    }
+
+    private func recordFailure(
+        _ error: ClassifierError, of record: QueryRecord, token: String, control: RunControl
+    ) async -> QueryOutcome.Result {
+        let recorded = RecordedError(kind: error.kind, message: error.message, at: Date())
+        var generator = SystemRandomNumberGenerator()
+        let retryAt: Date
+        switch RunStateMachine.disposition(of: error, attempt: record.attempts, configuration: configuration,
+                                           using: &generator) {
+        case .stopRun:
+            return .runStopped(error)
+        case .fail:
+            return await store.write(giveUp: { control.abortRequested }) { [store] in
+                try await store.store.fail(record.id, token: token, error: recorded, retryAt: nil)
+                return .failed(recorded)
+            }
+        case .retry(let delay):
+            retryAt = Date().addingTimeInterval(delay.timeInterval)
+            logger.debug("attempt failed; retry scheduled", metadata: [
+                "query.id": "\(record.id)", "error.kind": "\(error.kind)", "retry.delay": "\(delay)",
+            ])
+        }
+        return await store.write(giveUp: { control.abortRequested }) { [store] in
+            try await store.store.fail(record.id, token: token, error: recorded, retryAt: retryAt)
+            return .retryScheduled(recorded, at: retryAt)
+        }
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import TriageCore
+
+/// Every decision a run makes, and nothing it performs: which queries to claim, which to start, when a retry is due,
+/// when to poll an empty store again, what to hand back, when the run is over. It owns no store, no classifier and
+/// no clock: ``BatchProcessor`` reports what happened (a claim's result, a finished query, a stop request, the time)
+/// and performs the ``Action`` it gets back. The tests drive it with plain values.
+///
+/// A new behaviour (submitting a batch, waiting for a shared rate limit) is a new action here and a new branch where
+/// the processor performs actions, not a new branch inside the run loop.
+struct RunStateMachine {
+    /// What the processor does next.
+    enum Action: Hashable {
+        /// Claim up to this many queries, then report with ``claimed(_:now:)`` or ``claimFailed(stopping:)``.
+        case claim(limit: Int)
+        /// Start one attempt of this claimed query; report its end with ``finished(_:)``.
+        case start(QueryRecord)
+        /// The run is aborting: cancel every attempt in flight. Their outcomes still arrive and are reported.
+        case cancelInFlight
+        /// Nothing to do until the next event: a query finishing, or a tick.
+        case wait
+        /// The run is over: hand these claims back untouched, then record the run as ``endState``.
+        case finish(release: [Claim])
+    }
+
+    /// One claim of one query. A run can hold two claims of the same query — a lease that ran out while its attempt
+    /// was still running (or a wall clock that jumped past it) lets the run claim the query again — so attempts are
+    /// told apart by their lease token, not by the query id alone.
+    struct Claim: Hashable {
+        let id: QueryID
+        let token: String
+
+        init(_ record: QueryRecord) {
+            id = record.id
+            token = record.lease?.token ?? ""
+        }
+    }
+
+    /// The claims of one lease token, renewed or released together.
+    struct LeaseGroup: Hashable {
+        var token: String
+        var ids: [QueryID]
+
+        static func grouping(_ claims: [Claim]) -> [LeaseGroup] {
+            Dictionary(grouping: claims, by: \.token).filter { !$0.key.isEmpty }
+                .map { LeaseGroup(token: $0.key, ids: $0.value.map(\.id)) }.sorted { $0.token < $1.token }
+        }
+    }
+
+    /// What to do with a query whose attempt failed.
+    enum Disposition: Hashable {
+        /// A run-level error: hand the query back untouched and stop the run.
+        case stopRun
+        /// The query ends `failed` with the error.
+        case fail
+        /// The query goes back to `pending` until this much time has passed.
+        case retry(after: Duration)
+    }
+
+    let runId: String
+    let configuration: BatchProcessor.Configuration
+    /// The queries the run expects to take: the eligible backlog at its start, within the limit.
+    let total: Int
+    private(set) var statistics = RunStatisticsCollector(startedAt: Date())
+    private var claimedNotStarted: ArraySlice<QueryRecord> = []
+    private var inFlight: [Claim: QueryRecord] = [:]
+    private var toRelease: [Claim] = []
+    private var distinctClaimed = Set<QueryID>()
+    /// When the retries this run scheduled come due, on the wall clock that claims compare `nextAttemptAt` with
+    /// (a monotonic clock drifts from it, and a retry woken a moment early would find nothing to claim).
+    private var retryDue: [Date] = []
+    private var backlogEmpty = false
+    /// In a continuous run, when to look for new work again, and how long to wait after that if there is none.
+    private var nextPoll: Date?
+    private var idleDelay: Duration
+    private var lastRenewal: ContinuousClock.Instant
+    /// Claims nothing more; what is in flight finishes.
+    private(set) var stopped = false
+    /// In-flight attempts were cancelled.
+    private(set) var aborted = false
+    /// Why the run stopped on its own (a run-level classifier error, a store failure).
+    private(set) var runError: String?
+
+    init(runId: String, configuration: BatchProcessor.Configuration, total: Int, startedAt: ContinuousClock.Instant) {
+        self.runId = runId
+        self.configuration = configuration
+        self.total = total
+        idleDelay = configuration.idlePoll.lowerBound
+        lastRenewal = startedAt
+    }
+
+    // MARK: Events
+
+    /// The processor asks after every event. `now` is the wall clock the store compares `nextAttemptAt` with.
+    mutating func nextAction(now: Date) -> Action {
+        if !stopped {
+            if backlogEmpty, retryDue.contains(where: { $0 <= now }) {
+                retryDue.removeAll { $0 <= now }
+                backlogEmpty = false
+            }
+            if backlogEmpty, configuration.continuous, let poll = nextPoll, poll <= now {
+                backlogEmpty = false
+            }
+            if inFlight.count < configuration.maxConcurrent {
+                if let record = claimedNotStarted.popFirst() {
+                    inFlight[Claim(record)] = record
+                    return .start(record)
+                }
+                if !backlogEmpty {
+                    let budget = claimBudget
+                    if budget > 0 { return .claim(limit: budget) }
+                    backlogEmpty = true
+                }
+            }
+        }
+        guard inFlight.isEmpty, !hasWorkAhead else { return .wait }
+        let release = claimedNotStarted.map(Claim.init) + toRelease
+        claimedNotStarted = []
+        toRelease = []
+        return .finish(release: release)
+    }
+
+    /// A claim returned these queries (none: the backlog is empty for now).
+    mutating func claimed(_ records: [QueryRecord], now: Date) {
+        guard !records.isEmpty else {
+            backlogEmpty = true
+            if configuration.continuous {
+                nextPoll = now.addingTimeInterval(idleDelay.timeInterval)
+                idleDelay = min(idleDelay * 2, configuration.idlePoll.upperBound)
+            }
+            return
+        }
+        idleDelay = configuration.idlePoll.lowerBound
+        statistics.claimed(records.count)
+        // Only a limited run needs to remember every id it took; a long-running one must stay flat.
+        if configuration.limit != nil {
+            distinctClaimed.formUnion(records.map(\.id))
+        }
+        claimedNotStarted = ArraySlice(records)
+    }
+
+    /// A claim failed: the store stayed unreachable past its budget, or refused. While stopping, that only means there
+    /// is nothing more to claim; otherwise the run aborts.
+    mutating func claimFailed(_ error: any Error, stopping: Bool) -> Action {
+        if stopping {
+            backlogEmpty = true
+            return .wait
+        }
+        return abort(because: "the store failed: \(error)")
+    }
+
+    /// One attempt ended.
+    mutating func finished(_ outcome: QueryOutcome) -> Action {
+        inFlight[Claim(outcome.record)] = nil
+        statistics.record(outcome)
+        if outcome.needsRelease {
+            toRelease.append(Claim(outcome.record))
+        }
+        switch outcome.result {
+        case .retryScheduled(_, let at):
+            retryDue.append(at)
+        case .runStopped(let error):
+            return abort(because: "the classifier cannot work (\(error.kind)): \(error.message)")
+        case .storeFailed(let error):
+            return abort(because: "the store failed: \(error)")
+        case .classified, .failed, .interrupted, .leaseLost:
+            break
+        }
+        return .wait
+    }
+
+    /// Someone asked the run to stop gently: it claims nothing more, lets what is in flight finish, and hands back
+    /// what it claimed but did not start.
+    mutating func stop() {
+        stopped = true
+    }
+
+    /// Someone asked the run to stop at once, or its task was cancelled.
+    mutating func abort() -> Action {
+        abort(because: nil)
+    }
+
+    private mutating func abort(because reason: String?) -> Action {
+        if runError == nil { runError = reason }
+        stopped = true
+        guard !aborted else { return .wait }
+        aborted = true
+        return .cancelInFlight
+    }
+
+    /// The claims to renew, once a third of the lease has passed since the last renewal.
+    mutating func leasesToRenew(at now: ContinuousClock.Instant) -> [LeaseGroup] {
+        guard now - lastRenewal >= configuration.leaseDuration / 3 else { return [] }
+        lastRenewal = now
+        return LeaseGroup.grouping(Array(inFlight.keys) + claimedNotStarted.map(Claim.init))
+    }
+
+    /// Claims handed back at the end.
+    mutating func released(_ count: Int) {
+        statistics.released(count)
+    }
+
+    // MARK: Reading
+
+    /// How the run ends: `failed` on its own error, `cancelled` if stopped, else `completed`.
+    var endState: RunState {
+        runError != nil ? .failed : (stopped ? .cancelled : .completed)
+    }
+
+    var inFlightCount: Int { inFlight.count }
+
+    func progress(state: RunState) -> RunProgress {
+        let s = statistics.statistics
+        return RunProgress(
+            runId: runId, state: state, total: total, classified: s.classified, failed: s.failed,
+            retried: s.retried, inFlight: inFlight.count, elapsedSeconds: statistics.elapsedSeconds
+        )
+    }
+
+    private var claimBudget: Int {
+        guard let limit = configuration.limit else { return configuration.batchSize }
+        return min(configuration.batchSize, limit - distinctClaimed.count)
+    }
+
+    /// Whether to keep waiting although nothing is in flight: a continuous run waits until stopped; another waits for
+    /// the retries it scheduled, unless the limit is reached (retries are then left to a later run).
+    private var hasWorkAhead: Bool {
+        if stopped { return false }
+        if configuration.continuous { return true }
+        return configuration.waitForRetries && !retryDue.isEmpty && claimBudget > 0
+    }
+
+    // MARK: Failed attempts
+
+    /// What to do with a query whose attempt number `attempt` failed with `error`: a run-level error stops the run, a
+    /// query-level one fails the query, and a transient one is retried after a jittered backoff until `maxAttempts`.
+    static func disposition(
+        of error: ClassifierError, attempt: Int, configuration: BatchProcessor.Configuration,
+        using generator: inout some RandomNumberGenerator
+    ) -> Disposition {
+        switch error.scope {
+        case .run: .stopRun
+        case .query: .fail
+        case .attempt where attempt >= configuration.maxAttempts: .fail
+        case .attempt: .retry(after: configuration.retryPolicy.delay(forRetry: attempt, using: &generator))
+        }
+    }
+}

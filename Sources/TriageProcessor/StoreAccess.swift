@@ -1,0 +1,105 @@
+import Foundation
+import Logging
+import TriageCore
+
+/// The run's way to the store: every call waits out an unreachable store (a lost connection, a failover) with
+/// backoff, for up to ``BatchProcessor/Configuration/storeOutageBudget``, and the writes that must land even while a
+/// run is cancelled run shielded from its cancellation. Queries are never marked failed for an outage.
+struct StoreAccess: Sendable {
+    let store: any QueryStore
+    let configuration: BatchProcessor.Configuration
+    let logger: Logger
+
+    /// Claims up to `limit` due queries for this worker.
+    func claim(limit: Int, giveUp: @Sendable () -> Bool) async throws -> [QueryRecord] {
+        try await reconnecting("claim", giveUp: giveUp) { [store, configuration] in
+            try await store.claim(limit: limit, owner: configuration.owner, leaseFor: configuration.leaseDuration,
+                                  now: Date())
+        }
+    }
+
+    /// Extends the leases of the claims still held; a failure is logged, and the lease may run out.
+    func renew(_ groups: [RunStateMachine.LeaseGroup]) async {
+        for group in groups {
+            do {
+                _ = try await store.renew(group.ids, token: group.token, leaseFor: configuration.leaseDuration,
+                                          now: Date())
+            } catch {
+                logger.info("lease renewal failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Hands claims back untouched, shielded from cancellation.
+    /// - Returns: How many queries went back to `pending`.
+    func release(_ groups: [RunStateMachine.LeaseGroup], giveUp: @escaping @Sendable () -> Bool) async -> Int {
+        var released = 0
+        for group in groups {
+            do {
+                released += try await Self.shielded { [self] in
+                    try await reconnecting("release", giveUp: giveUp) {
+                        try await store.release(group.ids, token: group.token)
+                    }
+                }
+            } catch {
+                logger.info("could not hand claimed queries back; their leases will expire", metadata: [
+                    "error": "\(error)", "queries": "\(group.ids.count)",
+                ])
+            }
+        }
+        return released
+    }
+
+    /// Performs a fenced write of one query's result, shielded from cancellation (a result already paid for is
+    /// written even while the run is cancelled). A refused lease becomes `.leaseLost`, any other failure
+    /// `.storeFailed`.
+    func write(
+        giveUp: @escaping @Sendable () -> Bool,
+        _ body: @escaping @Sendable () async throws -> QueryOutcome.Result
+    ) async -> QueryOutcome.Result {
+        do {
+            return try await Self.shielded { [self] in try await reconnecting("write", giveUp: giveUp, body) }
+        } catch let error as StoreError where error.isLeaseLost {
+            return .leaseLost
+        } catch {
+            return .storeFailed(error)
+        }
+    }
+
+    /// Runs `body`, and while the store is unreachable pauses with backoff and tries again. Other errors, an
+    /// exhausted budget, or `giveUp()` turning true end the wait with the store's error.
+    func reconnecting<T: Sendable>(
+        _ operation: String,
+        giveUp: @Sendable () -> Bool,
+        _ body: @Sendable () async throws -> T
+    ) async throws -> T {
+        let started = ContinuousClock.now
+        var retry = 0
+        while true {
+            do {
+                let result = try await body()
+                if retry > 0 {
+                    logger.warning("store reachable again; the run continues", metadata: [
+                        "store.operation": "\(operation)", "store.paused_for": "\(ContinuousClock.now - started)",
+                    ])
+                }
+                return result
+            } catch let error as StoreError where error.isUnavailable {
+                guard ContinuousClock.now - started < configuration.storeOutageBudget, !giveUp() else { throw error }
+                retry += 1
+                if retry == 1 {
+                    logger.warning("store unreachable; pausing and retrying", metadata: [
+                        "store.operation": "\(operation)", "error": "\(error)",
+                    ])
+                }
+                try await Task.sleep(for: configuration.storeRetryPolicy.delay(forRetry: retry))
+            }
+        }
+    }
+
+    /// Runs `body` in a task that does not inherit cancellation, for writes that must land even while the run
+    /// is being cancelled (a result already paid for, claims handed back, the run record).
+    static func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await Task { try await body() }.value
+    }
+}
