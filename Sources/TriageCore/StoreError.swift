@@ -37,6 +37,5 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var isLeaseLost: Bool { code == .leaseLost }
     /// The store could not be reached (a lost connection, a failover): worth retrying after a pause.
     public var isUnavailable: Bool { code == .unavailable }
-    public var isNotFound: Bool { code == .notFound }
     public var isInvalidLocation: Bool { code == .invalidLocation }
 }

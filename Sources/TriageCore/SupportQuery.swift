@@ -33,6 +33,37 @@ public struct SupportQuery: Sendable, Hashable, Codable {
     }
 }
 
+extension SupportQuery {
+    /// Why a query was refused: its text is empty, or only whitespace.
+    public struct EmptyText: Error, Sendable, CustomStringConvertible {
+        public init() {}
+        public var description: String { "field 'text' must not be empty" }
+    }
+
+    /// A query from outside input — a file, a request, the command line — checked by the one rule every query
+    /// meets: there is text to classify.
+    /// - Throws: ``EmptyText`` if the text is empty once whitespace is trimmed.
+    public init(
+        validating text: String,
+        subject: String? = nil,
+        channel: String? = nil,
+        customerId: String? = nil,
+        externalId: String? = nil,
+        createdAt: Date = Date(),
+        metadata: [String: String] = [:]
+    ) throws(EmptyText) {
+        self.init(text: text, subject: subject, channel: channel, customerId: customerId, externalId: externalId,
+                  createdAt: createdAt, metadata: metadata)
+        guard hasText else { throw EmptyText() }
+    }
+
+    /// Whether the query meets the rule of ``init(validating:subject:channel:customerId:externalId:createdAt:metadata:)``;
+    /// stores check it again for values built without that constructor, and for documents others wrote.
+    public var hasText: Bool {
+        !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+    }
+}
+
 /// The identifier a store gives a query (an SQLite row id, a MongoDB ObjectId as hex).
 public struct QueryID: Sendable, Hashable, Codable, Comparable, CustomStringConvertible {
     public let rawValue: String

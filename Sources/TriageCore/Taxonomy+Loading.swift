@@ -32,33 +32,3 @@ extension Taxonomy {
         return taxonomy
     }
 }
-
-extension DecodingError {
-    /// A one-line account of where decoding failed, such as `categories[2].description: missing`.
-    public var readableDescription: String {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            var result = ""
-            for key in codingPath {
-                if let index = key.intValue {
-                    result += "[\(index)]"
-                } else {
-                    result += result.isEmpty ? key.stringValue : ".\(key.stringValue)"
-                }
-            }
-            return result.isEmpty ? "(top level)" : result
-        }
-        switch self {
-        case .keyNotFound(let key, let context):
-            return "\(path(context.codingPath + [key])): missing"
-        case .typeMismatch(let type, let context):
-            return "\(path(context.codingPath)): expected \(type)"
-        case .valueNotFound(let type, let context):
-            return "\(path(context.codingPath)): expected \(type), found null"
-        case .dataCorrupted(let context):
-            let underlying = context.underlyingError.map { " (\($0.localizedDescription))" } ?? ""
-            return "\(path(context.codingPath)): \(context.debugDescription)\(underlying)"
-        @unknown default:
-            return "\(self)"
-        }
-    }
-}

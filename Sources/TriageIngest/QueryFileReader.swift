@@ -10,19 +10,23 @@ public enum QueryFileFormat: String, Sendable, CaseIterable {
     /// Comma-separated values with a header row that has a `text` column.
     case csv
 
+    /// The format a file's extension names (`.json`, `.jsonl` or `.ndjson`, `.csv`), or `nil`.
+    public init?(extensionOf path: String) {
+        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+        case "json": self = .json
+        case "jsonl", "ndjson": self = .jsonl
+        case "csv": self = .csv
+        default: return nil
+        }
+    }
+
     /// The format a file's extension names, or a guess from its first character.
     public static func detect(path: String, data: Data) -> QueryFileFormat {
-        switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-        case "json": return .json
-        case "jsonl", "ndjson": return .jsonl
-        case "csv": return .csv
-        default:
-            let first = data.first { !Character(UnicodeScalar($0)).isWhitespace }
-            switch first {
-            case UInt8(ascii: "["): return .json
-            case UInt8(ascii: "{"): return .jsonl
-            default: return .csv
-            }
+        if let format = QueryFileFormat(extensionOf: path) { return format }
+        switch data.first(where: { !Character(UnicodeScalar($0)).isWhitespace }) {
+        case UInt8(ascii: "["): return .json
+        case UInt8(ascii: "{"): return .jsonl
+        default: return .csv
         }
     }
 }
@@ -156,17 +160,18 @@ public enum QueryFileReader {
         }
 
         guard object["text"] != nil else { throw fail("text", "is missing") }
-        guard let text = try string("text"),
-              !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        var query: SupportQuery
+        do {
+            query = try SupportQuery(
+                validating: try string("text") ?? "",
+                subject: try string("subject"),
+                channel: try string("channel"),
+                customerId: try string("customerId", "customer_id", allowNumber: true),
+                externalId: try string("externalId", "external_id", allowNumber: true)
+            )
+        } catch is SupportQuery.EmptyText {
             throw fail("text", "must not be empty")
         }
-        var query = SupportQuery(
-            text: text,
-            subject: try string("subject"),
-            channel: try string("channel"),
-            customerId: try string("customerId", "customer_id", allowNumber: true),
-            externalId: try string("externalId", "external_id", allowNumber: true)
-        )
         for name in ["createdAt", "created_at"] {
             guard let value = object[name] else { continue }
             query.createdAt = try date(value) ?? { throw fail(name, "expected an ISO 8601 date or Unix seconds, found \(value.scalarText.map { "'\($0)'" } ?? value.typeName)") }()

@@ -144,10 +144,7 @@ public final class LLMClassifier: Classifier {
         let headers: HTTPHeaders
         let data: Data
         do {
-            let timeout = configuration.requestTimeout.components
-            let response = try await client.execute(
-                request, timeout: .nanoseconds(timeout.seconds * 1_000_000_000 + timeout.attoseconds / 1_000_000_000)
-            )
+            let response = try await client.execute(request, timeout: TimeAmount(configuration.requestTimeout))
             status = response.status
             headers = response.headers
             data = Data(buffer: try await response.body.collect(upTo: configuration.maxResponseBytes))

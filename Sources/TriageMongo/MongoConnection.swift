@@ -136,7 +136,6 @@ struct ErrorContext: Sendable {
 struct WriteResult: Sendable {
     var matched = 0
     var modified = 0
-    var upserted = 0
 }
 
 /// A client taken from the pool for one ``MongoConnection/perform(_:)``; valid only inside it.
@@ -208,25 +207,21 @@ struct MongoSession {
 
     /// Applies `update` to the documents matching `filter` (all of them, or the first with `many: false`).
     func update(
-        _ collection: String, _ filter: BSONDocument, _ update: BSONDocument, many: Bool, upsert: Bool = false
+        _ collection: String, _ filter: BSONDocument, _ update: BSONDocument, many: Bool
     ) throws -> WriteResult {
         try withCollection(collection) { handle in
             try filter.withBSON { filter in
                 try update.withBSON { update in
-                    let options: BSONDocument = upsert ? ["upsert": .bool(true)] : [:]
-                    return try options.withBSON { options in
-                        try withReply { reply, error in
-                            let ok = many
-                                ? mongoc_collection_update_many(handle, filter, update, options, reply, &error)
-                                : mongoc_collection_update_one(handle, filter, update, options, reply, &error)
-                            let replyDocument = BSONDocument(reading: reply)
-                            guard ok else { throw storeError(error, reply: replyDocument, operation: "update") }
-                            return WriteResult(
-                                matched: replyDocument["matchedCount"]?.intValue ?? 0,
-                                modified: replyDocument["modifiedCount"]?.intValue ?? 0,
-                                upserted: replyDocument["upsertedCount"]?.intValue ?? 0
-                            )
-                        }
+                    try withReply { reply, error in
+                        let ok = many
+                            ? mongoc_collection_update_many(handle, filter, update, nil, reply, &error)
+                            : mongoc_collection_update_one(handle, filter, update, nil, reply, &error)
+                        let replyDocument = BSONDocument(reading: reply)
+                        guard ok else { throw storeError(error, reply: replyDocument, operation: "update") }
+                        return WriteResult(
+                            matched: replyDocument["matchedCount"]?.intValue ?? 0,
+                            modified: replyDocument["modifiedCount"]?.intValue ?? 0
+                        )
                     }
                 }
             }
@@ -312,10 +307,22 @@ struct MongoSession {
 
 /// The one place libmongoc errors become ``StoreError``s, keeping the server's code and message.
 enum MongoErrors {
-    /// Server codes that mean "not reachable right now" rather than "refused": the run pauses and retries.
-    private static let transientServerCodes: Set<UInt32> = [
-        6, 7, 89, 91, 189, 262, 9001, 10107, 11600, 11602, 13435, 13436,
-    ]
+    /// The server's codes that mean "not reachable right now" rather than "refused" (the drivers' retryable
+    /// errors): the run pauses and retries.
+    enum RetryLaterCode: UInt32, CaseIterable {
+        case hostUnreachable = 6
+        case hostNotFound = 7
+        case networkTimeout = 89
+        case shutdownInProgress = 91
+        case primarySteppedDown = 189
+        case exceededTimeLimit = 262
+        case socketException = 9001
+        case notWritablePrimary = 10107
+        case interruptedAtShutdown = 11600
+        case interruptedDueToReplStateChange = 11602
+        case notPrimaryNoSecondaryOk = 13435
+        case notPrimaryOrSecondary = 13436
+    }
 
     static func convert(
         domain: UInt32, code: UInt32, message: String, reply: BSONDocument?, operation: String, context: ErrorContext
@@ -328,7 +335,7 @@ enum MongoErrors {
             return .database("MongoDB at \(context.hosts) refused authentication: \(message)")
         case MONGOC_ERROR_SERVER.rawValue, MONGOC_ERROR_WRITE_CONCERN.rawValue:
             let detail = "MongoDB \(operation) failed (server code \(code)): \(message)"
-            return transientServerCodes.contains(code) ? .unavailable(detail) : .database(detail)
+            return RetryLaterCode(rawValue: code) != nil ? .unavailable(detail) : .database(detail)
         default:
             return .database("MongoDB \(operation) failed (\(domain).\(code)): \(message)")
         }

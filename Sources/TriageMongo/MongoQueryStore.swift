@@ -121,9 +121,8 @@ public final class MongoQueryStore: QueryStore {
     // MARK: - QueryStore
 
     public func insert(_ queries: [SupportQuery]) async throws -> InsertResult {
-        for (index, query) in queries.enumerated()
-        where query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw StoreError.invalidInput("query \(index + 1): field 'text' is empty")
+        if let index = queries.firstIndex(where: { !$0.hasText }) {
+            throw StoreError.invalidInput("query \(index + 1): \(SupportQuery.EmptyText())")
         }
         let now = Date()
         let documents = queries.map { Self.document(for: $0, now: now) }
@@ -187,7 +186,7 @@ public final class MongoQueryStore: QueryStore {
         var records: [QueryRecord] = []
         for document in claimed {
             guard let record = Self.record(from: document) else { continue }
-            if record.query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            if !record.query.hasText {
                 // Someone else's document with nothing to classify: recorded, never retried, never blocking the run.
                 let error = RecordedError(kind: "invalid_document",
                                           message: "the document has no non-empty string field 'text'", at: now)

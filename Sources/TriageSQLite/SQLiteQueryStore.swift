@@ -70,9 +70,8 @@ public final class SQLiteQueryStore: QueryStore {
     }
 
     public func insert(_ queries: [SupportQuery]) async throws -> InsertResult {
-        for (index, query) in queries.enumerated()
-        where query.text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
-            throw StoreError.invalidInput("query \(index + 1): field 'text' is empty")
+        if let index = queries.firstIndex(where: { !$0.hasText }) {
+            throw StoreError.invalidInput("query \(index + 1): \(SupportQuery.EmptyText())")
         }
         let rows = try queries.map { try QueryRow(query: $0) }
         return try await write { db in

@@ -39,11 +39,12 @@ struct APIController: Sendable {
         var metadata: [String: String]?
 
         func query() throws -> SupportQuery {
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                throw HTTPError(.badRequest, message: "field 'text' must not be empty")
+            do {
+                return try SupportQuery(validating: text, subject: subject, channel: channel, customerId: customerId,
+                                        externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:])
+            } catch {
+                throw HTTPError(.badRequest, message: error.description)
             }
-            return SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
-                                externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:])
         }
     }
 

@@ -21,7 +21,7 @@ enum RequestBody {
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {
             throw HTTPError(.badRequest, message: notJSON(data))
         } catch let error as DecodingError {
-            throw HTTPError(.badRequest, message: describe(error))
+            throw HTTPError(.badRequest, message: error.readableDescription)
         } catch let error as HTTPError {
             throw error
         } catch {
@@ -37,34 +37,6 @@ enum RequestBody {
         let problem = JSONSyntax.problem(in: data)
         return "the body is not valid JSON: \(problem.reason)"
             + (problem.offset.map { " at \(JSONSyntax.position(of: $0, in: data))" } ?? "")
-    }
-
-    /// A decoding error as a person reads it: which field, and what is wrong with it.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ codingPath: [any CodingKey]) -> String {
-            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
-                .replacingOccurrences(of: ".[", with: "[")
-        }
-        switch error {
-        case .keyNotFound(let key, let context):
-            let parent = path(context.codingPath)
-            return "field '\(parent.isEmpty ? key.stringValue : parent + "." + key.stringValue)' is required"
-        case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            return "field '\(path(context.codingPath))': expected \(Self.name(of: type))"
-        case .dataCorrupted(let context):
-            return "field '\(path(context.codingPath))': \(context.debugDescription)"
-        @unknown default:
-            return "the body could not be read: \(error)"
-        }
-    }
-
-    private static func name(of type: Any.Type) -> String {
-        switch type {
-        case is String.Type: "a string"
-        case is Int.Type, is Double.Type: "a number"
-        case is Bool.Type: "a boolean"
-        default: "\(type)"
-        }
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Metrics
+import NIOCore
 import Prometheus
 import Synchronization
 import TriageCore
@@ -48,9 +49,7 @@ public final class TriageMetrics: Sendable {
     }
 
     func latency(_ duration: Duration) {
-        Timer(label: "triage_llm_latency_seconds", factory: factory).recordNanoseconds(
-            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000
-        )
+        Timer(label: "triage_llm_latency_seconds", factory: factory).recordNanoseconds(TimeAmount(duration).nanoseconds)
     }
 
     func inFlight(_ delta: Int) {

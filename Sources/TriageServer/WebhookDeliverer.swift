@@ -149,9 +149,3 @@ struct WebhookDeliverer: Sendable {
         return "\(scheme)://\(bracketed)" + (components.port.map { ":\($0)" } ?? "")
     }
 }
-
-extension TimeAmount {
-    init(_ duration: Duration) {
-        self = .nanoseconds(duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
-    }
-}

@@ -52,7 +52,7 @@ struct TaxonomyTests {
     @Test("an invalid taxonomy file is refused with the file and the fault named", arguments: [
         ("missing.json", nil, "cannot read"),
         ("broken.json", "{\"name\": \"x\", \"categories\": [", "broken.json"),
-        ("nodesc.yaml", "name: x\ncategories:\n  - name: a\npriorities: []\nsentiments: []\n", "categories[0].description: missing"),
+        ("nodesc.yaml", "name: x\ncategories:\n  - name: a\npriorities: []\nsentiments: []\n", "field 'categories[0].description' is required"),
         ("empty.yaml", "name: x\ncategories: []\npriorities: []\nsentiments: []\n", "'categories' must list at least one label"),
         ("dup.yaml", "name: x\ncategories:\n  - {name: a, description: A.}\n  - {name: a, description: B.}\npriorities: [{name: p, description: P.}]\nsentiments: [{name: s, description: S.}]\n", "categories[1].name 'a' appears twice"),
         ("upper.yaml", "name: x\ncategories:\n  - {name: Billing, description: A.}\npriorities: [{name: p, description: P.}]\nsentiments: [{name: s, description: S.}]\n", "lower-case"),

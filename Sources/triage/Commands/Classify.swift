@@ -20,13 +20,19 @@ extension Triage {
         var subject: String?
 
         func validate() throws {
-            guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            _ = try query()
+        }
+
+        private func query() throws -> SupportQuery {
+            do {
+                return try SupportQuery(validating: text, subject: subject)
+            } catch {
                 throw ValidationError("the text to classify is empty")
             }
         }
 
         func run() async throws {
-            let query = SupportQuery(text: text, subject: subject)
+            let query = try query()
             let started = ContinuousClock.now
             do {
                 var classification = try await classifier.withClassifier(concurrency: 1) { classifier, _ in

@@ -47,12 +47,9 @@ extension Triage {
             }
         }
 
+        /// The format the output's extension names; JSON for standard output and any other name.
         static func format(forPath path: String) -> QueryFileFormat {
-            switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-            case "csv": .csv
-            case "jsonl", "ndjson": .jsonl
-            default: .json
-            }
+            QueryFileFormat(extensionOf: path) ?? .json
         }
     }
 }
