@@ -12,7 +12,7 @@ public struct LLMConfiguration: Sendable {
     }
 
     /// How the answer's shape is requested.
-    public enum OutputMode: String, Sendable, CaseIterable, Comparable {
+    public enum OutputMode: String, Sendable, CaseIterable, Comparable, Codable {
         /// `response_format: json_schema` (strict), or a forced tool call on Anthropic.
         case jsonSchema = "json_schema"
         /// `response_format: json_object`, for endpoints without schema support.

@@ -73,28 +73,19 @@ extension Triage {
 
         func run() async throws {
             let logger = CLILogging.logger("triage.serve")
-            let environment = ProcessInfo.processInfo.environment
-            let file = try classifier.configFile()
             var configuration = ServerConfiguration()
             configuration.host = host
             configuration.port = port
             configuration.workers = workers
             configuration.gracePeriod = .seconds(graceSeconds)
-            let server = file.server
-            let keys = Self.list(environment["TRIAGE_API_KEYS"]) + (server?.apiKeys ?? [])
-            configuration.apiKeys = APIKeys(keys)
             configuration.allowUnauthenticated = noAuth
-            configuration.protectedPaths = Set(protect + (server?.protect ?? []))
-            configuration.allowedHosts = HostPatterns(allowedHost + Self.list(environment["TRIAGE_ALLOWED_HOSTS"])
-                                                      + (server?.allowedHosts ?? []))
-            configuration.maxBodyBytes = maxBodyBytes ?? server?.maxBodyBytes ?? configuration.maxBodyBytes
-            configuration.maxActiveRuns = maxRuns ?? server?.maxRuns ?? configuration.maxActiveRuns
-            configuration.webhookURLs = Self.list(environment["TRIAGE_WEBHOOK_URLS"]) + (server?.webhooks ?? [])
-            configuration.webhooks.secret = environment["TRIAGE_WEBHOOK_SECRET"].flatMap { $0.isEmpty ? nil : $0 }
-            configuration.webhooks.allowedHosts = HostPatterns(Self.list(environment["TRIAGE_WEBHOOK_HOSTS"])
-                                                               + (server?.webhookHosts ?? []))
-            configuration.webhooks.allowPrivateAddresses = environment["TRIAGE_WEBHOOK_ALLOW_PRIVATE"] == "1"
-                || server?.webhookAllowPrivate == true
+            var flags = ServerSettings()
+            flags.protect = protect
+            flags.allowedHosts = allowedHost
+            flags.maxBodyBytes = maxBodyBytes
+            flags.maxRuns = maxRuns
+            configuration.apply(flags: flags, environment: ServerSettings(environment: ProcessInfo.processInfo.environment),
+                                file: try classifier.configFile().server ?? ServerSettings())
             do {
                 try configuration.validate()
             } catch let invalid as ServerConfiguration.Invalid {
@@ -117,7 +108,7 @@ extension Triage {
                     """.utf8))
             }
             let store = try await self.store.open()
-            let llmURL = try classifier.llmBaseURL()
+            let llmURL = try classifier.resolved().llm?.baseURL
             let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
             if let llmURL {
                 configuration.readinessCheck = { await Self.probe(llmURL, client: httpClient) }
@@ -145,10 +136,6 @@ extension Triage {
                 throw error
             }
             try await httpClient.shutdown()
-        }
-
-        static func list(_ text: String?) -> [String] {
-            (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
 
         /// Whether the LLM endpoint answers at all (any HTTP status counts); `nil` when it does.

@@ -3,6 +3,7 @@ import AsyncHTTPClient
 import Foundation
 import TriageCore
 import TriageLLM
+import TriageServer
 import Yams
 
 /// Which classifier a command uses and how it reaches its LLM. Flags win over environment variables, which win over
@@ -12,7 +13,7 @@ struct ClassifierOptions: ParsableArguments {
         "The classifier: openai (any OpenAI-compatible endpoint), anthropic, or mock. (env: TRIAGE_LLM)",
         valueName: "openai|anthropic|mock"
     ))
-    var llm: String?
+    var llm: ClassifierSettings.Choice?
 
     @Flag(name: .long, help: "Shorthand for --llm mock: the built-in mock classifier (keyword rules, no network, no cost).")
     var mockLlm = false
@@ -29,7 +30,8 @@ struct ClassifierOptions: ParsableArguments {
     var model: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "The environment variable holding the API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY).",
+        "The environment variable holding the API key (default OPENAI_API_KEY or ANTHROPIC_API_KEY). "
+            + "(env: TRIAGE_API_KEY_ENV)",
         valueName: "name"
     ))
     var apiKeyEnv: String?
@@ -40,26 +42,33 @@ struct ClassifierOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Tokens per minute, paced evenly. (env: TRIAGE_TPM)", valueName: "n"))
     var tpm: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Deadline of each HTTP request.", valueName: "seconds"))
+    @Option(name: .long, help: ArgumentHelp("Deadline of each HTTP request. (env: TRIAGE_REQUEST_TIMEOUT)",
+                                            valueName: "seconds"))
     var requestTimeout: Double?
 
     @Option(name: .long, help: ArgumentHelp(
-        "How to ask for structured output; lowered automatically when the endpoint refuses it.",
+        "How to ask for structured output; lowered automatically when the endpoint refuses it. "
+            + "(env: TRIAGE_OUTPUT_MODE)",
         valueName: "json_schema|json_object|instructions"
     ))
-    var outputMode: String?
+    var outputMode: LLMConfiguration.OutputMode?
 
-    @Option(name: .long, help: ArgumentHelp("Azure OpenAI's api-version; sends the key as an api-key header.",
-                                            valueName: "version"))
+    @Option(name: .long, help: ArgumentHelp(
+        "Azure OpenAI's api-version; sends the key as an api-key header. (env: TRIAGE_AZURE_API_VERSION)",
+        valueName: "version"
+    ))
     var azureApiVersion: String?
 
-    @Option(name: .long, help: ArgumentHelp("A taxonomy file (JSON or YAML) to use instead of the built-in one.",
-                                            valueName: "file"))
+    @Option(name: .long, help: ArgumentHelp(
+        "A taxonomy file (JSON or YAML) to use instead of the built-in one. (env: TRIAGE_TAXONOMY)",
+        valueName: "file"
+    ))
     var taxonomy: String?
 
     @Option(name: .long, help: ArgumentHelp(
         "A YAML or JSON config file (llm, llmUrl, model, apiKeyEnv, rpm, tpm, requestTimeout, outputMode, "
-            + "azureApiVersion, headers, prices). (env: TRIAGE_CONFIG)",
+            + "azureApiVersion, taxonomy, headers, prices, server). Flags win over the environment, which wins "
+            + "over the file. (env: TRIAGE_CONFIG)",
         valueName: "file"
     ))
     var config: String?
@@ -73,20 +82,38 @@ struct ClassifierOptions: ParsableArguments {
     func validate() throws {
         guard mockLatencyMs >= 0 else { throw ValidationError("--mock-latency-ms must be 0 or more") }
         guard (0...1).contains(mockFailureRate) else { throw ValidationError("--mock-failure-rate must be between 0 and 1") }
-        if let rpm, rpm <= 0 { throw ValidationError("--rpm must be more than 0") }
-        if let tpm, tpm <= 0 { throw ValidationError("--tpm must be more than 0") }
-        if let requestTimeout, requestTimeout <= 0 { throw ValidationError("--request-timeout must be more than 0") }
-        if let outputMode, LLMConfiguration.OutputMode(rawValue: outputMode) == nil {
-            throw ValidationError("--output-mode must be json_schema, json_object or instructions, not '\(outputMode)'")
-        }
-        if let llm, !["openai", "anthropic", "mock"].contains(llm) {
-            throw ValidationError("--llm must be openai, anthropic or mock, not '\(llm)'")
-        }
     }
 
-    func loadTaxonomy() throws -> Taxonomy {
-        guard let taxonomy else { return .customerSupport }
-        return try Taxonomy.load(contentsOf: URL(fileURLWithPath: taxonomy))
+    /// What the flags say; every other source and the rule between them are ``ClassifierSettings``'.
+    var flags: ClassifierSettings.Layer {
+        var layer = ClassifierSettings.Layer()
+        layer.llm = mockLlm ? .mock : llm
+        layer.llmUrl = llmUrl
+        layer.model = model
+        layer.apiKeyEnv = apiKeyEnv
+        layer.rpm = rpm
+        layer.tpm = tpm
+        layer.requestTimeout = requestTimeout
+        layer.outputMode = outputMode
+        layer.azureApiVersion = azureApiVersion
+        layer.taxonomy = taxonomy
+        return layer
+    }
+
+    /// The config file the options name (or `TRIAGE_CONFIG`), or an empty one.
+    func configFile() throws -> ConfigFile {
+        try ConfigFile.load(config ?? ProcessInfo.processInfo.environment["TRIAGE_CONFIG"])
+    }
+
+    /// The settings resolved from the flags, the environment and the config file.
+    func resolved() throws -> ClassifierSettings.Resolved {
+        let environment = ProcessInfo.processInfo.environment
+        do {
+            return try ClassifierSettings.resolve(flags: flags, environment: ClassifierSettings.Layer(environment: environment),
+                                                  file: try configFile().classifier, variables: environment)
+        } catch let invalid as ClassifierSettings.Invalid {
+            throw ValidationError(invalid.description)
+        }
     }
 
     /// Builds the classifier these options name, runs `body` with it, and releases its HTTP client afterwards.
@@ -96,123 +123,52 @@ struct ClassifierOptions: ParsableArguments {
         concurrency: Int,
         _ body: (any Classifier, _ name: String) async throws -> T
     ) async throws -> T {
-        let environment = ProcessInfo.processInfo.environment
-        let file = try ConfigFile.load(config ?? environment["TRIAGE_CONFIG"])
-        guard let choice = mockLlm ? "mock" : (llm ?? environment["TRIAGE_LLM"] ?? file.llm) else {
-            throw ValidationError("""
-                no classifier chosen: pass --llm openai (any OpenAI-compatible endpoint), --llm anthropic, \
-                or --mock-llm for the built-in mock classifier
-                """)
-        }
-        let taxonomy = try loadTaxonomy()
-        switch choice {
-        case "mock":
+        let settings = try resolved()
+        let taxonomy = try settings.taxonomy.map { try Taxonomy.load(contentsOf: URL(fileURLWithPath: $0)) }
+            ?? .customerSupport
+        guard let configuration = settings.llm else {
             var configuration = MockClassifier.Configuration()
             if mockLatencyMs > 0 {
                 configuration.latency = .logNormal(median: .milliseconds(mockLatencyMs), sigma: 0.5)
             }
             configuration.failureRate = mockFailureRate
             return try await body(MockClassifier(taxonomy: taxonomy, configuration: configuration), "mock")
-        case "openai", "anthropic":
-            let configuration = try llmConfiguration(provider: choice == "openai" ? .openAI : .anthropic,
-                                                     file: file, environment: environment)
-            var http = HTTPClient.Configuration()
-            http.connectionPool = .init(idleTimeout: .seconds(60),
-                                        concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency))
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
-            let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
-                                           logger: CLILogging.logger("triage.llm"))
-            do {
-                let result = try await body(classifier, "\(choice):\(configuration.model)")
-                try await client.shutdown()
-                return result
-            } catch {
-                try? await client.shutdown()
-                throw error
-            }
-        default:
-            throw ValidationError("unknown classifier '\(choice)': expected openai, anthropic or mock")
         }
-    }
-
-    /// The base URL of the LLM endpoint the options name, or `nil` for the mock classifier (for readiness probes).
-    func llmBaseURL() throws -> String? {
-        let environment = ProcessInfo.processInfo.environment
-        let file = try ConfigFile.load(config ?? environment["TRIAGE_CONFIG"])
-        let choice = mockLlm ? "mock" : (llm ?? environment["TRIAGE_LLM"] ?? file.llm)
-        guard let choice, choice != "mock" else { return nil }
-        return llmUrl ?? environment["TRIAGE_LLM_URL"] ?? file.llmUrl
-            ?? LLMConfiguration.defaultBaseURL(for: choice == "anthropic" ? .anthropic : .openAI)
-    }
-
-    /// The config file the options name (or `TRIAGE_CONFIG`), or an empty one.
-    func configFile() throws -> ConfigFile {
-        try ConfigFile.load(config ?? ProcessInfo.processInfo.environment["TRIAGE_CONFIG"])
-    }
-
-    private func llmConfiguration(
-        provider: LLMConfiguration.Provider, file: ConfigFile, environment: [String: String]
-    ) throws -> LLMConfiguration {
-        let baseURL = llmUrl ?? environment["TRIAGE_LLM_URL"] ?? file.llmUrl ?? LLMConfiguration.defaultBaseURL(for: provider)
-        guard let url = URL(string: baseURL), url.scheme == "http" || url.scheme == "https", url.host != nil else {
-            throw ValidationError("the LLM URL '\(baseURL)' is not an http(s) URL")
+        var http = HTTPClient.Configuration()
+        http.connectionPool = .init(idleTimeout: .seconds(60),
+                                    concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency))
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
+        let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
+                                       logger: CLILogging.logger("triage.llm"))
+        do {
+            let result = try await body(classifier, "\(configuration.provider.rawValue):\(configuration.model)")
+            try await client.shutdown()
+            return result
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
-        let defaultModel = provider == .openAI ? "gpt-4o-mini" : "claude-3-5-haiku-latest"
-        let model = self.model ?? environment["TRIAGE_MODEL"] ?? file.model ?? defaultModel
-        let keyVariable = apiKeyEnv ?? file.apiKeyEnv ?? (provider == .openAI ? "OPENAI_API_KEY" : "ANTHROPIC_API_KEY")
-        let apiKey = environment[keyVariable].flatMap { $0.isEmpty ? nil : $0 }
-        let hosted = ["api.openai.com", "api.anthropic.com"].contains(url.host ?? "") || (url.host ?? "").hasSuffix(".azure.com")
-        if apiKey == nil && hosted {
-            throw ValidationError("\(url.host ?? baseURL) needs an API key: set \(keyVariable) (or name another variable with --api-key-env)")
-        }
-        var configuration = LLMConfiguration(provider: provider, baseURL: baseURL, model: model, apiKey: apiKey)
-        configuration.requestsPerMinute = rpm ?? environment["TRIAGE_RPM"].flatMap(Double.init) ?? file.rpm
-        configuration.tokensPerMinute = tpm ?? environment["TRIAGE_TPM"].flatMap(Double.init) ?? file.tpm
-        if let seconds = requestTimeout ?? file.requestTimeout {
-            configuration.requestTimeout = .milliseconds(seconds * 1000)
-        }
-        if let mode = (outputMode ?? file.outputMode).flatMap(LLMConfiguration.OutputMode.init(rawValue:)) {
-            configuration.outputMode = mode
-        }
-        configuration.azureAPIVersion = azureApiVersion ?? file.azureApiVersion
-        configuration.extraHeaders = file.headers ?? [:]
-        for (name, price) in file.prices ?? [:] { configuration.prices[name] = price }
-        return configuration
     }
 }
 
-/// The optional config file: the same settings as the flags, read from YAML or JSON.
-struct ConfigFile: Decodable {
-    var llm: String?
-    var llmUrl: String?
-    var model: String?
-    var apiKeyEnv: String?
-    var rpm: Double?
-    var tpm: Double?
-    var requestTimeout: Double?
-    var outputMode: String?
-    var azureApiVersion: String?
-    var headers: [String: String]?
-    var prices: [String: LLMConfiguration.Price]?
-    /// `triage serve`'s settings.
-    var server: ServerSection?
+extension ClassifierSettings.Choice: ExpressibleByArgument {}
+extension LLMConfiguration.OutputMode: ExpressibleByArgument {}
 
-    struct ServerSection: Decodable {
-        /// Bearer tokens accepted by the API (also `TRIAGE_API_KEYS`).
-        var apiKeys: [String]?
-        /// Receivers of every run's end event (also `TRIAGE_WEBHOOK_URLS`).
-        var webhooks: [String]?
-        /// Paths outside /v1 that need a key too, such as /metrics.
-        var protect: [String]?
-        var maxBodyBytes: Int?
-        /// Host names the server answers to besides IPs, localhost and --host (also `TRIAGE_ALLOWED_HOSTS`).
-        var allowedHosts: [String]?
-        /// Hosts a run's own webhook may name: exact or `*.domain` (also `TRIAGE_WEBHOOK_HOSTS`).
-        var webhookHosts: [String]?
-        /// Let a run's webhook reach loopback and private addresses (also `TRIAGE_WEBHOOK_ALLOW_PRIVATE=1`).
-        var webhookAllowPrivate: Bool?
-        /// API runs at once.
-        var maxRuns: Int?
+/// The optional config file: the classifier's settings at the top level (``ClassifierSettings/Layer``), and
+/// `triage serve`'s under `server`, read from YAML or JSON.
+struct ConfigFile: Decodable {
+    var classifier = ClassifierSettings.Layer()
+    var server: ServerSettings?
+
+    private enum CodingKeys: String, CodingKey {
+        case server
+    }
+
+    init() {}
+
+    init(from decoder: any Decoder) throws {
+        classifier = try ClassifierSettings.Layer(from: decoder)
+        server = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(ServerSettings.self, forKey: .server)
     }
 
     static func load(_ path: String?) throws -> ConfigFile {
