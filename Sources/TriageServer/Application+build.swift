@@ -26,6 +26,9 @@ public func buildApplication(
     configuration: ServerConfiguration, dependencies: ServerDependencies, logger: Logger,
     onListening: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    // One classifier for the whole application, metered once: `/v1/classify`, API runs and the workers share it.
+    var dependencies = dependencies
+    dependencies.classifier = MeteredClassifier(base: dependencies.classifier, metrics: dependencies.metrics)
     let runs = RunManager(store: dependencies.store, classifier: dependencies.classifier, configuration: configuration,
                           metrics: dependencies.metrics, logger: logger)
     let router = buildRouter(configuration: configuration, dependencies: dependencies, runs: runs, logger: logger)
@@ -38,7 +41,8 @@ public func buildApplication(
     )
 }
 
-/// The routes, as `GET /openapi.json` documents them.
+/// The routes, as `GET /openapi.json` documents them: each resource's handlers are a controller (queries, runs,
+/// stats under `/v1`; the operational routes outside it), mounted here.
 ///
 /// Who may call a route is decided by the group the route is in, never by reading the request's path: the key check
 /// is middleware of the `/v1` group and of the group holding the protected operational routes, so it runs for every
@@ -52,9 +56,12 @@ func buildRouter(
     let keyCheck = APIKeyMiddleware<BasicRequestContext>(keys: configuration.apiKeys,
                                                          allowUnauthenticated: configuration.allowUnauthenticated)
     let api = router.group("v1").add(middleware: keyCheck).add(middleware: JSONBodyMiddleware())
-    APIController(configuration: configuration, dependencies: dependencies, runs: runs).addRoutes(to: api)
-    let operations = OperationsController(configuration: configuration, dependencies: dependencies, runs: runs,
-                                          logger: logger)
+    let store = dependencies.store
+    QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes)
+        .addRoutes(to: api)
+    RunsController(store: store, runs: runs, configuration: configuration).addRoutes(to: api)
+    StatsController(store: store, runs: runs, configuration: configuration).addRoutes(to: api)
+    let operations = OperationsController(configuration: configuration, dependencies: dependencies, logger: logger)
     operations.addRoutes(open: router, keyed: router.group().add(middleware: keyCheck),
                          protected: Set(configuration.protectedPaths.map(ServerConfiguration.routePath)))
     return router

@@ -13,13 +13,11 @@ struct OperationsController: Sendable {
 
     let configuration: ServerConfiguration
     let dependencies: ServerDependencies
-    let runs: RunManager
     let readiness: ReadinessProbe
 
-    init(configuration: ServerConfiguration, dependencies: ServerDependencies, runs: RunManager, logger: Logger) {
+    init(configuration: ServerConfiguration, dependencies: ServerDependencies, logger: Logger) {
         self.configuration = configuration
         self.dependencies = dependencies
-        self.runs = runs
         readiness = ReadinessProbe(store: dependencies.store, check: configuration.readinessCheck,
                                    cacheTime: configuration.readinessCacheTime, logger: logger)
     }

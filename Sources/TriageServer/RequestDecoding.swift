@@ -40,6 +40,17 @@ enum RequestBody {
     }
 }
 
+/// Reading query parameters.
+enum RequestParameters {
+    static func limit(_ text: String?, default value: Int, maximum: Int) throws -> Int {
+        guard let text else { return value }
+        guard let limit = Int(text), (1...maximum).contains(limit) else {
+            throw HTTPError(.badRequest, message: "parameter 'limit' must be a whole number from 1 to \(maximum)")
+        }
+        return limit
+    }
+}
+
 /// A JSON response with a chosen status.
 struct JSONResponse<Value: Encodable & Sendable>: ResponseGenerator {
     var status: HTTPResponse.Status = .ok

@@ -16,18 +16,18 @@ struct RunRequest: Sendable, Codable, Hashable {
 }
 
 /// A run as the API shows it: live progress while it runs, then the record it left.
-public struct RunView: Sendable, Codable, Hashable {
-    public var id: String
-    public var state: RunState
-    public var progress: RunProgress?
-    public var etaSeconds: Double?
-    public var record: RunRecord?
+struct RunView: Sendable, Codable, Hashable {
+    var id: String
+    var state: RunState
+    var progress: RunProgress?
+    var etaSeconds: Double?
+    var record: RunRecord?
 }
 
 /// Runs started through the API and the background workers, as a service: runs live inside ``run()``'s task group
 /// (structured concurrency), and a graceful shutdown stops them within the grace period, hands back what is
 /// unfinished, delivers their webhooks, then returns.
-public final class RunManager: Service, Sendable {
+final class RunManager: Service, Sendable {
     private struct Pending: Sendable {
         let id: String
         let processor: BatchProcessor.Configuration
@@ -59,15 +59,12 @@ public final class RunManager: Service, Sendable {
     init(store: any QueryStore, classifier: any Classifier, configuration: ServerConfiguration,
          metrics: TriageMetrics, logger: Logger) {
         self.store = store
-        self.classifier = MeteredClassifier(base: classifier, metrics: metrics)
+        self.classifier = classifier
         self.configuration = configuration
         self.metrics = metrics
         self.logger = logger
         (starts, startsContinuation) = AsyncStream.makeStream(of: Pending.self)
     }
-
-    /// The classifier every run uses, with metrics around it.
-    var meteredClassifier: any Classifier { classifier }
 
     /// Queues a run and returns its id at once.
     /// - Parameters:
@@ -83,9 +80,11 @@ public final class RunManager: Service, Sendable {
                 guard $0.count < configuration.maxActiveRuns else { throw TooManyRuns() }
                 $0[id] = handle
             }
+            // Queued under the lock that shutdown takes to close the queue: a run registered here is always queued,
+            // and every queued run is started (see `run()`), so shutdown never waits for a run that cannot end.
+            startsContinuation.yield(Pending(id: id, processor: processor, webhook: webhook, handle: handle))
         }
         metrics.runs(active: active.withLock { $0.count })
-        startsContinuation.yield(Pending(id: id, processor: processor, webhook: webhook, handle: handle))
         return id
     }
 
@@ -110,7 +109,7 @@ public final class RunManager: Service, Sendable {
         active.withLock { Array($0.values) }.map { $0.progress.withLock { $0 } }.sorted { $0.runId < $1.runId }
     }
 
-    public func run() async throws {
+    func run() async throws {
         // Webhooks follow no redirect: a 3xx would re-send the signed body wherever its Location points.
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.redirectConfiguration = .disallow
@@ -123,8 +122,7 @@ public final class RunManager: Service, Sendable {
             group.addTask {
                 // Shutdown: accept no more runs, stop the running ones gently, and after the grace period at once.
                 try? await gracefulShutdown()
-                self.accepting.withLock { $0 = false }
-                self.startsContinuation.finish()
+                self.stopAccepting()
                 self.active.withLock { Array($0.values) }.forEach { $0.control.requestStop() }
                 let deadline = ContinuousClock.now + self.configuration.gracePeriod
                 while ContinuousClock.now < deadline, !self.active.withLock({ $0.isEmpty }) {
@@ -132,13 +130,23 @@ public final class RunManager: Service, Sendable {
                 }
                 self.active.withLock { Array($0.values) }.forEach { $0.control.requestAbort() }
             }
-            for await pending in starts.cancelOnGracefulShutdown() {
+            // Every queued run starts, even during shutdown (it was told to stop and ends at once, recorded): the
+            // loop ends when shutdown closes the queue, not before.
+            for await pending in starts {
                 group.addTask { await self.execute(pending, webhooks: webhooks) }
             }
             // No more runs will start; the group waits for the ones running, then the shutdown task.
-            self.accepting.withLock { $0 = false }
+            self.stopAccepting()
         }
         try? await client.shutdown()
+    }
+
+    /// Refuses new runs and closes the queue, under the lock `start` queues with.
+    private func stopAccepting() {
+        accepting.withLock {
+            $0 = false
+            startsContinuation.finish()
+        }
     }
 
     private func execute(_ pending: Pending, webhooks: WebhookDeliverer) async {

@@ -33,7 +33,7 @@ struct RequestBodyFuzzTests {
                 let input = mutator.mutateBytes(Array(body.utf8))
                 let replay = "seed \(seed), iteration \(iteration), body \(index)"
                 do {
-                    let queries = try APIController.queries(in: ByteBuffer(bytes: input), ndjson: ndjson)
+                    let queries = try QueriesController.queries(in: ByteBuffer(bytes: input), ndjson: ndjson)
                     #expect(!queries.isEmpty && queries.allSatisfy { !$0.text.allSatisfy(\.isWhitespace) }, "\(replay)")
                 } catch let error as HTTPError {
                     check(error, replay)
