@@ -176,7 +176,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TriageCLITests",
-            dependencies: ["TriageCore", "TestSupport"],
+            dependencies: ["TriageCore", "TriageSQLite", "TestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

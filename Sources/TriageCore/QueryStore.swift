@@ -17,10 +17,14 @@ public struct InsertResult: Sendable, Hashable, Codable {
 public struct QueryFilter: Sendable, Hashable {
     public var status: QueryStatus?
     public var category: String?
+    /// Only the queries a claim at this time would take, the ones ``QueryStore/eligibleCount(now:)`` counts:
+    /// `pending` and due, or `processing` under a lease that has expired.
+    public var eligibleAt: Date?
 
-    public init(status: QueryStatus? = nil, category: String? = nil) {
+    public init(status: QueryStatus? = nil, category: String? = nil, eligibleAt: Date? = nil) {
         self.status = status
         self.category = category
+        self.eligibleAt = eligibleAt
     }
 }
 

@@ -349,6 +349,9 @@ public final class MongoQueryStore: QueryStore {
         if let category = filter.category {
             query["classification.category"] = .string(category)
         }
+        if let now = filter.eligibleAt {
+            query["$or"] = Self.eligible(at: now)
+        }
         let collection = self.collection
         let documents = try await connection.perform { [query] session in
             try session.find(collection, query,

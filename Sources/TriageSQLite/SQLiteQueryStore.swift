@@ -209,13 +209,16 @@ public final class SQLiteQueryStore: QueryStore {
         }
     }
 
+    /// What a claim at a time takes (the time twice as arguments): due pending queries and expired leases.
+    static let eligible = """
+        (status = 'pending' AND next_attempt_at <= ?) OR (status = 'processing' AND lease_expires_at <= ?)
+        """
+
     public func eligibleCount(now: Date) async throws -> Int {
         let seconds = now.timeIntervalSince1970
         return try await read { db in
             try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM queries
-                WHERE (status = 'pending' AND next_attempt_at <= ?)
-                   OR (status = 'processing' AND lease_expires_at <= ?)
+                SELECT COUNT(*) FROM queries WHERE \(Self.eligible)
                 """, arguments: [seconds, seconds]) ?? 0
         }
     }
@@ -237,6 +240,10 @@ public final class SQLiteQueryStore: QueryStore {
         if let category = filter.category {
             conditions.append("category = ?")
             _ = arguments.append(contentsOf: [category])
+        }
+        if let now = filter.eligibleAt?.timeIntervalSince1970 {
+            conditions.append("(\(Self.eligible))")
+            _ = arguments.append(contentsOf: [now, now])
         }
         _ = arguments.append(contentsOf: [limit])
         let sql = "SELECT * FROM queries WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"

@@ -1,6 +1,8 @@
 import Foundation
 import TestSupport
 import Testing
+import TriageCore
+import TriageSQLite
 
 /// Drives the built `triage` binary as a user would.
 @Suite("triage command line")
@@ -76,6 +78,26 @@ struct CLITests {
         let stats = try await TriageBinary.run(["stats", "--store", store, "--json"])
         #expect(stats.stdout.contains("\"pending\" : 30"))
         #expect(stats.stdout.contains("\"lastRun\"") == false)
+    }
+
+    @Test("--dry-run --output lists what a run would take, expired leases included, as many as it counts")
+    func dryRunListsExpiredLeases() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let path = folder.path("t.sqlite")
+        _ = try await TriageBinary.run(["import", "--count", "5", "--store", "sqlite:\(path)"])
+        // A worker that crashed a minute ago: its two claims have expired, and a run would take them again.
+        let crashed = try await SQLiteQueryStore(location: .sqliteFile(path: path))
+            .claim(limit: 2, owner: "crashed", leaseFor: .seconds(1), now: Date().addingTimeInterval(-60))
+        #expect(crashed.count == 2)
+        let dry = try await TriageBinary.run(["run", "--dry-run", "--output", folder.path("u.json"),
+                                              "--store", "sqlite:\(path)", "--json"])
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("\"wouldProcess\" : 5"))
+        let listed = try #require(try JSONSerialization.jsonObject(
+            with: Data(contentsOf: URL(fileURLWithPath: folder.path("u.json")))) as? [[String: Any]])
+        #expect(listed.count == 5, "the file lists every query the count includes")
+        #expect(listed.filter { $0["status"] as? String == "processing" }.count == 2)
     }
 
     @Test("failed queries are recorded, and requeue gives them another chance")

@@ -164,6 +164,30 @@ struct QueryStoreContractTests {
         }
     }
 
+    @Test("the eligible filter lists exactly what a claim would take, the queries eligibleCount counts",
+          arguments: StoreFixture.allCases)
+    func eligibleFilter(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(6))
+            let now = Date()
+            // Two claims of a crashed worker whose leases ran out, one held now, one retried later, one classified.
+            let expired = try await store.claim(limit: 2, owner: "crashed", leaseFor: .seconds(1),
+                                                now: now.addingTimeInterval(-60))
+            let held = try await store.claim(limit: 3, owner: "w", leaseFor: lease, now: now)
+            try await store.fail(held[1].id, token: held[1].lease!.token,
+                                 error: RecordedError(kind: "timeout", message: "slow", at: now),
+                                 retryAt: now.addingTimeInterval(30))
+            try await store.complete(held[2].id, token: held[2].lease!.token, classification: classification())
+            let listed = try await store.list(QueryFilter(eligibleAt: now), after: nil, limit: 100)
+            #expect(listed.count == (try await store.eligibleCount(now: now)))
+            #expect(Set(listed.map(\.id)) == Set(expired.map(\.id)).union(
+                try await store.list(QueryFilter(status: .pending), after: nil, limit: 100)
+                    .filter { $0.nextAttemptAt <= now }.map(\.id)))
+            #expect(listed.count == 3, "two expired leases and the one query never claimed")
+        }
+    }
+
     @Test("fail without a retry date marks the query failed; requeue gives it another chance",
           arguments: StoreFixture.allCases)
     func failAndRequeue(fixture: StoreFixture) async throws {

@@ -71,17 +71,19 @@ extension Triage {
         }
 
         private func runDry(_ store: any QueryStore) async throws {
-            let eligible = try await store.eligibleCount(now: Date())
+            let now = Date()
+            let eligible = try await store.eligibleCount(now: now)
             let wouldProcess = min(eligible, limit ?? .max)
             if let output {
                 try await AtomicFile.write(to: output) { handle in
                     var writer = ExportWriter(format: .json, output: handle)
                     try writer.begin()
-                    var remaining = wouldProcess
-                    for try await record in store.export(QueryFilter(status: .pending)) where remaining > 0 {
-                        guard record.nextAttemptAt <= Date() else { continue }
+                    // The same queries the count counts, and no more than the run would take: stop reading there.
+                    var records = store.export(QueryFilter(eligibleAt: now), pageSize: min(500, max(1, wouldProcess)))
+                        .makeAsyncIterator()
+                    for _ in 0..<wouldProcess {
+                        guard let record = try await records.next() else { break }
                         try writer.write(record)
-                        remaining -= 1
                     }
                     try writer.end()
                 }
