@@ -13,6 +13,12 @@ let package = Package(
         .executable(name: "triage-bench", targets: ["TriageBench"]),
         .library(name: "TriageCore", targets: ["TriageCore"]),
     ],
+    traits: [
+        .trait(name: "MongoDB", description: """
+            The MongoDB store, through MongoDB's C driver (libmongoc-dev). Without it, Triage builds with SQLite             only: swift build --disable-default-traits
+            """),
+        .default(enabledTraits: ["MongoDB"]),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -101,8 +107,8 @@ let package = Package(
         .executableTarget(
             name: "triage",
             dependencies: [
-                "TriageCore", "TriageSQLite", "TriageMongo", "TriageLLM", "TriageProcessor", "TriageIngest",
-                "TriageServer",
+                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest", "TriageServer",
+                .target(name: "TriageMongo", condition: .when(traits: ["MongoDB"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,16 +120,23 @@ let package = Package(
         .executableTarget(
             name: "TriageBench",
             dependencies: [
-                "TriageCore", "TriageSQLite", "TriageMongo", "TriageLLM", "TriageProcessor", "TriageIngest", "TestSupport",
+                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest", "TestSupport",
+                .target(name: "TriageMongo", condition: .when(traits: ["MongoDB"])),
+                .target(name: "MongoTestSupport", condition: .when(traits: ["MongoDB"])),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "MongoTestSupport",
+            dependencies: ["TriageCore", "TriageSQLite", "TriageMongo", "TestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TestSupport",
             dependencies: [
-                "TriageCore", "TriageSQLite", "TriageMongo",
+                "TriageCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -138,12 +151,12 @@ let package = Package(
         ),
         .testTarget(
             name: "TriageStoreTests",
-            dependencies: ["TriageCore", "TriageSQLite", "TriageMongo", "TestSupport"],
+            dependencies: ["TriageCore", "TriageSQLite", "TriageMongo", "TestSupport", "MongoTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "TriageProcessorTests",
-            dependencies: ["TriageCore", "TriageProcessor", "TriageLLM", "TriageMongo", "TestSupport"],
+            dependencies: ["TriageCore", "TriageProcessor", "TriageLLM", "TriageMongo", "TestSupport", "MongoTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -176,7 +189,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TriageCLITests",
-            dependencies: ["TriageCore", "TriageSQLite", "TestSupport"],
+            dependencies: ["TriageCore", "TriageSQLite", "TestSupport", "MongoTestSupport"],
             swiftSettings: swiftSettings
         ),
     ],

@@ -1,4 +1,6 @@
+#if MongoDB
 import Foundation
+import MongoTestSupport
 import TestSupport
 import TriageCore
 import TriageIngest
@@ -46,3 +48,4 @@ extension Bench {
             """)
     }
 }
+#endif

@@ -30,7 +30,9 @@ struct Bench {
         if part == "all" || part == "ratelimit" { try await rateLimitFidelity() }
         if part == "all" || part == "http" { try await httpEfficiency(repeats: repeats) }
         if part == "all" || part == "smollm2" { try await smolLM2() }
+        #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
+        #endif
     }
 
     static let silent = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -40,24 +40,15 @@ extension SupportQuery {
         public var description: String { "field 'text' must not be empty" }
     }
 
-    /// A query from outside input — a file, a request, the command line — checked by the one rule every query
-    /// meets: there is text to classify.
+    /// The query, checked by the one rule every query from outside input (a file, a request, the command line)
+    /// meets: there is text to classify. The readers build a query and pass it through here.
     /// - Throws: ``EmptyText`` if the text is empty once whitespace is trimmed.
-    public init(
-        validating text: String,
-        subject: String? = nil,
-        channel: String? = nil,
-        customerId: String? = nil,
-        externalId: String? = nil,
-        createdAt: Date = Date(),
-        metadata: [String: String] = [:]
-    ) throws(EmptyText) {
-        self.init(text: text, subject: subject, channel: channel, customerId: customerId, externalId: externalId,
-                  createdAt: createdAt, metadata: metadata)
+    public func validated() throws(EmptyText) -> SupportQuery {
         guard hasText else { throw EmptyText() }
+        return self
     }
 
-    /// Whether the query meets the rule of ``init(validating:subject:channel:customerId:externalId:createdAt:metadata:)``;
+    /// Whether the query meets the rule of ``validated()``;
     /// stores check it again for values built without that constructor, and for documents others wrote.
     public var hasText: Bool {
         !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty

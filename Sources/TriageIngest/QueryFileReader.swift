@@ -163,12 +163,12 @@ public enum QueryFileReader {
         var query: SupportQuery
         do {
             query = try SupportQuery(
-                validating: try string("text") ?? "",
+                text: try string("text") ?? "",
                 subject: try string("subject"),
                 channel: try string("channel"),
                 customerId: try string("customerId", "customer_id", allowNumber: true),
                 externalId: try string("externalId", "external_id", allowNumber: true)
-            )
+            ).validated()
         } catch is SupportQuery.EmptyText {
             throw fail("text", "must not be empty")
         }

@@ -29,8 +29,9 @@ struct QueriesController: Sendable {
 
         func query() throws -> SupportQuery {
             do {
-                return try SupportQuery(validating: text, subject: subject, channel: channel, customerId: customerId,
+                return try SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
                                         externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:])
+                    .validated()
             } catch {
                 throw HTTPError(.badRequest, message: error.description)
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MongoTestSupport
 import TestSupport
 import Testing
 import TriageCore

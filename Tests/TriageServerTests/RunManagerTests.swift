@@ -13,10 +13,10 @@ struct RunManagerTests {
     @Test("a run accepted as shutdown begins is started, recorded and stopped; shutdown does not wait out its grace period")
     func acceptedRunsStartDuringShutdown() async throws {
         var acceptedInAll = 0
-        for _ in 0..<5 {
+        for _ in 0..<3 {
             let store = try SQLiteQueryStore(location: .sqliteMemory)
             var configuration = ServerConfiguration()
-            configuration.gracePeriod = .seconds(30)
+            configuration.gracePeriod = .seconds(60)
             configuration.maxActiveRuns = 1000
             let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
             let runs = RunManager(store: store, classifier: ScriptedClassifier(), configuration: configuration,
@@ -29,18 +29,17 @@ struct RunManagerTests {
                 // Shutdown begins while clients are still being answered 202.
                 await group.triggerGracefulShutdown()
                 var ids: [String] = []
-                for _ in 0..<200 {
+                for _ in 0..<50 {
                     guard let id = try? runs.start(processor: configuration.processor, webhook: nil) else { break }
                     ids.append(id)
-                    await Task.yield()
                 }
                 try await tasks.waitForAll()
                 return ids
             }
-            #expect(ContinuousClock.now - started < .seconds(15), "shutdown waited for runs that never started")
-            for id in accepted {
-                #expect(try await store.run(id)?.state == .cancelled, "run \(id) was accepted and never recorded")
-            }
+            #expect(ContinuousClock.now - started < .seconds(30), "shutdown waited out its grace period for runs that never started")
+            var unrecorded = 0
+            for id in accepted where try await store.run(id)?.state != .cancelled { unrecorded += 1 }
+            #expect(unrecorded == 0, "\(unrecorded) of \(accepted.count) accepted runs never started")
             acceptedInAll += accepted.count
         }
         #expect(acceptedInAll > 0, "no run was accepted after shutdown was triggered: the race was not exercised")

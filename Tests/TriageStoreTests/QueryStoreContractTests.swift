@@ -1,4 +1,5 @@
 import Foundation
+import MongoTestSupport
 import TestSupport
 import Testing
 import TriageCore

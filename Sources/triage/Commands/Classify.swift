@@ -25,7 +25,7 @@ extension Triage {
 
         private func query() throws -> SupportQuery {
             do {
-                return try SupportQuery(validating: text, subject: subject)
+                return try SupportQuery(text: text, subject: subject).validated()
             } catch {
                 throw ValidationError("the text to classify is empty")
             }

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import TriageCore
+#if MongoDB
 import TriageMongo
+#endif
 import TriageSQLite
 
 /// `--store`, `--database` and `--collection`, shared by every command that touches the store.
@@ -59,6 +61,7 @@ struct StoreOptions: ParsableArguments {
     func open() async throws -> any QueryStore {
         let location = try StoreLocation(parsing: uri)
         guard case .mongodb(let uri) = location else { return try StoreFactory.open(location) }
+        #if MongoDB
         // The driver's own log lines go through swift-log; set it up before the driver starts.
         _ = CLILogging.logger("triage.store")
         var configuration = MongoQueryStore.Configuration(
@@ -68,6 +71,13 @@ struct StoreOptions: ParsableArguments {
         )
         configuration.threads = 8
         return try await MongoQueryStore(configuration: configuration)
+        #else
+        _ = uri
+        throw StoreError.invalidLocation("""
+            this triage was built without MongoDB (the MongoDB package trait is off); build it with the default \
+            traits, with libmongoc-dev installed, to use \(StoreLocation.redact(self.uri))
+            """)
+        #endif
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 
 /// A MongoDB wire-protocol test server on a free loopback port: `scripts/mongo-test-server`, run by Debian's
 /// `/usr/bin/python3` with `python3-mockupdb` (the protocol) and `python3-mongomock` (query semantics).

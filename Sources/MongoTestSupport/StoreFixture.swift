@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import TriageCore
 import TriageMongo
 import TriageSQLite
@@ -80,13 +81,6 @@ extension StoreFixture {
             throw error
         }
         await opened.cleanup()
-    }
-}
-
-/// Builds test queries with distinct texts and external ids.
-public func sampleQueries(_ count: Int, prefix: String = "query") -> [SupportQuery] {
-    (1...max(count, 1)).prefix(count).map { index in
-        SupportQuery(text: "\(prefix) \(index): my order has not arrived", externalId: "\(prefix)-\(index)")
     }
 }
 
