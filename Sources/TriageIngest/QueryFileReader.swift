@@ -41,95 +41,12 @@ public enum QueryFileFormat: String, Sendable, CaseIterable {
 public enum QueryFileReader {
     /// Reads a file.
     public static func read(path: String, format: QueryFileFormat? = nil) throws -> [SupportQuery] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
-            throw ImportError(file: path, message: "the file \(reason)")
-        }
-        return try parse(data, format: format ?? .detect(path: path, data: data), file: path)
+        try RecordFile.read(path: path, format: format, what: "queries", record: query(from:file:location:))
     }
 
     /// Parses file contents.
     public static func parse(_ data: Data, format: QueryFileFormat, file: String) throws -> [SupportQuery] {
-        if let offset = JSONSyntax.firstInvalidUTF8(in: data) {
-            throw ImportError(file: file, location: JSONSyntax.position(of: offset, in: data),
-                              message: "not UTF-8 text")
-        }
-        let queries: [SupportQuery]
-        switch format {
-        case .json: queries = try parseJSONArray(data, file: file)
-        case .jsonl: queries = try parseJSONLines(data, file: file)
-        case .csv: queries = try parseCSV(data, file: file)
-        }
-        guard !queries.isEmpty else { throw ImportError(file: file, message: "no queries found") }
-        return queries
-    }
-
-    private static func parseJSONArray(_ data: Data, file: String) throws -> [SupportQuery] {
-        let values: [JSONValue]
-        do {
-            values = try JSONDecoder().decode([JSONValue].self, from: data)
-        } catch let error as DecodingError {
-            if case .typeMismatch = error {
-                let start = data.firstIndex { !Character(UnicodeScalar($0)).isWhitespace } ?? data.startIndex
-                throw ImportError(file: file, location: JSONSyntax.position(of: start - data.startIndex, in: data),
-                                  message: "expected a JSON array of objects at the top level")
-            }
-            let problem = JSONSyntax.problem(in: data)
-            let location = problem.offset.map { JSONSyntax.position(of: $0, in: data) } ?? "line 1"
-            throw ImportError(file: file, location: location,
-                              message: "malformed JSON: \(problem.reason)")
-        }
-        return try values.enumerated().map { index, value in
-            try query(from: value, file: file, location: "record \(index + 1)")
-        }
-    }
-
-    private static func parseJSONLines(_ data: Data, file: String) throws -> [SupportQuery] {
-        var queries: [SupportQuery] = []
-        let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-        for (index, line) in lines.enumerated() {
-            let location = "line \(index + 1)"
-            guard line.contains(where: { !Character(UnicodeScalar($0)).isWhitespace }) else { continue }
-            let value: JSONValue
-            do {
-                value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
-            } catch {
-                let problem = JSONSyntax.problem(in: Data(line))
-                let column = problem.offset.map { " at column \($0 + 1)" } ?? ""
-                throw ImportError(file: file, location: location, message: "malformed JSON: \(problem.reason)\(column)")
-            }
-            queries.append(try query(from: value, file: file, location: location))
-        }
-        return queries
-    }
-
-    private static func parseCSV(_ data: Data, file: String) throws -> [SupportQuery] {
-        guard var text = String(data: data, encoding: .utf8) else {
-            throw ImportError(file: file, location: "line 1", message: "not UTF-8 text")
-        }
-        if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
-        let rows = try CSVParser.parse(text, file: file)
-        guard let header = rows.first else { return [] }
-        let columns = header.fields.map { $0.trimmingCharacters(in: .whitespaces) }
-        guard columns.contains("text") else {
-            throw ImportError(file: file, location: "line 1", message: "the header row has no 'text' column")
-        }
-        return try rows.dropFirst().compactMap { row in
-            if row.fields.count == 1 && row.fields[0].isEmpty { return nil }
-            let location = "line \(row.line)"
-            guard row.fields.count == columns.count else {
-                throw ImportError(file: file, location: location,
-                                  message: "has \(row.fields.count) fields; the header has \(columns.count)")
-            }
-            var object: [String: JSONValue] = [:]
-            for (column, value) in zip(columns, row.fields) where !value.isEmpty {
-                object[column] = .string(value)
-            }
-            return try query(from: .object(object), file: file, location: location)
-        }
+        try RecordFile.parse(data, format: format, file: file, what: "queries", record: query(from:file:location:))
     }
 
     /// Fields Triage writes on export; ignored on import so that an export can be imported again.
@@ -140,50 +57,33 @@ public enum QueryFileReader {
     ]
 
     private static func query(from value: JSONValue, file: String, location: String) throws -> SupportQuery {
-        guard case .object(let object) = value else {
-            throw ImportError(file: file, location: location, message: "expected a JSON object, found \(value.typeName)")
-        }
-        func fail(_ field: String, _ message: String) -> ImportError {
-            ImportError(file: file, location: location, field: field, message: message)
-        }
-        func string(_ names: String..., allowNumber: Bool = false) throws -> String? {
-            for name in names {
-                guard let value = object[name] else { continue }
-                switch value {
-                case .null: return nil
-                case .string(let text): return text
-                case .integer(let number) where allowNumber: return String(number)
-                default: throw fail(name, "expected a string, found \(value.typeName)")
-                }
-            }
-            return nil
-        }
-
-        guard object["text"] != nil else { throw fail("text", "is missing") }
+        let fields = try RecordFields(value, file: file, location: location)
+        let object = fields.object
+        guard object["text"] != nil else { throw fields.fail("text", "is missing") }
         var query: SupportQuery
         do {
             query = try SupportQuery(
-                text: try string("text") ?? "",
-                subject: try string("subject"),
-                channel: try string("channel"),
-                customerId: try string("customerId", "customer_id", allowNumber: true),
-                externalId: try string("externalId", "external_id", allowNumber: true)
+                text: try fields.string("text") ?? "",
+                subject: try fields.string("subject"),
+                channel: try fields.string("channel"),
+                customerId: try fields.string("customerId", "customer_id", allowNumber: true),
+                externalId: try fields.string("externalId", "external_id", allowNumber: true)
             ).validated()
         } catch is SupportQuery.EmptyText {
-            throw fail("text", "must not be empty")
+            throw fields.fail("text", "must not be empty")
         }
         for name in ["createdAt", "created_at"] {
             guard let value = object[name] else { continue }
-            query.createdAt = try date(value) ?? { throw fail(name, "expected an ISO 8601 date or Unix seconds, found \(value.scalarText.map { "'\($0)'" } ?? value.typeName)") }()
+            query.createdAt = try date(value) ?? { throw fields.fail(name, "expected an ISO 8601 date or Unix seconds, found \(value.scalarText.map { "'\($0)'" } ?? value.typeName)") }()
         }
         if let metadata = object["metadata"] {
             guard case .object(let entries) = metadata else {
-                throw fail("metadata", "expected an object, found \(metadata.typeName)")
+                throw fields.fail("metadata", "expected an object, found \(metadata.typeName)")
             }
             for (key, entry) in entries {
                 guard let text = entry.scalarText else {
                     if entry == .null { continue }
-                    throw fail("metadata.\(key)", "expected a string, number or boolean, found \(entry.typeName)")
+                    throw fields.fail("metadata.\(key)", "expected a string, number or boolean, found \(entry.typeName)")
                 }
                 query.metadata[key] = text
             }
@@ -193,7 +93,7 @@ public enum QueryFileReader {
         for (key, entry) in object where !known.contains(key) && !managedFields.contains(key) {
             guard let text = entry.scalarText else {
                 if entry == .null { continue }
-                throw fail(key, "unsupported value type \(entry.typeName); extra fields must be strings, numbers or booleans")
+                throw fields.fail(key, "unsupported value type \(entry.typeName); extra fields must be strings, numbers or booleans")
             }
             query.metadata[key] = text
         }

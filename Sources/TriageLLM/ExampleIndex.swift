@@ -1,0 +1,72 @@
+import Foundation
+import TriageCore
+
+/// The labelled examples most like a query, ranked by BM25 over words. Built once per run and then only read, so
+/// every slot shares it; no server, no embedding model.
+///
+/// Words are lower-cased runs of letters and digits. A lookup scores only the examples that share a word with the
+/// query (through an inverted index), so it costs what the query's words occur in, not the size of the pool.
+public struct ExampleIndex: Sendable {
+    public let examples: [LabelledExample]
+    private struct Posting: Sendable {
+        var example: Int32
+        var count: UInt16
+    }
+
+    private let postings: [String: [Posting]]
+    private let lengths: [Float]
+    private let averageLength: Float
+    /// Each example's text as compared for "the query's own text" (lower-cased, spaces folded).
+    private let normalized: [String]
+    private let k1: Float = 1.2
+    private let b: Float = 0.75
+
+    public init(_ examples: [LabelledExample]) {
+        self.examples = examples
+        var postings: [String: [Posting]] = [:]
+        var lengths: [Float] = []
+        lengths.reserveCapacity(examples.count)
+        for (index, example) in examples.enumerated() {
+            let words = Self.words(example.text)
+            lengths.append(Float(words.count))
+            var counts: [String: Int] = [:]
+            for word in words { counts[word, default: 0] += 1 }
+            for (word, count) in counts {
+                postings[word, default: []].append(Posting(example: Int32(index), count: UInt16(min(count, 65_535))))
+            }
+        }
+        self.postings = postings
+        self.lengths = lengths
+        averageLength = lengths.isEmpty ? 1 : max(1, lengths.reduce(0, +) / Float(lengths.count))
+        normalized = examples.map { Self.normalize($0.text) }
+    }
+
+    /// The `k` examples most like `text`, best first (ties in pool order), never one whose text is `text` itself.
+    public func nearest(to text: String, k: Int) -> [(example: LabelledExample, score: Double)] {
+        guard k > 0, !examples.isEmpty else { return [] }
+        var scores: [Int32: Float] = [:]
+        let total = Float(examples.count)
+        for word in Set(Self.words(text)) {
+            guard let list = postings[word] else { continue }
+            let frequency = Float(list.count)
+            let idf = log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+            for posting in list {
+                let count = Float(posting.count)
+                let norm = k1 * (1 - b + b * lengths[Int(posting.example)] / averageLength)
+                scores[posting.example, default: 0] += idf * count * (k1 + 1) / (count + norm)
+            }
+        }
+        let own = Self.normalize(text)
+        let ranked = scores.filter { normalized[Int($0.key)] != own }
+            .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
+        return ranked.prefix(k).map { (examples[Int($0.key)], Double($0.value)) }
+    }
+
+    static func words(_ text: String) -> [String] {
+        text.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)
+    }
+
+    private static func normalize(_ text: String) -> String {
+        words(text).joined(separator: " ")
+    }
+}
