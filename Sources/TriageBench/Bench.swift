@@ -12,7 +12,7 @@ import AsyncHTTPClient
 ///
 ///     swift run -c release triage-bench            # everything
 ///     swift run -c release triage-bench throughput # one part: throughput | efficiency | memory | ratelimit | http
-///                                                  # | smollm2 | mongo
+///                                                  # | smollm2 | retrieval | quality | mongo
 @main
 struct Bench {
     static func main() async throws {
@@ -30,6 +30,8 @@ struct Bench {
         if part == "all" || part == "ratelimit" { try await rateLimitFidelity() }
         if part == "all" || part == "http" { try await httpEfficiency(repeats: repeats) }
         if part == "all" || part == "smollm2" { try await smolLM2() }
+        if part == "all" || part == "retrieval" { try retrieval() }
+        if part == "all" || part == "quality" { try await quality() }
         #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
         #endif

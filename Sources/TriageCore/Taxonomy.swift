@@ -16,10 +16,18 @@ public struct Taxonomy: Sendable, Hashable, Codable {
         }
     }
 
+    /// A field of the answer the model is asked for.
+    public enum Field: String, Sendable, Hashable, Codable, CaseIterable {
+        case category, priority, sentiment, language, confidence, summary
+    }
+
     public var name: String
     public var categories: [Label]
     public var priorities: [Label]
     public var sentiments: [Label]
+    /// The fields to ask the model for (always including `category`); all of them when absent. Asking for fewer
+    /// shortens the prompt and the answer, and small models classify better; fields not asked for are left empty.
+    public var fields: [Field]?
 
     public init(name: String, categories: [Label], priorities: [Label], sentiments: [Label]) {
         self.name = name
@@ -37,6 +45,14 @@ public struct Taxonomy: Sendable, Hashable, Codable {
         return digest.prefix(6).map { String(format: "%02x", $0) }.joined()
     }
 
+    /// The fields the model is asked for, in answer order.
+    public var askedFields: [Field] {
+        guard let fields else { return Field.allCases }
+        return Field.allCases.filter { fields.contains($0) }
+    }
+
+    public func asks(_ field: Field) -> Bool { askedFields.contains(field) }
+
     public var categoryNames: [String] { categories.map(\.name) }
     public var priorityNames: [String] { priorities.map(\.name) }
     public var sentimentNames: [String] { sentiments.map(\.name) }
@@ -46,6 +62,9 @@ public struct Taxonomy: Sendable, Hashable, Codable {
     public func validate() throws {
         guard !name.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw TaxonomyError("the taxonomy needs a non-empty 'name'")
+        }
+        if let fields, !fields.contains(.category) {
+            throw TaxonomyError("'fields' must include category")
         }
         for (field, labels) in [("categories", categories), ("priorities", priorities), ("sentiments", sentiments)] {
             guard !labels.isEmpty else { throw TaxonomyError("'\(field)' must list at least one label") }

@@ -23,6 +23,7 @@ struct AnswerValidator: Sendable {
         }
         var problems: [String] = []
         func label(_ field: String, _ allowed: [String]) -> String {
+            guard taxonomy.asks(Taxonomy.Field(rawValue: field)!) else { return "" }
             guard let raw = object[field]?.stringValue else {
                 problems.append(object[field] == nil ? "'\(field)' is missing" : "'\(field)' must be a string")
                 return ""
@@ -40,7 +41,9 @@ struct AnswerValidator: Sendable {
         let sentiment = label("sentiment", taxonomy.sentimentNames)
 
         var language = ""
-        if let raw = object["language"]?.stringValue?.trimmingCharacters(in: .whitespaces).lowercased(),
+        if !taxonomy.asks(.language) {
+            // Not asked for.
+        } else if let raw = object["language"]?.stringValue?.trimmingCharacters(in: .whitespaces).lowercased(),
            raw.range(of: "^[a-z]{2,3}(-[a-z0-9]{2,4})?$", options: .regularExpression) != nil {
             language = raw
         } else {
@@ -48,7 +51,9 @@ struct AnswerValidator: Sendable {
         }
 
         var confidence = 0.0
-        if let value = object["confidence"]?.doubleValue, (0...1).contains(value) {
+        if !taxonomy.asks(.confidence) {
+            // Not asked for: the examples' agreement, where there are examples, is the confidence.
+        } else if let value = object["confidence"]?.doubleValue, (0...1).contains(value) {
             confidence = value
         } else {
             let shown = object["confidence"].map { "\($0)" } ?? "missing"
@@ -56,7 +61,7 @@ struct AnswerValidator: Sendable {
         }
 
         var summary = object["summary"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        if summary.isEmpty { problems.append("'summary' must be a non-empty string") }
+        if summary.isEmpty && taxonomy.asks(.summary) { problems.append("'summary' must be a non-empty string") }
         if summary.count > 200 { summary = String(summary.prefix(199)) + "…" }
 
         guard problems.isEmpty else { throw ValidationProblems(problems) }

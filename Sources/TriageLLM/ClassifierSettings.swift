@@ -28,6 +28,8 @@ public enum ClassifierSettings {
         public var outputMode: LLMConfiguration.OutputMode?
         public var azureApiVersion: String?
         public var taxonomy: String?
+        public var examples: String?
+        public var examplesPerQuery: Int?
         public var headers: [String: String]?
         public var prices: [String: LLMConfiguration.Price]?
 
@@ -73,6 +75,8 @@ public enum ClassifierSettings {
         public var llm: LLMConfiguration?
         /// A taxonomy file to use instead of the built-in taxonomy.
         public var taxonomy: String?
+        /// A file of labelled examples shown to the model, the most similar before each query; `nil` for none.
+        public var examples: String?
     }
 
     /// Every setting, in the order docs/llm.md lists them.
@@ -98,6 +102,10 @@ public enum ClassifierSettings {
                 file: "azureApiVersion", default: "none (not Azure)", expected: "a version") { $0 },
         setting(\.taxonomy, flag: "--taxonomy", environment: "TRIAGE_TAXONOMY", file: "taxonomy",
                 default: "the built-in customer-support taxonomy", expected: "a file path") { $0 },
+        setting(\.examples, flag: "--examples", environment: "TRIAGE_EXAMPLES", file: "examples",
+                default: "none", expected: "a file path, or none") { $0 },
+        setting(\.examplesPerQuery, flag: "--examples-per-query", environment: "TRIAGE_EXAMPLES_PER_QUERY",
+                file: "examplesPerQuery", default: "8", expected: "a whole number", Int.init),
         setting(\.headers, flag: nil, environment: nil, file: "headers",
                 default: "none (extra HTTP headers)", expected: "a map") { _ in nil },
         setting(\.prices, flag: nil, environment: nil, file: "prices",
@@ -142,6 +150,9 @@ public enum ClassifierSettings {
         for (name, value) in [("rpm", merged.rpm), ("tpm", merged.tpm), ("requestTimeout", merged.requestTimeout)] {
             if let value, !(value > 0) { throw Invalid("\(name) must be more than 0, not \(value)") }
         }
+        if let count = merged.examplesPerQuery, !(1...64).contains(count) {
+            throw Invalid("examplesPerQuery must be from 1 to 64, not \(count)")
+        }
         guard let choice = merged.llm else {
             throw Invalid("""
                 no classifier chosen: pass --llm openai (any OpenAI-compatible endpoint), --llm anthropic, \
@@ -150,7 +161,7 @@ public enum ClassifierSettings {
         }
         let provider: LLMConfiguration.Provider
         switch choice {
-        case .mock: return Resolved(llm: nil, taxonomy: merged.taxonomy)
+        case .mock: return Resolved(llm: nil, taxonomy: merged.taxonomy, examples: examples(merged))
         case .openai: provider = .openAI
         case .anthropic: provider = .anthropic
         }
@@ -175,7 +186,13 @@ public enum ClassifierSettings {
         configuration.azureAPIVersion = merged.azureApiVersion
         configuration.extraHeaders = merged.headers ?? [:]
         for (name, price) in merged.prices ?? [:] { configuration.prices[name] = price }
-        return Resolved(llm: configuration, taxonomy: merged.taxonomy)
+        configuration.examplesPerQuery = merged.examplesPerQuery ?? configuration.examplesPerQuery
+        return Resolved(llm: configuration, taxonomy: merged.taxonomy, examples: examples(merged))
+    }
+
+    /// The examples file, unless the settings say `none`.
+    private static func examples(_ merged: Layer) -> String? {
+        merged.examples.flatMap { $0.lowercased() == "none" ? nil : $0 }
     }
 
     /// The providers' own endpoints, which never answer without a key (a local server may).

@@ -23,6 +23,7 @@ public final class LLMClassifier: Classifier {
     private let validator: AnswerValidator
     private let limiter: RateLimiter
     private let taxonomyVersion: String
+    private let examples: ExampleIndex?
     private let logger: Logger
     /// Lowered for the rest of the run when the endpoint says it lacks a structured-output mode.
     private let mode: Mutex<LLMConfiguration.OutputMode>
@@ -30,7 +31,10 @@ public final class LLMClassifier: Classifier {
     /// - Parameters:
     ///   - client: The shared HTTP client; its connection pool should allow as many connections as the processor's
     ///     concurrency. The caller owns it and shuts it down.
-    public init(configuration: LLMConfiguration, taxonomy: Taxonomy, client: HTTPClient, logger: Logger) {
+    ///   - examples: Labelled examples: for each query the most similar ``LLMConfiguration/examplesPerQuery`` go
+    ///     before it as earlier turns of the conversation, and their agreement with the answer is its confidence.
+    public init(configuration: LLMConfiguration, taxonomy: Taxonomy, client: HTTPClient, logger: Logger,
+                examples: ExampleIndex? = nil) {
         self.configuration = configuration
         self.taxonomy = taxonomy
         self.client = client
@@ -39,11 +43,13 @@ public final class LLMClassifier: Classifier {
         case .openAI: OpenAIChatAPI()
         case .anthropic: AnthropicMessagesAPI()
         }
-        prompt = ClassificationPrompt(taxonomy: taxonomy)
+        prompt = ClassificationPrompt(taxonomy: taxonomy, style: configuration.promptStyle)
         validator = AnswerValidator(taxonomy: taxonomy)
         limiter = RateLimiter(requestsPerMinute: configuration.requestsPerMinute,
                               tokensPerMinute: configuration.tokensPerMinute)
-        taxonomyVersion = taxonomy.version
+        // The provenance of a label: the taxonomy's version, and the example pool's when there is one.
+        taxonomyVersion = taxonomy.version + (examples.map { "+examples:" + $0.examples.contentVersion } ?? "")
+        self.examples = examples
         mode = Mutex(configuration.outputMode)
     }
 
@@ -54,8 +60,14 @@ public final class LLMClassifier: Classifier {
 
     public func classify(_ request: ClassificationRequest) async throws -> Classification {
         var usage = Usage()
-        var messages = [ChatMessage(role: .user, content: prompt.userMessage(for: request.query))]
-        let estimate = prompt.estimatedPromptTokens(for: request.query) + configuration.maxOutputTokens
+        let shots = examples?.nearest(to: request.query.text, k: configuration.examplesPerQuery) ?? []
+        // The most similar example goes last, nearest the query: small models follow the latest turns most.
+        var messages = shots.reversed().flatMap { shot in
+            [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
+             ChatMessage(role: .assistant, content: prompt.exampleAnswer(shot.example))]
+        } + [ChatMessage(role: .user, content: prompt.userMessage(for: request.query))]
+        let estimate = messages.map(\.content.utf8.count).reduce(prompt.system.utf8.count, +) / 4 + 8
+            + configuration.maxOutputTokens
         var retries = 0
         var repaired = false
         while true {
@@ -91,7 +103,9 @@ public final class LLMClassifier: Classifier {
                 let answer = try validator.validate(reply.content)
                 return Classification(
                     category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
-                    language: answer.language, confidence: answer.confidence, summary: answer.summary,
+                    language: answer.language,
+                    confidence: Self.confidence(of: answer.category, shots: shots) ?? answer.confidence,
+                    summary: answer.summary,
                     model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
                     promptTokens: usage.prompt, completionTokens: usage.completion,
                     costUSD: usage.cost(configuration.prices[configuration.model])
@@ -109,6 +123,18 @@ public final class LLMClassifier: Classifier {
                 messages.append(ChatMessage(role: .user, content: prompt.repairMessage(problems: problems.description)))
             }
         }
+    }
+
+    /// The share of the retrieved examples' similarity that agrees with the answer's category:
+    /// Σ score of the examples labelled `category` ÷ Σ score of all retrieved; `nil` when none was retrieved (the
+    /// model's own confidence stands). A small model's self-reported confidence says little; whether the most similar
+    /// labelled queries carry the same label says a lot.
+    static func confidence(of category: String,
+                           shots: [(example: LabelledExample, score: Double)]) -> Double? {
+        let total = shots.map(\.score).reduce(0, +)
+        guard total > 0 else { return nil }
+        let agreeing = shots.filter { $0.example.category == category }.map(\.score).reduce(0, +)
+        return (agreeing / total * 1000).rounded() / 1000
     }
 
     // MARK: - One HTTP request

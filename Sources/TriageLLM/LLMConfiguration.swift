@@ -66,6 +66,18 @@ public struct LLMConfiguration: Sendable {
     public var requestsPerMinute: Double?
     /// Tokens per minute, estimated before each request and corrected by reported usage.
     public var tokensPerMinute: Double?
+    /// Which prompt to send.
+    public enum PromptStyle: String, Sendable, CaseIterable {
+        /// Triage's prompt: every field, the labels with their descriptions, the rules.
+        case full
+        /// One line naming the categories: the baseline the quality bench compares against, not for production.
+        case oneLine
+    }
+
+    /// Triage's prompt unless a measurement asks for the baseline.
+    public var promptStyle: PromptStyle = .full
+    /// Labelled examples shown before each query, the most similar from the pool (see ``ExampleIndex``).
+    public var examplesPerQuery = 8
     /// Prices by model name; a model not listed costs 0.
     public var prices: [String: Price] = LLMConfiguration.defaultPrices
 

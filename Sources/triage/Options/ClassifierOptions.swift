@@ -2,6 +2,7 @@ import ArgumentParser
 import AsyncHTTPClient
 import Foundation
 import TriageCore
+import TriageIngest
 import TriageLLM
 import TriageServer
 import Yams
@@ -66,6 +67,18 @@ struct ClassifierOptions: ParsableArguments {
     var taxonomy: String?
 
     @Option(name: .long, help: ArgumentHelp(
+        "Labelled examples (JSONL, JSON or CSV with text and category, optionally priority and sentiment): before "
+            + "each query the model sees the most similar ones, and their agreement with its answer is the "
+            + "confidence; 'none' for none. (env: TRIAGE_EXAMPLES)",
+        valueName: "file"
+    ))
+    var examples: String?
+
+    @Option(name: .long, help: ArgumentHelp("Examples shown before each query, 1 to 64. (env: TRIAGE_EXAMPLES_PER_QUERY)",
+                                            valueName: "n"))
+    var examplesPerQuery: Int?
+
+    @Option(name: .long, help: ArgumentHelp(
         "A YAML or JSON config file (llm, llmUrl, model, apiKeyEnv, rpm, tpm, requestTimeout, outputMode, "
             + "azureApiVersion, taxonomy, headers, prices, server). Flags win over the environment, which wins "
             + "over the file. (env: TRIAGE_CONFIG)",
@@ -97,6 +110,8 @@ struct ClassifierOptions: ParsableArguments {
         layer.outputMode = outputMode
         layer.azureApiVersion = azureApiVersion
         layer.taxonomy = taxonomy
+        layer.examples = examples
+        layer.examplesPerQuery = examplesPerQuery
         return layer
     }
 
@@ -119,13 +134,15 @@ struct ClassifierOptions: ParsableArguments {
     /// Builds the classifier these options name, runs `body` with it, and releases its HTTP client afterwards.
     /// - Parameter concurrency: Sizes the HTTP connection pool.
     /// - Throws: `ValidationError` when no classifier was chosen or a setting is wrong.
+    /// - Parameter examples: A pool to use instead of the one the settings name (`triage eval --holdout`).
     func withClassifier<T>(
         concurrency: Int,
+        examples pool: [LabelledExample]? = nil,
         _ body: (any Classifier, _ name: String) async throws -> T
     ) async throws -> T {
         let settings = try resolved()
-        let taxonomy = try settings.taxonomy.map { try Taxonomy.load(contentsOf: URL(fileURLWithPath: $0)) }
-            ?? .customerSupport
+        let taxonomy = try loadTaxonomy(settings)
+        let examples = try pool ?? settings.examples.map { try ExampleFileReader.read(path: $0, taxonomy: taxonomy) }
         guard let configuration = settings.llm else {
             var configuration = MockClassifier.Configuration()
             if mockLatencyMs > 0 {
@@ -139,7 +156,8 @@ struct ClassifierOptions: ParsableArguments {
                                     concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, concurrency))
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
-                                       logger: CLILogging.logger("triage.llm"))
+                                       logger: CLILogging.logger("triage.llm"),
+                                       examples: examples.map(ExampleIndex.init))
         do {
             let result = try await body(classifier, "\(configuration.provider.rawValue):\(configuration.model)")
             try await client.shutdown()
@@ -148,6 +166,12 @@ struct ClassifierOptions: ParsableArguments {
             try? await client.shutdown()
             throw error
         }
+    }
+
+    /// The taxonomy the settings name, or the built-in one.
+    func loadTaxonomy(_ settings: ClassifierSettings.Resolved? = nil) throws -> Taxonomy {
+        guard let path = try (settings ?? resolved()).taxonomy else { return .customerSupport }
+        return try Taxonomy.load(contentsOf: URL(fileURLWithPath: path))
     }
 }
 
