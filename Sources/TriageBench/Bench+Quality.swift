@@ -87,8 +87,9 @@ extension Bench {
         for probe in probes { found += index.nearest(to: probe.text, k: 8).count }
         let perLookup = (ContinuousClock.now - lookups) / probes.count
         print("""
-            retrieval: BM25 index of \(count) examples built in \(built), resident memory +\(grown / 1_048_576) MiB; \
-            lookup of the 8 nearest \(perLookup) per query (\(found / probes.count) found per query on average)
+            retrieval: BM25 index of \(count) examples built in \(String(format: "%.2f s", built.timeInterval)), \
+            resident memory +\(grown / 1_048_576) MiB; the 8 nearest found in \
+            \(String(format: "%.2f ms", perLookup.timeInterval * 1000)) per query (\(found / probes.count) per query)
             """)
     }
 

@@ -44,20 +44,25 @@ public struct ExampleIndex: Sendable {
     /// The `k` examples most like `text`, best first (ties in pool order), never one whose text is `text` itself.
     public func nearest(to text: String, k: Int) -> [(example: LabelledExample, score: Double)] {
         guard k > 0, !examples.isEmpty else { return [] }
-        var scores: [Int32: Float] = [:]
+        // One score per example, and the examples touched: an array beats a dictionary on long posting lists.
+        var scores = [Float](repeating: 0, count: examples.count)
+        var touched: [Int32] = []
         let total = Float(examples.count)
         for word in Set(Self.words(text)) {
             guard let list = postings[word] else { continue }
             let frequency = Float(list.count)
             let idf = log(1 + (total - frequency + 0.5) / (frequency + 0.5))
             for posting in list {
+                let index = Int(posting.example)
+                if scores[index] == 0 { touched.append(posting.example) }
                 let count = Float(posting.count)
-                let norm = k1 * (1 - b + b * lengths[Int(posting.example)] / averageLength)
-                scores[posting.example, default: 0] += idf * count * (k1 + 1) / (count + norm)
+                let norm = k1 * (1 - b + b * lengths[index] / averageLength)
+                scores[index] += idf * count * (k1 + 1) / (count + norm)
             }
         }
         let own = Self.normalize(text)
-        let ranked = scores.filter { normalized[Int($0.key)] != own }
+        let ranked = touched.filter { normalized[Int($0)] != own }
+            .map { (key: $0, value: scores[Int($0)]) }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         return ranked.prefix(k).map { (examples[Int($0.key)], Double($0.value)) }
     }
