@@ -20,6 +20,9 @@ public struct Classification: Sendable, Hashable, Codable {
     /// What the classification cost, every attempt and repair included, from the configured price table.
     public var costUSD: Double
     public var classifiedAt: Date
+    /// Whether the run that made it flagged it for a person to check: its confidence was under the run's
+    /// `--review-below` threshold.
+    public var needsReview: Bool
 
     public init(
         category: String,
@@ -34,7 +37,8 @@ public struct Classification: Sendable, Hashable, Codable {
         completionTokens: Int = 0,
         latencyMs: Double = 0,
         costUSD: Double = 0,
-        classifiedAt: Date = Date()
+        classifiedAt: Date = Date(),
+        needsReview: Bool = false
     ) {
         self.category = category
         self.priority = priority
@@ -49,5 +53,6 @@ public struct Classification: Sendable, Hashable, Codable {
         self.latencyMs = latencyMs
         self.costUSD = costUSD
         self.classifiedAt = classifiedAt
+        self.needsReview = needsReview
     }
 }

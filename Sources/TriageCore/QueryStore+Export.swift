@@ -21,4 +21,14 @@ extension QueryStore {
             continuation.onTermination = { _ in task.cancel() }
         }
     }
+
+    /// The store's queries whose right labels are known (``QueryRecord/knownLabels``) as labelled examples: the pool
+    /// `--examples store` shows the model, and what `triage eval` scores.
+    public func labelledExamples() async throws -> [LabelledExample] {
+        var examples: [LabelledExample] = []
+        for try await record in export(QueryFilter(labelled: true)) {
+            if let known = record.knownLabels { examples.append(known) }
+        }
+        return examples
+    }
 }

@@ -20,11 +20,21 @@ public struct QueryFilter: Sendable, Hashable {
     /// Only the queries a claim at this time would take, the ones ``QueryStore/eligibleCount(now:)`` counts:
     /// `pending` and due, or `processing` under a lease that has expired.
     public var eligibleAt: Date?
+    /// Only queries flagged for review (``Classification/needsReview``) that no person has corrected yet.
+    public var needsReview: Bool
+    /// Only queries whose right labels are known (``QueryRecord/knownLabels``): an expected category or a correction.
+    public var labelled: Bool
+    /// Only the query with this `externalId`.
+    public var externalId: String?
 
-    public init(status: QueryStatus? = nil, category: String? = nil, eligibleAt: Date? = nil) {
+    public init(status: QueryStatus? = nil, category: String? = nil, eligibleAt: Date? = nil,
+                needsReview: Bool = false, labelled: Bool = false, externalId: String? = nil) {
         self.status = status
         self.category = category
         self.eligibleAt = eligibleAt
+        self.needsReview = needsReview
+        self.labelled = labelled
+        self.externalId = externalId
     }
 }
 
@@ -33,11 +43,18 @@ public struct StoreSummary: Sendable, Hashable, Codable {
     public var byStatus: [String: Int]
     public var byCategory: [String: Int]
     public var byPriority: [String: Int]
+    /// Classified queries flagged for review and not corrected yet.
+    public var needsReview: Int
+    /// Queries a person corrected.
+    public var corrected: Int
 
-    public init(byStatus: [String: Int], byCategory: [String: Int], byPriority: [String: Int]) {
+    public init(byStatus: [String: Int], byCategory: [String: Int], byPriority: [String: Int],
+                needsReview: Int = 0, corrected: Int = 0) {
         self.byStatus = byStatus
         self.byCategory = byCategory
         self.byPriority = byPriority
+        self.needsReview = needsReview
+        self.corrected = corrected
     }
 
     public var total: Int { byStatus.values.reduce(0, +) }
@@ -88,6 +105,11 @@ public protocol QueryStore: Sendable {
 
     /// A page of queries in id order, starting after `cursor`.
     func list(_ filter: QueryFilter, after cursor: QueryID?, limit: Int) async throws -> [QueryRecord]
+
+    /// Records a person's correction beside the model's answer and returns the updated query, or `nil` if there is
+    /// no such query. A query with no answer yet (pending or failed) becomes `classified`: a person labelled it, so
+    /// no run takes it again. A classification written later by a run in flight leaves the correction as it is.
+    func correct(_ id: QueryID, with correction: Correction) async throws -> QueryRecord?
 
     /// Moves every `failed` query back to `pending` with its attempts reset; returns how many.
     func requeueFailed(now: Date) async throws -> Int

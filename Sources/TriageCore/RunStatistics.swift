@@ -46,6 +46,21 @@ public struct RunStatistics: Sendable, Hashable, Codable {
         }
     }
 
+    /// How the run's answers compare with the expected labels of the queries that have them.
+    public struct LabelAgreement: Sendable, Hashable, Codable {
+        /// Classified queries that had an expected category.
+        public var scored: Int
+        /// Of those, how many got it.
+        public var correct: Int
+        public var accuracy: Double
+
+        public init(scored: Int = 0, correct: Int = 0) {
+            self.scored = scored
+            self.correct = correct
+            accuracy = scored > 0 ? Double(correct) / Double(scored) : 0
+        }
+    }
+
     public var startedAt: Date
     public var finishedAt: Date?
     public var durationSeconds: Double
@@ -69,6 +84,10 @@ public struct RunStatistics: Sendable, Hashable, Codable {
     /// Failed attempts by error kind.
     public var errorsByKind: [String: Int]
     public var byCategory: [String: Int]
+    /// Classifications flagged for review (confidence under `--review-below`); absent when the run set no threshold.
+    public var needsReview: Int?
+    /// Category accuracy against expected labels; absent when no classified query had one.
+    public var expectedLabels: LabelAgreement?
 
     public init(
         startedAt: Date,

@@ -13,6 +13,8 @@ public struct SupportQuery: Sendable, Hashable, Codable {
     public var createdAt: Date
     /// Free string metadata carried along untouched.
     public var metadata: [String: String]
+    /// The labels the query is known to deserve, when it was imported with them.
+    public var expected: ExpectedLabels?
 
     public init(
         text: String,
@@ -21,7 +23,8 @@ public struct SupportQuery: Sendable, Hashable, Codable {
         customerId: String? = nil,
         externalId: String? = nil,
         createdAt: Date = Date(),
-        metadata: [String: String] = [:]
+        metadata: [String: String] = [:],
+        expected: ExpectedLabels? = nil
     ) {
         self.text = text
         self.subject = subject
@@ -30,6 +33,7 @@ public struct SupportQuery: Sendable, Hashable, Codable {
         self.externalId = externalId
         self.createdAt = createdAt
         self.metadata = metadata
+        self.expected = expected
     }
 }
 
@@ -127,6 +131,8 @@ public struct QueryRecord: Sendable, Hashable, Codable, Identifiable {
     public var lease: Lease?
     public var lastError: RecordedError?
     public var classification: Classification?
+    /// A person's correction; runs never touch it.
+    public var correction: Correction?
     public var updatedAt: Date
 
     public init(
@@ -138,6 +144,7 @@ public struct QueryRecord: Sendable, Hashable, Codable, Identifiable {
         lease: Lease? = nil,
         lastError: RecordedError? = nil,
         classification: Classification? = nil,
+        correction: Correction? = nil,
         updatedAt: Date
     ) {
         self.id = id
@@ -148,6 +155,7 @@ public struct QueryRecord: Sendable, Hashable, Codable, Identifiable {
         self.lease = lease
         self.lastError = lastError
         self.classification = classification
+        self.correction = correction
         self.updatedAt = updatedAt
     }
 }

@@ -28,6 +28,8 @@ public struct Taxonomy: Sendable, Hashable, Codable {
     /// The fields to ask the model for (always including `category`); all of them when absent. Asking for fewer
     /// shortens the prompt and the answer, and small models classify better; fields not asked for are left empty.
     public var fields: [Field]?
+    /// Labelled examples that come with the taxonomy; added to the pool retrieval draws from.
+    public var examples: [LabelledExample]?
 
     public init(name: String, categories: [Label], priorities: [Label], sentiments: [Label]) {
         self.name = name
@@ -81,6 +83,17 @@ public struct Taxonomy: Sendable, Hashable, Codable {
                 guard !label.description.trimmingCharacters(in: .whitespaces).isEmpty else {
                     throw TaxonomyError("\(field)[\(index)] ('\(label.name)') needs a description")
                 }
+            }
+        }
+        for (index, example) in (examples ?? []).enumerated() {
+            guard SupportQuery(text: example.text).hasText else {
+                throw TaxonomyError("examples[\(index)].text must not be empty")
+            }
+            do {
+                try check(category: example.category, priority: example.priority, sentiment: example.sentiment,
+                          fieldPrefix: "examples[\(index)].")
+            } catch {
+                throw TaxonomyError(error.description)
             }
         }
     }

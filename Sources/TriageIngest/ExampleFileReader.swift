@@ -25,20 +25,11 @@ public enum ExampleFileReader {
         guard let text = try fields.string("text"), SupportQuery(text: text).hasText else {
             throw fields.fail("text", fields.object["text"] == nil ? "is missing" : "must not be empty")
         }
-        func label(_ name: String, allowed: [String]?) throws -> String? {
-            guard let raw = try fields.string(name) else { return nil }
-            let value = raw.trimmingCharacters(in: .whitespaces)
-            guard !value.isEmpty else { return nil }
-            if let allowed, !allowed.contains(value) {
-                throw fields.fail(name, "'\(value)' is not in the taxonomy (\(allowed.joined(separator: ", ")))")
-            }
-            return value
-        }
-        guard let category = try label("category", allowed: taxonomy?.categoryNames) else {
+        guard let category = try fields.label(["category"], allowed: taxonomy?.categoryNames) else {
             throw fields.fail("category", "is missing")
         }
         return LabelledExample(text: text, category: category,
-                               priority: try label("priority", allowed: taxonomy?.priorityNames),
-                               sentiment: try label("sentiment", allowed: taxonomy?.sentimentNames))
+                               priority: try fields.label(["priority"], allowed: taxonomy?.priorityNames),
+                               sentiment: try fields.label(["sentiment"], allowed: taxonomy?.sentimentNames))
     }
 }

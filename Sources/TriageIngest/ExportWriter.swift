@@ -27,6 +27,18 @@ public struct ExportRecord: Sendable, Codable, Hashable {
     public var latencyMs: Double?
     public var costUSD: Double?
     public var classifiedAt: Date?
+    public var needsReview: Bool?
+    /// The labels the query was imported with; named as import reads them, so an export imports again with them.
+    public var expectedCategory: String?
+    public var expectedPriority: String?
+    public var expectedSentiment: String?
+    /// A person's correction, beside the model's answer above.
+    public var correctedCategory: String?
+    public var correctedPriority: String?
+    public var correctedSentiment: String?
+    public var correctionNote: String?
+    public var correctedBy: String?
+    public var correctedAt: Date?
     public var metadata: [String: String]?
 
     public init(_ record: QueryRecord) {
@@ -55,6 +67,17 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         latencyMs = c?.latencyMs
         costUSD = c?.costUSD
         classifiedAt = c?.classifiedAt
+        needsReview = c?.needsReview
+        expectedCategory = record.query.expected?.category
+        expectedPriority = record.query.expected?.priority
+        expectedSentiment = record.query.expected?.sentiment
+        let correction = record.correction
+        correctedCategory = correction?.category
+        correctedPriority = correction?.priority
+        correctedSentiment = correction?.sentiment
+        correctionNote = correction?.note
+        correctedBy = correction?.by
+        correctedAt = correction?.at
         metadata = record.query.metadata.isEmpty ? nil : record.query.metadata
     }
 
@@ -63,6 +86,8 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         "id", "externalId", "text", "subject", "channel", "customerId", "createdAt", "status", "attempts",
         "lastErrorKind", "lastError", "category", "priority", "sentiment", "language", "confidence", "summary",
         "model", "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt",
+        "needsReview", "expectedCategory", "expectedPriority", "expectedSentiment", "correctedCategory",
+        "correctedPriority", "correctedSentiment", "correctionNote", "correctedBy", "correctedAt",
     ]
 
     var csvFields: [String] {
@@ -72,7 +97,10 @@ public struct ExportRecord: Sendable, Codable, Hashable {
             id, text(externalId), self.text, text(subject), text(channel), text(customerId), date(createdAt), status,
             String(attempts), text(lastErrorKind), text(lastError), text(category), text(priority), text(sentiment),
             text(language), text(confidence), text(summary), text(model), text(taxonomyVersion), text(promptTokens),
-            text(completionTokens), text(latencyMs), text(costUSD), date(classifiedAt),
+            text(completionTokens), text(latencyMs), text(costUSD), date(classifiedAt), text(needsReview),
+            text(expectedCategory), text(expectedPriority), text(expectedSentiment), text(correctedCategory),
+            text(correctedPriority), text(correctedSentiment), text(correctionNote), text(correctedBy),
+            date(correctedAt),
         ]
     }
 }

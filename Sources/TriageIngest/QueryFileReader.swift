@@ -35,18 +35,26 @@ public enum QueryFileFormat: String, Sendable, CaseIterable {
 /// ``ImportError`` naming the file, the line or record, and the field.
 ///
 /// Known fields: `text` (required), `subject`, `channel`, `customerId`, `externalId`, `createdAt` (ISO 8601 or Unix
-/// seconds), `metadata` (an object of scalars); `snake_case` spellings are accepted too. Any other scalar field is
+/// seconds), `metadata` (an object of scalars), expected labels (`expected: {category, priority, sentiment}`, or flat
+/// `expectedCategory`…); `snake_case` spellings are accepted too. With a taxonomy, expected labels must be among its
+/// names. Any other scalar field is
 /// kept as metadata. Fields that Triage itself writes on export (`status`, `category`, …) are ignored, so an export
 /// can be imported again. A record without `externalId` gets one derived from its content.
 public enum QueryFileReader {
     /// Reads a file.
-    public static func read(path: String, format: QueryFileFormat? = nil) throws -> [SupportQuery] {
-        try RecordFile.read(path: path, format: format, what: "queries", record: query(from:file:location:))
+    public static func read(path: String, format: QueryFileFormat? = nil,
+                            taxonomy: Taxonomy? = nil) throws -> [SupportQuery] {
+        try RecordFile.read(path: path, format: format, what: "queries") { value, file, location in
+            try query(from: value, file: file, location: location, taxonomy: taxonomy)
+        }
     }
 
     /// Parses file contents.
-    public static func parse(_ data: Data, format: QueryFileFormat, file: String) throws -> [SupportQuery] {
-        try RecordFile.parse(data, format: format, file: file, what: "queries", record: query(from:file:location:))
+    public static func parse(_ data: Data, format: QueryFileFormat, file: String,
+                             taxonomy: Taxonomy? = nil) throws -> [SupportQuery] {
+        try RecordFile.parse(data, format: format, file: file, what: "queries") { value, file, location in
+            try query(from: value, file: file, location: location, taxonomy: taxonomy)
+        }
     }
 
     /// Fields Triage writes on export; ignored on import so that an export can be imported again.
@@ -54,9 +62,19 @@ public enum QueryFileReader {
         "id", "_id", "status", "attempts", "nextAttemptAt", "lease", "lastError", "lastErrorKind", "lastErrorAt",
         "classification", "category", "priority", "sentiment", "language", "confidence", "summary", "model",
         "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt", "updatedAt",
+        "needsReview", "correction", "correctedCategory", "correctedPriority", "correctedSentiment", "correctedBy",
+        "correctedAt", "correctionNote",
     ]
 
-    private static func query(from value: JSONValue, file: String, location: String) throws -> SupportQuery {
+    /// The spellings of the expected labels: inside `expected`, or flat.
+    static let expectedFields: [(name: String, flat: [String])] = [
+        ("category", ["expectedCategory", "expected_category"]),
+        ("priority", ["expectedPriority", "expected_priority"]),
+        ("sentiment", ["expectedSentiment", "expected_sentiment"]),
+    ]
+
+    private static func query(from value: JSONValue, file: String, location: String,
+                              taxonomy: Taxonomy?) throws -> SupportQuery {
         let fields = try RecordFields(value, file: file, location: location)
         let object = fields.object
         guard object["text"] != nil else { throw fields.fail("text", "is missing") }
@@ -88,8 +106,10 @@ public enum QueryFileReader {
                 query.metadata[key] = text
             }
         }
-        let known: Set<String> = ["text", "subject", "channel", "customerId", "customer_id", "externalId",
-                                  "external_id", "createdAt", "created_at", "metadata"]
+        query.expected = try expected(in: fields, taxonomy: taxonomy)
+        let known = Set(["text", "subject", "channel", "customerId", "customer_id", "externalId",
+                         "external_id", "createdAt", "created_at", "metadata", "expected"]
+                        + expectedFields.flatMap(\.flat))
         for (key, entry) in object where !known.contains(key) && !managedFields.contains(key) {
             guard let text = entry.scalarText else {
                 if entry == .null { continue }
@@ -101,6 +121,29 @@ public enum QueryFileReader {
             query.externalId = query.contentFingerprint
         }
         return query
+    }
+
+    private static func expected(in fields: RecordFields, taxonomy: Taxonomy?) throws -> ExpectedLabels? {
+        var nested: RecordFields?
+        if let value = fields.object["expected"], value != .null {
+            guard case .object = value else {
+                throw fields.fail("expected", "expected an object with category, priority, sentiment; found \(value.typeName)")
+            }
+            nested = try RecordFields(value, file: fields.file, location: fields.location)
+        }
+        func label(_ index: Int, allowed: [String]?) throws -> String? {
+            let (name, flat) = expectedFields[index]
+            do {
+                if let nested, let value = try nested.label([name], allowed: allowed) { return value }
+            } catch let error as ImportError {
+                throw fields.fail("expected.\(name)", error.message)
+            }
+            return try fields.label(flat, allowed: allowed)
+        }
+        let labels = ExpectedLabels(category: try label(0, allowed: taxonomy?.categoryNames),
+                                    priority: try label(1, allowed: taxonomy?.priorityNames),
+                                    sentiment: try label(2, allowed: taxonomy?.sentimentNames))
+        return labels.isEmpty ? nil : labels
     }
 
     private static func date(_ value: JSONValue) throws -> Date? {

@@ -123,6 +123,21 @@ struct RecordFields {
         ImportError(file: file, location: location, field: field, message: message)
     }
 
+    /// A label: the first of `names` present, trimmed, `nil` if absent or blank; with `allowed`, it must be one of
+    /// them (the taxonomy's names).
+    func label(_ names: [String], allowed: [String]?) throws -> String? {
+        for name in names {
+            guard let raw = try string(name) else { continue }
+            let value = raw.trimmingCharacters(in: .whitespaces)
+            guard !value.isEmpty else { continue }
+            if let allowed, !allowed.contains(value) {
+                throw fail(name, "'\(value)' is not in the taxonomy (\(allowed.joined(separator: ", ")))")
+            }
+            return value
+        }
+        return nil
+    }
+
     /// The first of `names` present, as a string (a number too where `allowNumber`); `nil` if absent or null.
     func string(_ names: String..., allowNumber: Bool = false) throws -> String? {
         for name in names {

@@ -75,8 +75,16 @@ public enum ClassifierSettings {
         public var llm: LLMConfiguration?
         /// A taxonomy file to use instead of the built-in taxonomy.
         public var taxonomy: String?
-        /// A file of labelled examples shown to the model, the most similar before each query; `nil` for none.
-        public var examples: String?
+        /// Where the labelled examples shown to the model come from; `nil` for none.
+        public var examples: ExampleSource?
+    }
+
+    /// Where labelled examples come from.
+    public enum ExampleSource: Sendable, Hashable {
+        /// A JSONL, JSON or CSV file.
+        case file(String)
+        /// The store's queries with an expected category or a person's correction.
+        case store
     }
 
     /// Every setting, in the order docs/llm.md lists them.
@@ -103,7 +111,7 @@ public enum ClassifierSettings {
         setting(\.taxonomy, flag: "--taxonomy", environment: "TRIAGE_TAXONOMY", file: "taxonomy",
                 default: "the built-in customer-support taxonomy", expected: "a file path") { $0 },
         setting(\.examples, flag: "--examples", environment: "TRIAGE_EXAMPLES", file: "examples",
-                default: "none", expected: "a file path, or none") { $0 },
+                default: "none", expected: "a file path, store, or none") { $0 },
         setting(\.examplesPerQuery, flag: "--examples-per-query", environment: "TRIAGE_EXAMPLES_PER_QUERY",
                 file: "examplesPerQuery", default: "8", expected: "a whole number", Int.init),
         setting(\.headers, flag: nil, environment: nil, file: "headers",
@@ -190,9 +198,13 @@ public enum ClassifierSettings {
         return Resolved(llm: configuration, taxonomy: merged.taxonomy, examples: examples(merged))
     }
 
-    /// The examples file, unless the settings say `none`.
-    private static func examples(_ merged: Layer) -> String? {
-        merged.examples.flatMap { $0.lowercased() == "none" ? nil : $0 }
+    /// The examples' source: `none` for none, `store` for the store's labelled queries, otherwise a file.
+    private static func examples(_ merged: Layer) -> ExampleSource? {
+        switch merged.examples?.lowercased() {
+        case nil, "none": nil
+        case "store": .store
+        default: merged.examples.map(ExampleSource.file)
+        }
     }
 
     /// The providers' own endpoints, which never answer without a key (a local server may).

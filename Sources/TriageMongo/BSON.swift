@@ -26,6 +26,11 @@ enum BSONValue: Sendable, Hashable {
         return nil
     }
 
+    var boolValue: Bool? {
+        if case .bool(let value) = self { return value }
+        return nil
+    }
+
     var documentValue: BSONDocument? {
         if case .document(let value) = self { return value }
         return nil

@@ -21,10 +21,32 @@ extension MongoQueryStore {
             document["metadata"] = .document(BSONDocument(query.metadata.sorted { $0.key < $1.key }
                 .map { (key: $0.key, value: .string($0.value)) }))
         }
+        if let expected = query.expected, !expected.isEmpty {
+            document["expected"] = .document(labels(category: expected.category, priority: expected.priority,
+                                                    sentiment: expected.sentiment))
+        }
         document["status"] = .string(QueryStatus.pending.rawValue)
         document["attempts"] = .int32(0)
         document["nextAttemptAt"] = .date(query.createdAt)
         document["updatedAt"] = .date(now)
+        return document
+    }
+
+    /// The labels that are set, as fields of a subdocument.
+    private static func labels(category: String?, priority: String?, sentiment: String?) -> BSONDocument {
+        var document: BSONDocument = [:]
+        document["category"] = category.map(BSONValue.string)
+        document["priority"] = priority.map(BSONValue.string)
+        document["sentiment"] = sentiment.map(BSONValue.string)
+        return document
+    }
+
+    static func document(for correction: Correction) -> BSONDocument {
+        var document = labels(category: correction.category, priority: correction.priority,
+                              sentiment: correction.sentiment)
+        document["note"] = correction.note.map(BSONValue.string)
+        document["by"] = .string(correction.by)
+        document["at"] = .date(correction.at)
         return document
     }
 
@@ -35,6 +57,7 @@ extension MongoQueryStore {
             "model": .string(c.model), "taxonomyVersion": .string(c.taxonomyVersion),
             "promptTokens": .int64(Int64(c.promptTokens)), "completionTokens": .int64(Int64(c.completionTokens)),
             "latencyMs": .double(c.latencyMs), "costUSD": .double(c.costUSD), "classifiedAt": .date(c.classifiedAt),
+            "needsReview": .bool(c.needsReview),
         ]
     }
 
@@ -53,6 +76,12 @@ extension MongoQueryStore {
         query.externalId = document["externalId"]?.stringValue
         for field in document["metadata"]?.documentValue?.fields ?? [] {
             if let value = field.value.stringValue { query.metadata[field.key] = value }
+        }
+        if let expected = document["expected"]?.documentValue {
+            let labels = ExpectedLabels(category: expected["category"]?.stringValue,
+                                        priority: expected["priority"]?.stringValue,
+                                        sentiment: expected["sentiment"]?.stringValue)
+            query.expected = labels.isEmpty ? nil : labels
         }
         let status = document["status"]?.stringValue.flatMap(QueryStatus.init(rawValue:)) ?? .pending
         var record = QueryRecord(
@@ -80,7 +109,15 @@ extension MongoQueryStore {
                 model: c["model"]?.stringValue ?? "", taxonomyVersion: c["taxonomyVersion"]?.stringValue ?? "",
                 promptTokens: c["promptTokens"]?.intValue ?? 0, completionTokens: c["completionTokens"]?.intValue ?? 0,
                 latencyMs: c["latencyMs"]?.doubleValue ?? 0, costUSD: c["costUSD"]?.doubleValue ?? 0,
-                classifiedAt: c["classifiedAt"]?.dateValue ?? record.updatedAt
+                classifiedAt: c["classifiedAt"]?.dateValue ?? record.updatedAt,
+                needsReview: c["needsReview"]?.boolValue ?? false
+            )
+        }
+        if let c = document["correction"]?.documentValue, let category = c["category"]?.stringValue {
+            record.correction = Correction(
+                category: category, priority: c["priority"]?.stringValue, sentiment: c["sentiment"]?.stringValue,
+                note: c["note"]?.stringValue, by: c["by"]?.stringValue ?? "unknown",
+                at: c["at"]?.dateValue ?? record.updatedAt
             )
         }
         return record

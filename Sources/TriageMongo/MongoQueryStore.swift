@@ -101,6 +101,9 @@ public final class MongoQueryStore: QueryStore {
         ])
     }
 
+    /// Flagged for review and not corrected yet.
+    private static let awaitingReview: BSONDocument = ["classification.needsReview": .bool(true), "correction": .null]
+
     private static func held(_ ids: [ObjectID], token: String) -> BSONDocument {
         [
             "_id": .document(["$in": .array(ids.map(BSONValue.objectID))]),
@@ -314,7 +317,9 @@ public final class MongoQueryStore: QueryStore {
             return StoreSummary(
                 byStatus: try counts("status", classifiedOnly: false),
                 byCategory: try counts("classification.category", classifiedOnly: true),
-                byPriority: try counts("classification.priority", classifiedOnly: true)
+                byPriority: try counts("classification.priority", classifiedOnly: true),
+                needsReview: try session.count(collection, Self.awaitingReview),
+                corrected: try session.count(collection, ["correction": .document(["$ne": .null])])
             )
         }
     }
@@ -349,8 +354,24 @@ public final class MongoQueryStore: QueryStore {
         if let category = filter.category {
             query["classification.category"] = .string(category)
         }
+        if let externalId = filter.externalId {
+            query["externalId"] = .string(externalId)
+        }
+        var clauses: [BSONValue] = []
         if let now = filter.eligibleAt {
-            query["$or"] = Self.eligible(at: now)
+            clauses.append(.document(["$or": Self.eligible(at: now)]))
+        }
+        if filter.needsReview {
+            clauses.append(.document(Self.awaitingReview))
+        }
+        if filter.labelled {
+            clauses.append(.document(["$or": .array([
+                .document(["expected.category": .document(["$ne": .null])]),
+                .document(["correction": .document(["$ne": .null])]),
+            ])]))
+        }
+        if !clauses.isEmpty {
+            query["$and"] = .array(clauses)
         }
         let collection = self.collection
         let documents = try await connection.perform { [query] session in
@@ -358,6 +379,29 @@ public final class MongoQueryStore: QueryStore {
                              options: ["sort": .document(["_id": .int32(1)]), "limit": .int64(Int64(limit))])
         }
         return documents.compactMap(Self.record(from:))
+    }
+
+    public func correct(_ id: QueryID, with correction: Correction) async throws -> QueryRecord? {
+        guard let oid = ObjectID(hex: id.rawValue) else { return nil }
+        let collection = self.collection
+        let written = Self.document(for: correction)
+        let documents = try await connection.perform { session in
+            // The correction first: should the second write never happen, a run may still classify the query, and
+            // the correction stands beside that answer.
+            let result = try session.update(
+                collection, ["_id": .objectID(oid)],
+                ["$set": .document(["correction": .document(written), "updatedAt": .date(Date())])], many: false
+            )
+            guard result.matched == 1 else { return [BSONDocument]() }
+            _ = try session.update(
+                collection,
+                ["_id": .objectID(oid),
+                 "status": .document(["$in": .array([.null, .string("pending"), .string("failed")])])],
+                ["$set": .document(["status": .string(QueryStatus.classified.rawValue)])], many: false
+            )
+            return try session.find(collection, ["_id": .objectID(oid)])
+        }
+        return documents.first.flatMap(Self.record(from:))
     }
 
     public func requeueFailed(now: Date) async throws -> Int {

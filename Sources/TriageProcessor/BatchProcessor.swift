@@ -28,6 +28,8 @@ public struct BatchProcessor: Sendable {
         public var waitForRetries = true
         /// Identifies this worker in leases.
         public var owner = BatchProcessor.defaultOwner
+        /// Classifications whose confidence is under this are flagged ``Classification/needsReview`` for a person.
+        public var reviewBelow: Double?
         /// Recorded with the run.
         public var classifierName = "unknown"
         /// Keep working until stopped: when the backlog is empty, poll for new pending queries (waiting longer each

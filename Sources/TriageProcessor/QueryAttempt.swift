@@ -19,6 +19,9 @@ struct QueryAttempt: Sendable {
         do {
             var classification = try await classifier.classify(request)
             classification.latencyMs = (ContinuousClock.now - started).timeInterval * 1000
+            if let threshold = configuration.reviewBelow {
+                classification.needsReview = classification.confidence < threshold
+            }
             var outcome = QueryOutcome(record: record, result: .classified(classification))
             outcome.promptTokens = classification.promptTokens
             outcome.completionTokens = classification.completionTokens

@@ -61,7 +61,7 @@ struct RunStateMachine {
     let configuration: BatchProcessor.Configuration
     /// The queries the run expects to take: the eligible backlog at its start, within the limit.
     let total: Int
-    private(set) var statistics = RunStatisticsCollector(startedAt: Date())
+    private(set) var statistics: RunStatisticsCollector
     private var claimedNotStarted: ArraySlice<QueryRecord> = []
     private var inFlight: [Claim: QueryRecord] = [:]
     private var toRelease: [Claim] = []
@@ -87,6 +87,7 @@ struct RunStateMachine {
         self.total = total
         idleDelay = configuration.idlePoll.lowerBound
         lastRenewal = startedAt
+        statistics = RunStatisticsCollector(startedAt: Date(), reviewing: configuration.reviewBelow != nil)
     }
 
     // MARK: Events

@@ -8,8 +8,9 @@ struct RunStatisticsCollector {
     private var latencyMicros = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     private let clockStart = ContinuousClock.now
 
-    init(startedAt: Date) {
+    init(startedAt: Date, reviewing: Bool = false) {
         statistics = RunStatistics(startedAt: startedAt)
+        if reviewing { statistics.needsReview = 0 }
     }
 
     var elapsedSeconds: Double {
@@ -32,6 +33,14 @@ struct RunStatisticsCollector {
         case .classified(let classification):
             statistics.classified += 1
             statistics.byCategory[classification.category, default: 0] += 1
+            if classification.needsReview { statistics.needsReview = (statistics.needsReview ?? 0) + 1 }
+            if let expected = outcome.record.query.expected?.category {
+                let agreement = statistics.expectedLabels ?? .init()
+                statistics.expectedLabels = .init(
+                    scored: agreement.scored + 1,
+                    correct: agreement.correct + (expected == classification.category ? 1 : 0)
+                )
+            }
             _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))
         case .retryScheduled(let error, _):
             statistics.retried += 1

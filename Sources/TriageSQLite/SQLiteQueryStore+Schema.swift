@@ -54,6 +54,16 @@ extension SQLiteQueryStore {
         migrator.registerMigration("v2-cost") { db in
             try db.execute(sql: "ALTER TABLE queries ADD COLUMN cost_usd REAL")
         }
+        migrator.registerMigration("v3-labels") { db in
+            try db.execute(sql: """
+                ALTER TABLE queries ADD COLUMN expected_category TEXT;
+                ALTER TABLE queries ADD COLUMN expected_priority TEXT;
+                ALTER TABLE queries ADD COLUMN expected_sentiment TEXT;
+                ALTER TABLE queries ADD COLUMN needs_review INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE queries ADD COLUMN correction TEXT;
+                CREATE INDEX queries_needs_review ON queries (needs_review) WHERE needs_review = 1;
+                """)
+        }
         return migrator
     }
 }
@@ -67,6 +77,7 @@ struct QueryRow {
     var customerId: String?
     var createdAt: Double
     var metadata: String?
+    var expected: ExpectedLabels?
 
     init(query: SupportQuery) throws {
         externalId = query.externalId
@@ -78,6 +89,7 @@ struct QueryRow {
         metadata = query.metadata.isEmpty
             ? nil
             : String(decoding: try JSONEncoder.triage.encode(query.metadata), as: UTF8.self)
+        expected = query.expected?.isEmpty == false ? query.expected : nil
     }
 }
 
@@ -91,7 +103,7 @@ extension QueryRecord {
         let metadata = try metadataJSON.map {
             try JSONDecoder.triage.decode([String: String].self, from: Data($0.utf8))
         } ?? [:]
-        let query = SupportQuery(
+        var query = SupportQuery(
             text: row["text"],
             subject: row["subject"],
             channel: row["channel"],
@@ -100,6 +112,9 @@ extension QueryRecord {
             createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),
             metadata: metadata
         )
+        let expected = ExpectedLabels(category: row["expected_category"], priority: row["expected_priority"],
+                                      sentiment: row["expected_sentiment"])
+        query.expected = expected.isEmpty ? nil : expected
         var lease: Lease?
         if let owner: String = row["lease_owner"], let token: String = row["lease_token"],
            let expiresAt = date("lease_expires_at") {
@@ -124,7 +139,8 @@ extension QueryRecord {
                 completionTokens: row["completion_tokens"] ?? 0,
                 latencyMs: row["latency_ms"] ?? 0,
                 costUSD: row["cost_usd"] ?? 0,
-                classifiedAt: date("classified_at") ?? Date()
+                classifiedAt: date("classified_at") ?? Date(),
+                needsReview: row["needs_review"] ?? false
             )
         }
         let statusName: String = row["status"]
@@ -140,6 +156,9 @@ extension QueryRecord {
             lease: lease,
             lastError: lastError,
             classification: classification,
+            correction: try (row["correction"] as String?).map {
+                try JSONDecoder.triage.decode(Correction.self, from: Data($0.utf8))
+            },
             updatedAt: date("updated_at") ?? Date()
         )
     }

@@ -79,14 +79,16 @@ public final class SQLiteQueryStore: QueryStore {
             let now = Date().timeIntervalSince1970
             let statement = try db.cachedStatement(sql: """
                 INSERT INTO queries (external_id, text, subject, channel, customer_id, created_at, metadata,
+                                     expected_category, expected_priority, expected_sentiment,
                                      status, attempts, next_attempt_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
                 ON CONFLICT (external_id) DO NOTHING
                 """)
             for row in rows {
                 try statement.execute(arguments: [
                     row.externalId, row.text, row.subject, row.channel, row.customerId, row.createdAt,
-                    row.metadata, row.createdAt, now,
+                    row.metadata, row.expected?.category, row.expected?.priority, row.expected?.sentiment,
+                    row.createdAt, now,
                 ])
                 inserted += db.changesCount
             }
@@ -124,12 +126,12 @@ public final class SQLiteQueryStore: QueryStore {
                 SET status = 'classified', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
                     category = ?, priority = ?, sentiment = ?, language = ?, confidence = ?, summary = ?,
                     model = ?, taxonomy_version = ?, prompt_tokens = ?, completion_tokens = ?, latency_ms = ?,
-                    cost_usd = ?, classified_at = ?, updated_at = ?
+                    cost_usd = ?, classified_at = ?, needs_review = ?, updated_at = ?
                 WHERE id = ? AND status = 'processing' AND lease_token = ?
                 """, arguments: [
                     c.category, c.priority, c.sentiment, c.language, c.confidence, c.summary,
                     c.model, c.taxonomyVersion, c.promptTokens, c.completionTokens, c.latencyMs, c.costUSD,
-                    c.classifiedAt.timeIntervalSince1970, Date().timeIntervalSince1970, rowID, token,
+                    c.classifiedAt.timeIntervalSince1970, c.needsReview, Date().timeIntervalSince1970, rowID, token,
                 ])
             guard db.changesCount == 1 else { throw StoreError.leaseLost(id) }
         }
@@ -204,10 +206,15 @@ public final class SQLiteQueryStore: QueryStore {
             return StoreSummary(
                 byStatus: try counts("status"),
                 byCategory: try counts("category", where: "status = 'classified'"),
-                byPriority: try counts("priority", where: "status = 'classified'")
+                byPriority: try counts("priority", where: "status = 'classified'"),
+                needsReview: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queries WHERE \(Self.awaitingReview)") ?? 0,
+                corrected: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queries WHERE correction IS NOT NULL") ?? 0
             )
         }
     }
+
+    /// Flagged for review and not corrected yet.
+    static let awaitingReview = "needs_review = 1 AND correction IS NULL"
 
     /// What a claim at a time takes (the time twice as arguments): due pending queries and expired leases.
     static let eligible = """
@@ -245,10 +252,34 @@ public final class SQLiteQueryStore: QueryStore {
             conditions.append("(\(Self.eligible))")
             _ = arguments.append(contentsOf: [now, now])
         }
+        if let externalId = filter.externalId {
+            conditions.append("external_id = ?")
+            _ = arguments.append(contentsOf: [externalId])
+        }
+        if filter.needsReview {
+            conditions.append(Self.awaitingReview)
+        }
+        if filter.labelled {
+            conditions.append("(expected_category IS NOT NULL OR correction IS NOT NULL)")
+        }
         _ = arguments.append(contentsOf: [limit])
         let sql = "SELECT * FROM queries WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
         return try await read { [arguments] db in
             try Row.fetchAll(db, sql: sql, arguments: arguments).map(QueryRecord.init(row:))
+        }
+    }
+
+    public func correct(_ id: QueryID, with correction: Correction) async throws -> QueryRecord? {
+        guard let rowID = Int64(id.rawValue) else { return nil }
+        let json = String(decoding: try JSONEncoder.triage.encode(correction), as: UTF8.self)
+        return try await write { db in
+            try Row.fetchOne(db, sql: """
+                UPDATE queries
+                SET correction = ?, updated_at = ?,
+                    status = CASE WHEN status IN ('pending', 'failed') THEN 'classified' ELSE status END
+                WHERE id = ?
+                RETURNING *
+                """, arguments: [json, Date().timeIntervalSince1970, rowID]).map(QueryRecord.init(row:))
         }
     }
 

@@ -60,7 +60,8 @@ func buildRouter(
     QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: api)
     RunsController(store: store, runs: runs, configuration: configuration).addRoutes(to: api)
-    StatsController(store: store, runs: runs, configuration: configuration).addRoutes(to: api)
+    StatsController(store: store, runs: runs, configuration: configuration,
+                    categories: dependencies.classifier.taxonomy.categoryNames).addRoutes(to: api)
     let operations = OperationsController(configuration: configuration, dependencies: dependencies, logger: logger)
     operations.addRoutes(open: router, keyed: router.group().add(middleware: keyCheck),
                          protected: Set(configuration.protectedPaths.map(ServerConfiguration.routePath)))

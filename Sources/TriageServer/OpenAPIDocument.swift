@@ -19,6 +19,8 @@ enum OpenAPIDocument {
               "channel": { "type": "string" }, "customerId": { "type": "string" },
               "externalId": { "type": "string", "description": "Ingest is idempotent on it." },
               "createdAt": { "type": "string", "format": "date-time" },
+              "expected": { "type": "object", "description": "Labels the query should get, for evaluation; stored, never sent to the LLM; each must be in the taxonomy.",
+                "properties": { "category": { "type": "string" }, "priority": { "type": "string" }, "sentiment": { "type": "string" } } },
               "metadata": { "type": "object", "additionalProperties": { "type": "string" } }
             }
           },
@@ -71,12 +73,20 @@ enum OpenAPIDocument {
             "parameters": [
               { "name": "status", "in": "query", "schema": { "type": "string", "enum": ["pending", "processing", "classified", "failed"] } },
               { "name": "category", "in": "query", "schema": { "type": "string" } },
+              { "name": "needsReview", "in": "query", "schema": { "type": "boolean" }, "description": "only queries flagged for review (confidence under --review-below) and not corrected yet" },
               { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 50 } },
               { "name": "cursor", "in": "query", "schema": { "type": "string" }, "description": "nextCursor of the previous page" } ],
             "responses": { "200": { "description": "{queries, nextCursor}" } } } },
         "/v1/queries/{id}": { "get": { "summary": "One query with its status and classification",
           "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
-          "responses": { "200": { "description": "the query" }, "404": { "description": "no such query" } } } },
+          "responses": { "200": { "description": "the query" }, "404": { "description": "no such query" } } },
+          "patch": { "summary": "Correct a query's labels: kept beside the model's answer (who, when), never overwritten by a later run",
+          "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string" } } ],
+          "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["category"],
+            "properties": { "category": { "type": "string" }, "priority": { "type": "string" }, "sentiment": { "type": "string" },
+              "note": { "type": "string" }, "by": { "type": "string", "description": "who corrects; api when absent" } } } } } },
+          "responses": { "200": { "description": "the query with its correction" }, "400": { "description": "a label not in the taxonomy, named" },
+            "404": { "description": "no such query" } } } },
         "/v1/runs": {
           "post": { "summary": "Start a run over the pending backlog",
             "requestBody": { "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RunRequest" } } } },

@@ -3,7 +3,8 @@ import Hummingbird
 import NIOCore
 import TriageCore
 
-/// `/v1/classify` and `/v1/queries`: classify one query now, store queries for the workers, list and read them.
+/// `/v1/classify` and `/v1/queries`: classify one query now, store queries for the workers, list and read them, and
+/// record a person's correction of one.
 struct QueriesController: Sendable {
     let store: any QueryStore
     /// The application's classifier, metered.
@@ -15,6 +16,9 @@ struct QueriesController: Sendable {
         group.post("queries") { request, _ in try await ingest(request) }
         group.get("queries") { request, _ in try await listQueries(request) }
         group.get("queries/{id}") { _, context in try await query(context.parameters.require("id")) }
+        group.patch("queries/{id}") { request, context in
+            try await correct(context.parameters.require("id"), request)
+        }
     }
 
     /// A query as `POST /v1/classify` and `POST /v1/queries` take it.
@@ -26,22 +30,33 @@ struct QueriesController: Sendable {
         var externalId: String?
         var createdAt: Date?
         var metadata: [String: String]?
+        /// Stored with the query for evaluation; never sent to the LLM.
+        var expected: ExpectedLabels?
 
-        func query() throws -> SupportQuery {
+        /// - Parameter taxonomy: What expected labels must belong to.
+        func query(taxonomy: Taxonomy) throws -> SupportQuery {
+            let query: SupportQuery
             do {
-                return try SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
-                                        externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:])
+                query = try SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
+                                         externalId: externalId, createdAt: createdAt ?? Date(), metadata: metadata ?? [:],
+                                         expected: expected?.isEmpty == false ? expected : nil)
                     .validated()
             } catch {
                 throw HTTPError(.badRequest, message: error.description)
             }
+            do {
+                _ = try query.expected?.validated(against: taxonomy)
+            } catch {
+                throw HTTPError(.badRequest, message: error.description)
+            }
+            return query
         }
     }
 
     /// Classifies one query now; nothing is stored (`POST /v1/queries` stores queries for the workers).
     func classify(_ request: Request) async throws -> JSONResponse<Classification> {
         let buffer = try await RequestBody.collect(request, limit: maxBodyBytes)
-        let query = try RequestBody.decode(QueryBody.self, from: buffer).query()
+        let query = try RequestBody.decode(QueryBody.self, from: buffer).query(taxonomy: classifier.taxonomy)
         let started = ContinuousClock.now
         var classification: Classification
         do {
@@ -59,14 +74,15 @@ struct QueriesController: Sendable {
     /// One query object, a JSON array of them, or NDJSON (one object per line).
     func ingest(_ request: Request) async throws -> JSONResponse<InsertResult> {
         let buffer = try await RequestBody.collect(request, limit: maxBodyBytes)
-        let queries = try Self.queries(in: buffer, ndjson: request.headers[.contentType]?.contains("ndjson") == true)
+        let queries = try Self.queries(in: buffer, ndjson: request.headers[.contentType]?.contains("ndjson") == true,
+                                       taxonomy: classifier.taxonomy)
         let result = try await store.insert(queries)
         return JSONResponse(status: result.inserted > 0 ? .created : .ok, value: result)
     }
 
     /// The queries of an ingest body, all or none.
     /// - Throws: `HTTPError` 400 naming the line (NDJSON) or query (array) and the field.
-    static func queries(in buffer: ByteBuffer, ndjson: Bool) throws -> [SupportQuery] {
+    static func queries(in buffer: ByteBuffer, ndjson: Bool, taxonomy: Taxonomy = .customerSupport) throws -> [SupportQuery] {
         let text = String(buffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
         var items: [QueryBody] = []
         if text.hasPrefix("[") {
@@ -86,7 +102,7 @@ struct QueriesController: Sendable {
         guard !items.isEmpty else { throw HTTPError(.badRequest, message: "no queries in the body") }
         return try items.enumerated().map { index, item in
             do {
-                return try item.query()
+                return try item.query(taxonomy: taxonomy)
             } catch let error as HTTPError where items.count > 1 {
                 throw HTTPError(.badRequest, message: "query \(index + 1): \(error.body ?? "invalid")")
             }
@@ -95,6 +111,34 @@ struct QueriesController: Sendable {
 
     func query(_ id: String) async throws -> JSONResponse<QueryRecord> {
         guard let record = try await store.find(QueryID(id)) else {
+            throw HTTPError(.notFound, message: "no query with id '\(id)'")
+        }
+        return JSONResponse(value: record)
+    }
+
+    /// A person's correction as `PATCH /v1/queries/{id}` takes it.
+    struct CorrectionBody: Decodable {
+        var category: String
+        var priority: String?
+        var sentiment: String?
+        var note: String?
+        /// Who is correcting; `api` when not given.
+        var by: String?
+    }
+
+    /// Records a correction beside the model's answer; a later run never overwrites it.
+    func correct(_ id: String, _ request: Request) async throws -> JSONResponse<QueryRecord> {
+        let buffer = try await RequestBody.collect(request, limit: maxBodyBytes)
+        let body = try RequestBody.decode(CorrectionBody.self, from: buffer)
+        let correction: Correction
+        do {
+            correction = try Correction(category: body.category, priority: body.priority, sentiment: body.sentiment,
+                                        note: body.note, by: body.by ?? "api")
+                .validated(against: classifier.taxonomy)
+        } catch {
+            throw HTTPError(.badRequest, message: error.description)
+        }
+        guard let record = try await store.correct(QueryID(id), with: correction) else {
             throw HTTPError(.notFound, message: "no query with id '\(id)'")
         }
         return JSONResponse(value: record)
@@ -117,6 +161,11 @@ struct QueriesController: Sendable {
             filter.status = value
         }
         filter.category = parameters.get("category")
+        switch parameters.get("needsReview") {
+        case nil, "false": break
+        case "true": filter.needsReview = true
+        default: throw HTTPError(.badRequest, message: "parameter 'needsReview' must be true or false")
+        }
         let limit = try RequestParameters.limit(parameters.get("limit"), default: 50, maximum: 1000)
         let page = try await store.list(filter, after: parameters.get("cursor").map(QueryID.init), limit: limit)
         return JSONResponse(value: QueryPage(queries: page, nextCursor: page.count == limit ? page.last?.id.rawValue : nil))

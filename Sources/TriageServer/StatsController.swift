@@ -8,6 +8,8 @@ struct StatsController: Sendable {
     let store: any QueryStore
     let runs: RunManager
     let configuration: ServerConfiguration
+    /// What the status page offers as corrections.
+    let categories: [String]
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.get("stats") { _, _ in JSONResponse(value: try await store.summary()) }
@@ -19,7 +21,8 @@ struct StatsController: Sendable {
     func statusPage() async throws -> Response {
         let html = StatusPage.renderContent(
             summary: try await store.summary(), active: runs.activeProgress(), recent: try await store.runs(limit: 8),
-            openToAll: configuration.apiKeys.isEmpty && configuration.allowUnauthenticated
+            review: try await store.list(QueryFilter(needsReview: true), after: nil, limit: StatusPage.reviewListed),
+            categories: categories, openToAll: configuration.apiKeys.isEmpty && configuration.allowUnauthenticated
         )
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: html)))

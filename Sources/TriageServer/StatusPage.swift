@@ -7,16 +7,25 @@ import TriageProcessor
 /// The status page, in two parts so that nothing on it is public when keys are configured: `GET /` is a
 /// self-contained shell (no data, no external assets, one inline script allowed by its hash), and the script fetches
 /// the content from `GET /v1/status-page` every 5 s, sending the key the person typed into the page once, kept in
-/// the tab's session storage.
+/// the tab's session storage. Queries awaiting review are listed with a form each; the script sends a correction as
+/// `PATCH /v1/queries/{id}` with the same key.
 enum StatusPage {
+    /// How many queries awaiting review the page lists.
+    static let reviewListed = 20
+
     static let script = """
         (function () {
           var content = document.getElementById("content"), form = document.getElementById("key-form");
           var input = document.getElementById("key");
-          function load() {
+          function headers() {
             var key = sessionStorage.getItem("triage.apiKey");
-            var headers = key ? { "Authorization": "Bearer " + key } : {};
-            fetch("/v1/status-page", { headers: headers, cache: "no-store", credentials: "omit" })
+            return key ? { "Authorization": "Bearer " + key } : {};
+          }
+          function load() {
+            var active = document.activeElement;
+            if (active && active.tagName === "SELECT" && content.contains(active)) { return; }
+            var key = sessionStorage.getItem("triage.apiKey");
+            fetch("/v1/status-page", { headers: headers(), cache: "no-store", credentials: "omit" })
               .then(function (response) {
                 if (response.status === 401) {
                   form.hidden = false;
@@ -28,6 +37,17 @@ enum StatusPage {
               })
               .catch(function () { content.textContent = "The server does not answer."; });
           }
+          content.addEventListener("submit", function (event) {
+            var target = event.target;
+            if (!target.classList.contains("correct")) { return; }
+            event.preventDefault();
+            var sent = headers();
+            sent["Content-Type"] = "application/json";
+            fetch("/v1/queries/" + encodeURIComponent(target.getAttribute("data-id")), {
+              method: "PATCH", headers: sent, credentials: "omit",
+              body: JSON.stringify({ category: target.elements.category.value, by: "status page" })
+            }).then(function () { document.activeElement.blur(); load(); });
+          });
           form.addEventListener("submit", function (event) {
             event.preventDefault();
             sessionStorage.setItem("triage.apiKey", input.value.trim());
@@ -82,7 +102,8 @@ enum StatusPage {
     }
 
     /// The page's content (`GET /v1/status-page`): counts, runs in progress, recent runs.
-    static func renderContent(summary: StoreSummary, active: [RunProgress], recent: [RunRecord], openToAll: Bool,
+    static func renderContent(summary: StoreSummary, active: [RunProgress], recent: [RunRecord],
+                              review: [QueryRecord] = [], categories: [String] = [], openToAll: Bool,
                               now: Date = Date()) -> String {
         let statusRows = QueryStatus.allCases.map { ($0.rawValue, summary.count($0)) }
         let categoryRows = summary.byCategory.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { ($0.key, $0.value) }
@@ -144,7 +165,32 @@ enum StatusPage {
         }
         if recent.isEmpty { html += #"<tr><td colspan="7" class="muted">No runs yet.</td></tr>"# }
         html += "</table></div>\n"
+        html += reviewSection(review, total: summary.needsReview, categories: categories)
         return html
+    }
+
+    /// Queries flagged for review, each with its text, the model's labels and a form to correct the category.
+    private static func reviewSection(_ review: [QueryRecord], total: Int, categories: [String]) -> String {
+        guard !review.isEmpty else { return "" }
+        var html = "<h2>Awaiting review</h2><div class=\"card\"><div class=\"muted\">\(Format.count(total)) flagged, "
+            + "the first \(review.count) below; correct here or with <code>triage label ID --category NAME</code>."
+            + "</div><table><tr><th>id</th><th>text</th><th>model's answer</th><th class=\"num\">confidence</th>"
+            + "<th>correct to</th></tr>"
+        for record in review {
+            let c = record.classification
+            let answer = [c?.category, c?.priority].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: " · ")
+            let options = categories.map { name in
+                "<option\(name == c?.category ? " selected" : "")>\(escape(name))</option>"
+            }.joined()
+            html += """
+                <tr><td>\(escape(record.id.rawValue))</td><td>\(escape(String(record.query.text.prefix(280))))</td>
+                <td>\(escape(answer))</td><td class="num">\(String(format: "%.2f", c?.confidence ?? 0))</td>
+                <td><form class="correct" data-id="\(escape(record.id.rawValue))"><select name="category">\(options)</select>
+                <button type="submit">Save</button></form></td></tr>
+
+                """
+        }
+        return html + "</table></div>\n"
     }
 
     private static func row(_ name: String, _ count: Int, of maximum: Int, tone: String) -> String {

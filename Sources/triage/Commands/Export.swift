@@ -10,8 +10,10 @@ extension Triage {
             discussion: """
                 Each record carries id, externalId, text, subject, channel, customerId, createdAt, status, \
                 attempts, lastErrorKind, lastError and the classification fields (category, priority, sentiment, \
-                language, confidence, summary, model, taxonomyVersion, tokens, latencyMs, classifiedAt) at the top \
-                level. Records stream in id order, so exports of any size use little memory.
+                language, confidence, summary, model, taxonomyVersion, tokens, latencyMs, classifiedAt, needsReview) \
+                at the top level, then the expected labels (expectedCategory…) and a person's correction \
+                (correctedCategory, correctedPriority, correctedSentiment, correctionNote, correctedBy, \
+                correctedAt) beside the model's answer. Records stream in id order, so exports of any size use little memory.
                 """
         )
 
@@ -22,6 +24,9 @@ extension Triage {
 
         @Option(help: ArgumentHelp("Only queries of this category.", valueName: "name"))
         var category: String?
+
+        @Flag(help: "Only queries flagged for review (--review-below) that no person has corrected yet.")
+        var needsReview = false
 
         @Option(help: ArgumentHelp("Output format; by default from the output file's extension, else json.",
                                    valueName: "json|jsonl|csv"))
@@ -37,7 +42,7 @@ extension Triage {
             try await AtomicFile.write(to: output) { handle in
                 var writer = ExportWriter(format: format, output: handle)
                 try writer.begin()
-                for try await record in store.export(QueryFilter(status: status, category: category)) {
+                for try await record in store.export(QueryFilter(status: status, category: category, needsReview: needsReview)) {
                     try writer.write(record)
                 }
                 count = try writer.end()

@@ -10,7 +10,10 @@ extension Triage {
             discussion: """
                 Files may be a JSON array of objects, JSON Lines (one object per line) or CSV with a header row; \
                 each record needs a non-empty 'text' and may have subject, channel, customerId, externalId, \
-                createdAt (ISO 8601 or Unix seconds) and metadata. Other scalar fields are kept as metadata.
+                createdAt (ISO 8601 or Unix seconds) and metadata. Other scalar fields are kept as metadata. \
+                Expected labels (expected: {category, priority, sentiment}, or expectedCategory, \
+                expected_category…) are stored with the query, never sent to the LLM, and scored by triage eval \
+                and by each run's statistics; with --taxonomy (or TRIAGE_TAXONOMY) they must be among its names.
 
                 Importing is all or nothing: the first problem found is reported with its file, line or record, \
                 and field, and nothing is added. Records are idempotent on externalId (one derived from the \
@@ -31,6 +34,10 @@ extension Triage {
                                    valueName: "n"))
         var count: Int?
 
+        @Option(help: ArgumentHelp(
+            "Check expected labels against this taxonomy file. (env: TRIAGE_TAXONOMY)", valueName: "file"))
+        var taxonomy: String?
+
         @Option(help: "Seed for generated samples: the same seed gives the same queries.")
         var seed: UInt64 = 1
 
@@ -50,7 +57,9 @@ extension Triage {
         func run() async throws {
             let queries: [SupportQuery]
             if let file {
-                queries = try QueryFileReader.read(path: file, format: fileFormat)
+                let taxonomy = try (self.taxonomy ?? ProcessInfo.processInfo.environment["TRIAGE_TAXONOMY"])
+                    .map { try Taxonomy.load(contentsOf: URL(fileURLWithPath: $0)) }
+                queries = try QueryFileReader.read(path: file, format: fileFormat, taxonomy: taxonomy)
             } else {
                 queries = SampleQueries.generate(count: count ?? 0, seed: seed)
                 if let output {
@@ -65,6 +74,11 @@ extension Triage {
                 var line = "Imported \(Format.count(result.inserted)) queries into \(self.store.displayURI)"
                 if result.duplicates > 0 { line += " (\(Format.count(result.duplicates)) already present, skipped)" }
                 print(line + ".")
+                let labelled = queries.count { $0.expected?.category != nil }
+                if labelled > 0 {
+                    print("\(Format.count(labelled)) of the file's queries carry an expected category: "
+                          + "triage eval scores the store's answers against them.")
+                }
                 if let output { print("The generated queries are also in \(output).") }
             }
         }

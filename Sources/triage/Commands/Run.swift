@@ -46,7 +46,7 @@ extension Triage {
                 try await runDry(store)
                 return
             }
-            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
+            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
                 try await classify(store: store, classifier: classifier, name: name)
             }
             if let output {

@@ -114,7 +114,7 @@ extension Triage {
                 configuration.readinessCheck = { await Self.probe(llmURL, client: httpClient) }
             }
             do {
-                try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
+                try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
                     configuration.processor = processing.configuration(classifierName: name)
                     let (store, workers, shown) = (store, workers, self.store.displayURI)
                     let app = buildApplication(

@@ -33,7 +33,7 @@ extension Triage {
             FileHandle.standardError.write(Data(
                 "Working on \(self.store.displayURI): classifying pending queries as they arrive (SIGTERM or Ctrl-C to stop)\n".utf8
             ))
-            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent) { classifier, name in
+            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
                 var configuration = processing.configuration(classifierName: name)
                 configuration.continuous = true
                 return try await RunSession.execute(

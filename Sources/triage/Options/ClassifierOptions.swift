@@ -67,10 +67,11 @@ struct ClassifierOptions: ParsableArguments {
     var taxonomy: String?
 
     @Option(name: .long, help: ArgumentHelp(
-        "Labelled examples (JSONL, JSON or CSV with text and category, optionally priority and sentiment): before "
+        "Labelled examples: a file (JSONL, JSON or CSV with text and category, optionally priority and "
+            + "sentiment), 'store' for the store's queries with expected labels or corrections, or 'none'. Before "
             + "each query the model sees the most similar ones, and their agreement with its answer is the "
-            + "confidence; 'none' for none. (env: TRIAGE_EXAMPLES)",
-        valueName: "file"
+            + "confidence. (env: TRIAGE_EXAMPLES)",
+        valueName: "file|store|none"
     ))
     var examples: String?
 
@@ -135,14 +136,21 @@ struct ClassifierOptions: ParsableArguments {
     /// - Parameter concurrency: Sizes the HTTP connection pool.
     /// - Throws: `ValidationError` when no classifier was chosen or a setting is wrong.
     /// - Parameter examples: A pool to use instead of the one the settings name (`triage eval --holdout`).
+    /// - Parameter store: Where `--examples store` reads its pool from.
     func withClassifier<T>(
         concurrency: Int,
         examples pool: [LabelledExample]? = nil,
+        store: (any QueryStore)? = nil,
         _ body: (any Classifier, _ name: String) async throws -> T
     ) async throws -> T {
         let settings = try resolved()
         let taxonomy = try loadTaxonomy(settings)
-        let examples = try pool ?? settings.examples.map { try ExampleFileReader.read(path: $0, taxonomy: taxonomy) }
+        let examples: [LabelledExample]?
+        if let pool {
+            examples = pool
+        } else {
+            examples = try await self.examples(from: settings.examples, taxonomy: taxonomy, store: store)
+        }
         guard let configuration = settings.llm else {
             var configuration = MockClassifier.Configuration()
             if mockLatencyMs > 0 {
@@ -166,6 +174,29 @@ struct ClassifierOptions: ParsableArguments {
             try? await client.shutdown()
             throw error
         }
+    }
+
+    /// The pool the settings name plus the taxonomy's own examples; `nil` when there are none.
+    private func examples(from source: ClassifierSettings.ExampleSource?, taxonomy: Taxonomy,
+                          store: (any QueryStore)?) async throws -> [LabelledExample]? {
+        var pool = taxonomy.examples ?? []
+        switch source {
+        case .file(let path)?:
+            pool += try ExampleFileReader.read(path: path, taxonomy: taxonomy)
+        case .store?:
+            guard let store else { throw ValidationError("--examples store needs a store; this command has none") }
+            let known = Set(taxonomy.categoryNames)
+            let labelled = try await store.labelledExamples().filter { known.contains($0.category) }
+            guard !labelled.isEmpty else {
+                throw CLIError("--examples store: no query in the store has an expected category or a correction "
+                               + "in the taxonomy; import queries with expected labels, or correct some with "
+                               + "triage label")
+            }
+            pool += labelled
+        case nil:
+            break
+        }
+        return pool.isEmpty ? nil : pool
     }
 
     /// The taxonomy the settings name, or the built-in one.

@@ -19,6 +19,14 @@ struct ProcessorOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Upper bound of the first retry's delay; doubles with each retry.", valueName: "seconds"))
     var retryBaseSeconds = 2.0
 
+    @Option(help: ArgumentHelp(
+        "Flag classifications whose confidence is under this as needing review: listed by stats --needs-review, "
+            + "export --needs-review, GET /v1/queries?needsReview=true and the status page, until a person "
+            + "corrects them (triage label).",
+        valueName: "0-1"
+    ))
+    var reviewBelow: Double?
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
         let most = BatchProcessor.Configuration.maximumConcurrency
@@ -28,6 +36,9 @@ struct ProcessorOptions: ParsableArguments {
         guard maxAttempts > 0 else { throw ValidationError("--max-attempts must be at least 1") }
         guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
         guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
+        if let reviewBelow, !(0...1).contains(reviewBelow) {
+            throw ValidationError("--review-below must be from 0 to 1, not \(reviewBelow)")
+        }
     }
 
     /// The processor's configuration these flags describe.
@@ -39,6 +50,7 @@ struct ProcessorOptions: ParsableArguments {
         configuration.leaseDuration = .seconds(leaseSeconds)
         configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
         configuration.classifierName = classifierName
+        configuration.reviewBelow = reviewBelow
         return configuration
     }
 }
