@@ -60,6 +60,13 @@ public enum Evaluation {
             return answers
         }
         let seconds = (ContinuousClock.now - started).timeInterval
+        return score(queries, answers: answers, seconds: seconds)
+    }
+
+    /// Scores answers against the labels they should have had; a `nil` answer (the query could not be classified)
+    /// counts wrong. `triage eval` without `--holdout` scores the store's own answers this way, calling no LLM.
+    /// - Parameter seconds: The time the answers took, for queries per second; 0 when not measured.
+    public static func score(_ queries: [LabelledExample], answers: [Classification?], seconds: Double) -> Report {
         func scores(_ label: KeyPath<LabelledExample, String?>, _ field: KeyPath<Classification, String>)
             -> LabelScores? {
             let scored = zip(queries, answers).compactMap { query, answer -> LabelScores.Scored? in

@@ -8,27 +8,36 @@ import TriageProcessor
 extension Triage {
     struct Eval: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Measure how right the labels are: classify labelled queries and score the answers.",
+            abstract: "Measure how right the labels are: score answers against the labels they should have.",
             discussion: """
-                Reads labelled queries (JSONL, JSON or CSV with text and category, optionally priority and \
-                sentiment), classifies them and prints accuracy, macro-F1, each category's precision and recall, \
-                the most common confusions, calibration (expected calibration error, accuracy by confidence) and \
-                what a review threshold would auto-accept. Nothing is stored.
+                Prints accuracy, macro-F1, each category's precision and recall, the most common confusions, \
+                calibration (expected calibration error, accuracy by confidence) and what a review threshold would \
+                auto-accept. Nothing is stored.
 
-                --holdout 0.2 scores a fifth of the file (shuffled with --seed) with the rest as the examples pool, \
-                so no query is scored with its own label among the examples. Without it, every query is scored and \
-                the pool is --examples (or none).
+                Without --file, the store is scored: every classified query with an expected category (imported \
+                with it) or a person's correction, its stored answer against that label. No LLM is called.
 
-                Example: triage eval --file labelled.jsonl --holdout 0.2 --llm openai --llm-url http://127.0.0.1:8080/v1
+                With --file (JSONL, JSON or CSV with text and category, optionally priority and sentiment), the \
+                queries are classified now and scored. --holdout 0.2 scores a fifth of them (shuffled with --seed) \
+                with the rest as the examples pool, so no query is scored with its own label among the examples; \
+                without it the pool is --examples (or none). --holdout without --file does the same with the \
+                store's labelled queries.
+
+                Examples:
+                  triage eval
+                  triage eval --file labelled.jsonl --holdout 0.2 --llm openai --llm-url http://127.0.0.1:8080/v1
                 """
         )
 
+        @OptionGroup var store: StoreOptions
         @OptionGroup var classifier: ClassifierOptions
 
-        @Option(help: ArgumentHelp("The labelled queries.", valueName: "file"))
-        var file: String
+        @Option(help: ArgumentHelp("Labelled queries to classify now and score, instead of the store's answers.",
+                                   valueName: "file"))
+        var file: String?
 
-        @Option(help: ArgumentHelp("Score this share of the file; the rest are the examples.", valueName: "fraction"))
+        @Option(help: ArgumentHelp("Classify and score this share of the labelled queries; the rest are the examples.",
+                                   valueName: "fraction"))
         var holdout: Double?
 
         @Option(help: "Shuffles the file before --holdout splits it.")
@@ -55,8 +64,16 @@ extension Triage {
         }
 
         func run() async throws {
-            let taxonomy = try classifier.loadTaxonomy()
-            let labelled = try ExampleFileReader.read(path: file, taxonomy: taxonomy)
+            let labelled: [LabelledExample]
+            if let file {
+                labelled = try ExampleFileReader.read(path: file, taxonomy: try classifier.loadTaxonomy())
+            } else if holdout != nil {
+                labelled = try await store.open().labelledExamples()
+                guard !labelled.isEmpty else { throw Self.nothingLabelled(in: store.displayURI) }
+            } else {
+                try await scoreStore()
+                return
+            }
             var pool: [LabelledExample]?
             var scored = labelled
             if let holdout {
@@ -74,6 +91,45 @@ extension Triage {
                 print(EvalReport.render(report, pool: pool?.count))
             }
         }
+
+        /// Scores the answers in the store against the labels its queries should have.
+        private func scoreStore() async throws {
+            let store = try await self.store.open()
+            var queries: [LabelledExample] = []
+            var answers: [Classification?] = []
+            var unanswered = 0
+            for try await record in store.export(QueryFilter(labelled: true)) {
+                guard let known = record.knownLabels else { continue }
+                guard let answer = record.classification else {
+                    unanswered += 1
+                    continue
+                }
+                queries.append(known)
+                answers.append(answer)
+                if let limit, queries.count >= limit { break }
+            }
+            guard !queries.isEmpty else {
+                throw unanswered > 0
+                    ? CLIError("none of the \(Format.count(unanswered)) labelled queries in \(self.store.displayURI) "
+                               + "has been classified yet: run triage run first")
+                    : Self.nothingLabelled(in: self.store.displayURI)
+            }
+            let report = Evaluation.score(queries, answers: answers, seconds: 0)
+            if json {
+                print(try Format.json(report))
+            } else {
+                var text = EvalReport.render(report, pool: nil)
+                if unanswered > 0 {
+                    text += "\n\(Format.count(unanswered)) labelled queries have no answer yet and were not scored."
+                }
+                print(text)
+            }
+        }
+
+        static func nothingLabelled(in store: String) -> CLIError {
+            CLIError("no query in \(store) has an expected category or a correction: import queries with "
+                     + "expected labels (expected: {category: …}), correct some with triage label, or pass --file")
+        }
     }
 }
 
@@ -84,7 +140,7 @@ enum EvalReport {
         func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
         func decimal(_ value: Double) -> String { String(format: "%.3f", value) }
         var lines = [
-            "Scored \(Format.count(c.count)) queries" + (pool.map { " with \(Format.count($0)) examples to draw on" } ?? "")
+            "Scored \(Format.count(c.count)) answers" + (pool.map { " with \(Format.count($0)) examples to draw on" } ?? "")
                 + (report.failed > 0 ? "; \(report.failed) could not be classified (counted wrong)" : "") + ".",
             "",
             "category   accuracy \(percent(c.accuracy))   macro-F1 \(decimal(c.macroF1))   "
@@ -112,8 +168,10 @@ enum EvalReport {
             lines.append("  t = \(decimal(point.threshold)): accepts \(percent(point.coverage)), "
                          + "\(percent(point.accuracy)) of them right")
         }
-        lines += ["", String(format: "%.0f prompt tokens per query, %.2f queries/s", report.promptTokensPerQuery,
-                             report.queriesPerSecond)]
+        if report.queriesPerSecond > 0 {
+            lines += ["", String(format: "%.0f prompt tokens per query, %.2f queries/s", report.promptTokensPerQuery,
+                                 report.queriesPerSecond)]
+        }
         return lines.joined(separator: "\n")
     }
 }
