@@ -16,8 +16,9 @@ struct AnthropicMessagesAPI: ChatAPI {
         return headers
     }
 
+    /// The Messages API returns no log-probabilities; `logprobs` is ignored.
     func body(system: String, messages: [ChatMessage], schema: JSONValue, mode: LLMConfiguration.OutputMode,
-              configuration: LLMConfiguration) throws -> Data {
+              logprobs: Bool, configuration: LLMConfiguration) throws -> Data {
         var body: [String: JSONValue] = [
             "model": .string(configuration.model),
             "temperature": .number(configuration.temperature),

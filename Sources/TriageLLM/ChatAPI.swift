@@ -18,6 +18,8 @@ struct ChatReply: Sendable {
     var promptTokens: Int
     var completionTokens: Int
     var model: String?
+    /// The answer's tokens with their log-probabilities, when the endpoint returned them.
+    var tokens: [TokenLogprob]? = nil
 }
 
 /// The wire format of one provider family: how to ask, and how to read the answer.
@@ -27,8 +29,9 @@ protocol ChatAPI: Sendable {
     /// Headers carrying the credentials and API version.
     func headers(_ configuration: LLMConfiguration) -> [(String, String)]
     /// The request body.
+    /// - Parameter logprobs: Ask for the answer's token log-probabilities, where the API has them.
     func body(system: String, messages: [ChatMessage], schema: JSONValue, mode: LLMConfiguration.OutputMode,
-              configuration: LLMConfiguration) throws -> Data
+              logprobs: Bool, configuration: LLMConfiguration) throws -> Data
     /// Reads a successful response body.
     /// - Throws: `MalformedResponse` if the body is not the provider's format.
     func reply(from body: Data) throws -> ChatReply

@@ -27,6 +27,8 @@ public final class LLMClassifier: Classifier {
     private let logger: Logger
     /// Lowered for the rest of the run when the endpoint says it lacks a structured-output mode.
     private let mode: Mutex<LLMConfiguration.OutputMode>
+    /// Whether to ask for token log-probabilities; turned off for the rest of the run when the endpoint refuses them.
+    private let logprobs: Mutex<Bool>
 
     /// - Parameters:
     ///   - client: The shared HTTP client; its connection pool should allow as many connections as the processor's
@@ -51,6 +53,7 @@ public final class LLMClassifier: Classifier {
         taxonomyVersion = taxonomy.version + (examples.map { "+examples:" + $0.examples.contentVersion } ?? "")
         self.examples = examples
         mode = Mutex(configuration.outputMode)
+        logprobs = Mutex(configuration.requestLogprobs && configuration.provider == .openAI)
     }
 
     /// 429 answers received so far; each one slowed the whole run down.
@@ -104,7 +107,13 @@ public final class LLMClassifier: Classifier {
                 return Classification(
                     category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
                     language: answer.language,
-                    confidence: Self.confidence(of: answer.category, shots: shots) ?? answer.confidence,
+                    confidence: Self.confidence(
+                        agreement: Self.agreement(with: answer.category, shots: shots),
+                        labelProbability: reply.tokens.flatMap {
+                            LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
+                                                tokens: $0)
+                        }
+                    ) ?? answer.confidence,
                     summary: answer.summary,
                     model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
                     promptTokens: usage.prompt, completionTokens: usage.completion,
@@ -125,16 +134,23 @@ public final class LLMClassifier: Classifier {
         }
     }
 
+    /// A classification's confidence from what is measured rather than what the model says of itself (a small
+    /// model's self-reported confidence says little): the mean of the examples' agreement and the label's probability
+    /// when both are known, whichever is known otherwise, `nil` when neither is (the model's own figure stands).
+    /// docs/quality.md gives the formula and its measured calibration.
+    static func confidence(agreement: Double?, labelProbability: Double?) -> Double? {
+        let known = [agreement, labelProbability].compactMap { $0 }
+        guard !known.isEmpty else { return nil }
+        return (known.reduce(0, +) / Double(known.count) * 1000).rounded() / 1000
+    }
+
     /// The share of the retrieved examples' similarity that agrees with the answer's category:
-    /// Σ score of the examples labelled `category` ÷ Σ score of all retrieved; `nil` when none was retrieved (the
-    /// model's own confidence stands). A small model's self-reported confidence says little; whether the most similar
-    /// labelled queries carry the same label says a lot.
-    static func confidence(of category: String,
-                           shots: [(example: LabelledExample, score: Double)]) -> Double? {
+    /// Σ score of the examples labelled `category` ÷ Σ score of all retrieved; `nil` when none was retrieved.
+    static func agreement(with category: String, shots: [(example: LabelledExample, score: Double)]) -> Double? {
         let total = shots.map(\.score).reduce(0, +)
         guard total > 0 else { return nil }
         let agreeing = shots.filter { $0.example.category == category }.map(\.score).reduce(0, +)
-        return (agreeing / total * 1000).rounded() / 1000
+        return agreeing / total
     }
 
     // MARK: - One HTTP request
@@ -144,7 +160,8 @@ public final class LLMClassifier: Classifier {
         enum Disposition {
             case retry(ClassifierError, retryAfter: Duration?)
             case final(ClassifierError)
-            /// The endpoint lacks the structured-output mode we asked for; the mode was lowered, ask again.
+            /// The endpoint lacks the structured-output mode or the log-probabilities we asked for; we asked for less
+            /// for the rest of the run: ask again.
             case downgrade
         }
 
@@ -162,7 +179,9 @@ public final class LLMClassifier: Classifier {
         for (name, value) in api.headers(configuration) + configuration.extraHeaders.map({ ($0.key, $0.value) }) {
             request.headers.add(name: name, value: value)
         }
+        let askLogprobs = logprobs.withLock { $0 }
         let body = try api.body(system: prompt.system, messages: messages, schema: prompt.schema, mode: currentMode,
+                                logprobs: askLogprobs,
                                 configuration: configuration)
         request.body = .bytes(ByteBuffer(bytes: body))
 
@@ -215,6 +234,11 @@ public final class LLMClassifier: Classifier {
                     + "(\(providerMessage(data)))")))
         default:
             let message = providerMessage(data)
+            if askLogprobs && message.lowercased().contains("logprob") {
+                logger.info("the endpoint refuses logprobs; asking without them")
+                logprobs.withLock { $0 = false }
+                throw RequestFailure(disposition: .downgrade)
+            }
             if let lower = lowerMode(from: currentMode, because: message) {
                 logger.info("the endpoint lacks structured output mode; falling back", metadata: [
                     "llm.mode": "\(currentMode.rawValue)", "llm.fallback": "\(lower.rawValue)",

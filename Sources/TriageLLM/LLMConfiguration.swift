@@ -78,6 +78,11 @@ public struct LLMConfiguration: Sendable {
     public var promptStyle: PromptStyle = .full
     /// Labelled examples shown before each query, the most similar from the pool (see ``ExampleIndex``).
     public var examplesPerQuery = 8
+    /// Ask OpenAI-compatible endpoints for the answer's token log-probabilities, from which the chosen category's
+    /// probability goes into the confidence; a 400 that names `logprobs` turns this off for the rest of the run.
+    public var requestLogprobs = true
+    /// Alternatives asked for at each token position (OpenAI allows up to 20).
+    static let topLogprobs = 10
     /// Prices by model name; a model not listed costs 0.
     public var prices: [String: Price] = LLMConfiguration.defaultPrices
 

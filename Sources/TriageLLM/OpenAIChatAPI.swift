@@ -17,7 +17,7 @@ struct OpenAIChatAPI: ChatAPI {
     }
 
     func body(system: String, messages: [ChatMessage], schema: JSONValue, mode: LLMConfiguration.OutputMode,
-              configuration: LLMConfiguration) throws -> Data {
+              logprobs: Bool, configuration: LLMConfiguration) throws -> Data {
         var body: [String: JSONValue] = [
             "model": .string(configuration.model),
             "temperature": .number(configuration.temperature),
@@ -25,6 +25,10 @@ struct OpenAIChatAPI: ChatAPI {
             "messages": .array([.object(["role": "system", "content": .string(system)])]
                 + messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) }),
         ]
+        if logprobs {
+            body["logprobs"] = .bool(true)
+            body["top_logprobs"] = .integer(LLMConfiguration.topLogprobs)
+        }
         switch mode {
         case .jsonSchema:
             body["response_format"] = .object([
@@ -46,7 +50,23 @@ struct OpenAIChatAPI: ChatAPI {
                 var refusal: String?
             }
 
+            struct Logprobs: Decodable {
+                struct Token: Decodable {
+                    struct Alternative: Decodable {
+                        var token: String
+                        var logprob: Double
+                    }
+
+                    var token: String
+                    var logprob: Double
+                    var top_logprobs: [Alternative]?
+                }
+
+                var content: [Token]?
+            }
+
             var message: Message
+            var logprobs: Logprobs?
         }
 
         struct Usage: Decodable {
@@ -61,14 +81,22 @@ struct OpenAIChatAPI: ChatAPI {
 
     func reply(from body: Data) throws -> ChatReply {
         let response = try decodeEnvelope(Response.self, from: body, api: "chat-completions")
-        guard let message = response.choices.first?.message else {
+        guard let choice = response.choices.first else {
             throw MalformedResponse(description: "the chat-completions response has no choices")
         }
+        let message = choice.message
         return ChatReply(
             content: message.content ?? message.refusal ?? "",
             promptTokens: response.usage?.prompt_tokens ?? 0,
             completionTokens: response.usage?.completion_tokens ?? 0,
-            model: response.model
+            model: response.model,
+            tokens: choice.logprobs?.content.map { tokens in
+                tokens.map { token in
+                    TokenLogprob(token: token.token, logprob: token.logprob, alternatives: (token.top_logprobs ?? []).map {
+                        TokenLogprob.Alternative(token: $0.token, logprob: $0.logprob)
+                    })
+                }
+            }
         )
     }
 }

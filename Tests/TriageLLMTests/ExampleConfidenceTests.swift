@@ -8,14 +8,23 @@ struct ExampleConfidenceTests {
         (LabelledExample(text: "t", category: category), score)
     }
 
-    @Test("the share of the retrieved examples' similarity that agrees with the answer")
+    @Test("agreement is the share of the retrieved examples' similarity that carries the answer's label")
     func agreement() {
         let shots = [Self.shot("refund", 3), Self.shot("refund", 1), Self.shot("billing", 4)]
-        #expect(LLMClassifier.confidence(of: "refund", shots: shots) == 0.5)
-        #expect(LLMClassifier.confidence(of: "billing", shots: shots) == 0.5)
-        #expect(LLMClassifier.confidence(of: "order", shots: shots) == 0)
-        #expect(LLMClassifier.confidence(of: "refund", shots: [Self.shot("refund", 2)]) == 1)
-        #expect(LLMClassifier.confidence(of: "refund", shots: []) == nil, "no examples: the model's own confidence stands")
+        #expect(LLMClassifier.agreement(with: "refund", shots: shots) == 0.5)
+        #expect(LLMClassifier.agreement(with: "billing", shots: shots) == 0.5)
+        #expect(LLMClassifier.agreement(with: "order", shots: shots) == 0)
+        #expect(LLMClassifier.agreement(with: "refund", shots: [Self.shot("refund", 2)]) == 1)
+        #expect(LLMClassifier.agreement(with: "refund", shots: []) == nil)
+    }
+
+    @Test("confidence is the mean of what is known, rounded to thousandths; nothing known leaves the model's own")
+    func formula() {
+        #expect(LLMClassifier.confidence(agreement: 0.5, labelProbability: 0.9) == 0.7)
+        #expect(LLMClassifier.confidence(agreement: 0.25, labelProbability: nil) == 0.25)
+        #expect(LLMClassifier.confidence(agreement: nil, labelProbability: 0.8) == 0.8)
+        #expect(LLMClassifier.confidence(agreement: 2.0 / 3.0, labelProbability: nil) == 0.667)
+        #expect(LLMClassifier.confidence(agreement: nil, labelProbability: nil) == nil)
     }
 
     @Test("a taxonomy asking for fewer fields shortens the schema and the validator's demands")

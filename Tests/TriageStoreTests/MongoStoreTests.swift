@@ -89,7 +89,7 @@ struct MongoStoreTests {
                 print(doc["status"], type(doc["attempts"]).__name__, doc["attempts"], c["category"], c["confidence"])
                 print(db.queries.count_documents({"classification.category": "returns_refunds", "status": "classified"}))
                 """, uri: target.uri, database: target.database).split(separator: "\n").map(String.init)
-            #expect(classification[0] == #"{"category": "str", "classifiedAt": "datetime", "completionTokens": "Int64", "confidence": "float", "costUSD": "float", "language": "str", "latencyMs": "float", "model": "str", "priority": "str", "promptTokens": "Int64", "sentiment": "str", "summary": "str", "taxonomyVersion": "str"}"#)
+            #expect(classification[0] == #"{"category": "str", "classifiedAt": "datetime", "completionTokens": "Int64", "confidence": "float", "costUSD": "float", "language": "str", "latencyMs": "float", "model": "str", "needsReview": "bool", "priority": "str", "promptTokens": "Int64", "sentiment": "str", "summary": "str", "taxonomyVersion": "str"}"#)
             #expect(classification[1] == "classified int 1 returns_refunds 0.75")
             #expect(classification[2] == "1")
         }
