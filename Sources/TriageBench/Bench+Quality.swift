@@ -12,7 +12,8 @@ extension Bench {
     /// SmolLM2 on llama.cpp, the development data split by holdout with a fixed seed, a taxonomy written from the
     /// category names alone: accuracy without examples (Triage's prompt), with retrieved examples, and of a one-line
     /// baseline prompt, side by side. `BENCH_QUALITY_DATA` names another labelled file, `BENCH_QUALITY_HOLDOUT` the
-    /// share scored (default 0.2), `BENCH_QUALITY_LIMIT` caps the queries scored.
+    /// share scored (default 0.2), `BENCH_QUALITY_LIMIT` caps the queries scored, `BENCH_QUALITY_ROWS` picks rows
+    /// (`listed,ranked,examples,baseline`, all by default).
     static func quality() async throws {
         let environment = ProcessInfo.processInfo.environment
         let path = environment["BENCH_QUALITY_DATA"] ?? "../shared/data/support-dev.jsonl"
@@ -28,16 +29,20 @@ extension Bench {
         print("(h) label quality: SmolLM2-135M-Instruct on llama.cpp (2 slots), \(path): \(split.scored.count) held-out "
               + "queries scored, \(split.examples.count) examples, \(taxonomy.categories.count) categories "
               + "(chance \(String(format: "%.2f", 1 / Double(taxonomy.categories.count))))")
-        let rows: [(String, LLMConfiguration.PromptStyle, ExampleIndex?)] = [
-            ("Triage's prompt, no examples", .full, nil),
-            ("Triage's prompt, 8 retrieved examples", .full, ExampleIndex(split.examples)),
-            ("one-line baseline prompt", .oneLine, nil),
+        let rows: [(key: String, name: String, style: LLMConfiguration.PromptStyle, ranked: Bool, ExampleIndex?)] = [
+            ("listed", "Triage's prompt, no examples, categories in the taxonomy's order (before)", .full, false, nil),
+            ("ranked", "Triage's prompt, no examples, categories most like the query first", .full, true, nil),
+            ("examples", "Triage's prompt, 8 retrieved examples", .full, true, ExampleIndex(split.examples)),
+            ("baseline", "one-line baseline prompt", .oneLine, false, nil),
         ]
+        let chosen = Set((environment["BENCH_QUALITY_ROWS"] ?? "listed,ranked,examples,baseline")
+            .split(separator: ",").map(String.init))
         try await LlamaServer.run(slots: 2) { base in
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            for (name, style, examples) in rows {
+            for (key, name, style, ranked, examples) in rows where chosen.contains(key) {
                 var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
                 configuration.promptStyle = style
+                configuration.rankCategories = ranked
                 configuration.requestTimeout = .seconds(120)
                 let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
                                                logger: silent, examples: examples)

@@ -24,6 +24,8 @@ public final class LLMClassifier: Classifier {
     private let limiter: RateLimiter
     private let taxonomyVersion: String
     private let examples: ExampleIndex?
+    /// The categories as documents (name and description), to rank them for a query that has no examples.
+    private let categoryIndex: ExampleIndex
     private let logger: Logger
     /// Lowered for the rest of the run when the endpoint says it lacks a structured-output mode.
     private let mode: Mutex<LLMConfiguration.OutputMode>
@@ -52,6 +54,10 @@ public final class LLMClassifier: Classifier {
         // The provenance of a label: the taxonomy's version, and the example pool's when there is one.
         taxonomyVersion = taxonomy.version + (examples.map { "+examples:" + $0.examples.contentVersion } ?? "")
         self.examples = examples
+        categoryIndex = ExampleIndex(taxonomy.categories.map {
+            LabelledExample(text: $0.name.replacingOccurrences(of: "_", with: " ") + " " + $0.description,
+                            category: $0.name)
+        })
         mode = Mutex(configuration.outputMode)
         logprobs = Mutex(configuration.requestLogprobs && configuration.provider == .openAI)
     }
@@ -69,7 +75,9 @@ public final class LLMClassifier: Classifier {
             [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
              ChatMessage(role: .assistant, content: prompt.exampleAnswer(shot.example))]
         } + [ChatMessage(role: .user, content: prompt.userMessage(for: request.query))]
-        let estimate = messages.map(\.content.utf8.count).reduce(prompt.system.utf8.count, +) / 4 + 8
+        let system = shots.isEmpty && configuration.rankCategories && configuration.promptStyle == .full
+            ? prompt.system(categories: rankedCategories(for: request.query.text)) : prompt.system
+        let estimate = messages.map(\.content.utf8.count).reduce(system.utf8.count, +) / 4 + 8
             + configuration.maxOutputTokens
         var retries = 0
         var repaired = false
@@ -77,7 +85,7 @@ public final class LLMClassifier: Classifier {
             try await limiter.acquire(tokens: estimate)
             let reply: ChatReply
             do {
-                reply = try await send(messages)
+                reply = try await send(system: system, messages)
             } catch let failure as RequestFailure {
                 usage.add(failure.promptTokens, failure.completionTokens)
                 switch failure.disposition {
@@ -170,7 +178,15 @@ public final class LLMClassifier: Classifier {
         var completionTokens = 0
     }
 
-    private func send(_ messages: [ChatMessage]) async throws -> ChatReply {
+    /// The taxonomy's categories, those sharing words with the query first (most alike first), the rest in order.
+    private func rankedCategories(for text: String) -> [Taxonomy.Label] {
+        let ranked = categoryIndex.nearest(to: text, k: taxonomy.categories.count).map(\.example.category)
+        let first = Set(ranked)
+        return ranked.compactMap { name in taxonomy.categories.first { $0.name == name } }
+            + taxonomy.categories.filter { !first.contains($0.name) }
+    }
+
+    private func send(system: String, _ messages: [ChatMessage]) async throws -> ChatReply {
         let currentMode = mode.withLock { $0 }
         var request = HTTPClientRequest(url: api.endpoint(configuration))
         request.method = .POST
@@ -180,7 +196,7 @@ public final class LLMClassifier: Classifier {
             request.headers.add(name: name, value: value)
         }
         let askLogprobs = logprobs.withLock { $0 }
-        let body = try api.body(system: prompt.system, messages: messages, schema: prompt.schema, mode: currentMode,
+        let body = try api.body(system: system, messages: messages, schema: prompt.schema, mode: currentMode,
                                 logprobs: askLogprobs,
                                 configuration: configuration)
         request.body = .bytes(ByteBuffer(bytes: body))

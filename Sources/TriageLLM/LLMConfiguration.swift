@@ -78,6 +78,9 @@ public struct LLMConfiguration: Sendable {
     public var promptStyle: PromptStyle = .full
     /// Labelled examples shown before each query, the most similar from the pool (see ``ExampleIndex``).
     public var examplesPerQuery = 8
+    /// Without examples to show, list the categories most like the query (by their names and descriptions) first:
+    /// small models lean on the first labels they read.
+    public var rankCategories = true
     /// Ask OpenAI-compatible endpoints for the answer's token log-probabilities, from which the chosen category's
     /// probability goes into the confidence; a 400 that names `logprobs` turns this off for the rest of the run.
     public var requestLogprobs = true
