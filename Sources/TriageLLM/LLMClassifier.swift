@@ -70,13 +70,16 @@ public final class LLMClassifier: Classifier {
     public func classify(_ request: ClassificationRequest) async throws -> Classification {
         var usage = Usage()
         let shots = examples?.nearest(to: request.query.text, k: configuration.examplesPerQuery) ?? []
+        // Without examples, the categories themselves (names and descriptions) are the evidence: how much each is
+        // like the query orders the prompt's list and weighs the answer.
+        let likeness = shots.isEmpty ? categoryIndex.nearest(to: request.query.text, k: taxonomy.categories.count) : []
         // The most similar example goes last, nearest the query: small models follow the latest turns most.
         var messages = shots.reversed().flatMap { shot in
             [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
              ChatMessage(role: .assistant, content: prompt.exampleAnswer(shot.example))]
         } + [ChatMessage(role: .user, content: prompt.userMessage(for: request.query))]
         let system = shots.isEmpty && configuration.rankCategories && configuration.promptStyle == .full
-            ? prompt.system(categories: rankedCategories(for: request.query.text)) : prompt.system
+            ? prompt.system(categories: ranked(likeness)) : prompt.system
         let estimate = messages.map(\.content.utf8.count).reduce(system.utf8.count, +) / 4 + 8
             + configuration.maxOutputTokens
         var retries = 0
@@ -116,12 +119,12 @@ public final class LLMClassifier: Classifier {
                     category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
                     language: answer.language,
                     confidence: Self.confidence(
-                        agreement: Self.agreement(with: answer.category, shots: shots),
+                        agreement: Self.agreement(with: answer.category, shots: shots.isEmpty ? likeness : shots),
                         labelProbability: reply.tokens.flatMap {
                             LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
                                                 tokens: $0)
-                        }
-                    ) ?? answer.confidence,
+                        } ?? (taxonomy.asks(.confidence) ? answer.confidence : nil)
+                    ),
                     summary: answer.summary,
                     model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
                     promptTokens: usage.prompt, completionTokens: usage.completion,
@@ -142,21 +145,19 @@ public final class LLMClassifier: Classifier {
         }
     }
 
-    /// A classification's confidence from what is measured rather than what the model says of itself (a small
-    /// model's self-reported confidence says little): the mean of the examples' agreement and the label's probability
-    /// when both are known, whichever is known otherwise, `nil` when neither is (the model's own figure stands).
-    /// docs/quality.md gives the formula and its measured calibration.
-    static func confidence(agreement: Double?, labelProbability: Double?) -> Double? {
-        let known = [agreement, labelProbability].compactMap { $0 }
-        guard !known.isEmpty else { return nil }
+    /// A classification's confidence: the mean of the evidence's agreement with the answer and the model's own
+    /// probability for it — the chosen label's probability from token log-probabilities, or where the endpoint
+    /// returns none, the confidence the model states. docs/quality.md gives the formula and its measured calibration.
+    static func confidence(agreement: Double, labelProbability: Double?) -> Double {
+        let known = [agreement] + [labelProbability].compactMap { $0 }
         return (known.reduce(0, +) / Double(known.count) * 1000).rounded() / 1000
     }
 
-    /// The share of the retrieved examples' similarity that agrees with the answer's category:
-    /// Σ score of the examples labelled `category` ÷ Σ score of all retrieved; `nil` when none was retrieved.
-    static func agreement(with category: String, shots: [(example: LabelledExample, score: Double)]) -> Double? {
+    /// The share of the evidence's similarity that carries the answer's category: Σ score of the retrieved examples
+    /// (or categories) labelled `category` ÷ Σ score of all retrieved; 0 when nothing shares a word with the query.
+    static func agreement(with category: String, shots: [(example: LabelledExample, score: Double)]) -> Double {
         let total = shots.map(\.score).reduce(0, +)
-        guard total > 0 else { return nil }
+        guard total > 0 else { return 0 }
         let agreeing = shots.filter { $0.example.category == category }.map(\.score).reduce(0, +)
         return agreeing / total
     }
@@ -179,10 +180,9 @@ public final class LLMClassifier: Classifier {
     }
 
     /// The taxonomy's categories, those sharing words with the query first (most alike first), the rest in order.
-    private func rankedCategories(for text: String) -> [Taxonomy.Label] {
-        let ranked = categoryIndex.nearest(to: text, k: taxonomy.categories.count).map(\.example.category)
-        let first = Set(ranked)
-        return ranked.compactMap { name in taxonomy.categories.first { $0.name == name } }
+    private func ranked(_ likeness: [(example: LabelledExample, score: Double)]) -> [Taxonomy.Label] {
+        let first = Set(likeness.map(\.example.category))
+        return likeness.compactMap { match in taxonomy.categories.first { $0.name == match.example.category } }
             + taxonomy.categories.filter { !first.contains($0.name) }
     }
 

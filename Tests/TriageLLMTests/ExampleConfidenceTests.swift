@@ -15,16 +15,15 @@ struct ExampleConfidenceTests {
         #expect(LLMClassifier.agreement(with: "billing", shots: shots) == 0.5)
         #expect(LLMClassifier.agreement(with: "order", shots: shots) == 0)
         #expect(LLMClassifier.agreement(with: "refund", shots: [Self.shot("refund", 2)]) == 1)
-        #expect(LLMClassifier.agreement(with: "refund", shots: []) == nil)
+        #expect(LLMClassifier.agreement(with: "refund", shots: []) == 0, "no evidence for the answer")
     }
 
-    @Test("confidence is the mean of what is known, rounded to thousandths; nothing known leaves the model's own")
+    @Test("confidence is the mean of the evidence's agreement and the model's probability, rounded to thousandths")
     func formula() {
         #expect(LLMClassifier.confidence(agreement: 0.5, labelProbability: 0.9) == 0.7)
         #expect(LLMClassifier.confidence(agreement: 0.25, labelProbability: nil) == 0.25)
-        #expect(LLMClassifier.confidence(agreement: nil, labelProbability: 0.8) == 0.8)
+        #expect(LLMClassifier.confidence(agreement: 0, labelProbability: 0.8) == 0.4)
         #expect(LLMClassifier.confidence(agreement: 2.0 / 3.0, labelProbability: nil) == 0.667)
-        #expect(LLMClassifier.confidence(agreement: nil, labelProbability: nil) == nil)
     }
 
     @Test("a taxonomy asking for fewer fields shortens the schema and the validator's demands")

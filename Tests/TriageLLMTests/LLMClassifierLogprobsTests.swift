@@ -24,7 +24,7 @@ struct LLMClassifierLogprobsTests {
           ]}}]}
         """
 
-    func classify(script: @escaping @Sendable (FakeLLMServer.Request) -> FakeLLMServer.Reply)
+    func classify(_ text: String = "charged twice", script: @escaping @Sendable (FakeLLMServer.Request) -> FakeLLMServer.Reply)
         async throws -> (Classification, FakeLLMServer) {
         let server = FakeLLMServer(script: script)
         let classification = try await server.run {
@@ -33,7 +33,7 @@ struct LLMClassifierLogprobsTests {
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
             let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
                                            logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
-            let request = ClassificationRequest(id: QueryID("1"), query: SupportQuery(text: "charged twice"), attempt: 1)
+            let request = ClassificationRequest(id: QueryID("1"), query: SupportQuery(text: text), attempt: 1)
             do {
                 let classification = try await classifier.classify(request)
                 try await client.shutdown()
@@ -46,11 +46,16 @@ struct LLMClassifierLogprobsTests {
         return (classification, server)
     }
 
-    @Test("the label's probability among allowed labels replaces the model's own confidence")
+    @Test("the label's probability among allowed labels stands for the model's own confidence")
     func logprobsBecomeConfidence() async throws {
         let (classification, server) = try await classify { _ in .status(200, body: Self.withLogprobs) }
         #expect(classification.category == "billing")
-        #expect(classification.confidence == 0.75, "0.6 / (0.6 + 0.2); 'Sure' is no label")
+        // The label's probability is 0.6 / (0.6 + 0.2) ('Sure' is no label); the query shares no word with any
+        // category, so the evidence's agreement is 0: (0 + 0.75) / 2.
+        #expect(classification.confidence == 0.375)
+        // A query whose only word is billing's name makes the evidence agree: (1 + 0.75) / 2.
+        let (billing, _) = try await classify("billing") { _ in .status(200, body: Self.withLogprobs) }
+        #expect(billing.confidence == 0.875)
         let sent = try #require(server.requests.first)
         #expect(sent.json["logprobs"] as? Bool == true)
         #expect(sent.json["top_logprobs"] as? Int == 10)
@@ -64,7 +69,7 @@ struct LLMClassifierLogprobsTests {
                 : .classification(category: "payments", confidence: 0.4)
         }
         #expect(classification.category == "payments")
-        #expect(classification.confidence == 0.4)
+        #expect(classification.confidence == 0.2, "the stated 0.4 and no agreeing evidence: (0 + 0.4) / 2")
         #expect(server.requestCount == 2)
         #expect(server.requests.last?.json["logprobs"] == nil)
     }

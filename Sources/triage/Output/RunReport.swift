@@ -23,6 +23,14 @@ enum RunReport {
         }
         lines.append("  tokens       \(Format.count(s.tokens.prompt)) prompt + \(Format.count(s.tokens.completion)) completion"
                      + (s.costUSD > 0 ? String(format: "   $%.4f", s.costUSD) : ""))
+        if let agreement = s.expectedLabels {
+            lines.append("  accuracy     \(Format.right(String(format: "%.3f", agreement.accuracy), 8))   category right on "
+                         + "\(Format.count(agreement.correct)) of \(Format.count(agreement.scored)) queries with expected labels")
+        }
+        if let flagged = s.needsReview {
+            lines.append("  review       \(Format.right(Format.count(flagged), 8))   under the review threshold: "
+                         + "triage stats --needs-review lists them")
+        }
         if !s.errorsByKind.isEmpty {
             let errors = s.errorsByKind.sorted { $0.value > $1.value }.map { "\($0.key) \($0.value)" }
             lines.append("  errors       " + errors.joined(separator: ", "))
