@@ -13,6 +13,21 @@ struct CLILabelTests {
         {"externalId": "q4", "text": "Where is my parcel? The tracking has not moved in a week"}
         """
 
+    /// A temporary folder with a SQLite store holding ``queries``, and the store's URI.
+    static func importedStore() async throws -> (TemporaryDirectory, String) {
+        let folder = try TemporaryDirectory()
+        try folder.write("queries.jsonl", queries)
+        let store = "sqlite:" + folder.path("t.sqlite")
+        let imported = try await TriageBinary.run(["import", "--file", folder.path("queries.jsonl"), "--store", store])
+        guard imported.status == 0 else { throw CLIFailure(imported.stderr) }
+        return (folder, store)
+    }
+
+    struct CLIFailure: Error, CustomStringConvertible {
+        let description: String
+        init(_ description: String) { self.description = description }
+    }
+
     func json(_ text: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
     }
@@ -82,11 +97,8 @@ struct CLILabelTests {
 
     @Test("label refuses a category outside the taxonomy and a query that does not exist, changing nothing")
     func labelRefusesBadInput() async throws {
-        let folder = try TemporaryDirectory()
+        let (folder, store) = try await Self.importedStore()
         defer { folder.remove() }
-        try folder.write("queries.jsonl", Self.queries)
-        let store = "sqlite:" + folder.path("t.sqlite")
-        _ = try await TriageBinary.run(["import", "--file", folder.path("queries.jsonl"), "--store", store])
 
         let unknownLabel = try await TriageBinary.run(["label", "q1", "--category", "bananas", "--store", store])
         #expect(unknownLabel.status != 0)
@@ -127,5 +139,80 @@ struct CLILabelTests {
         let result = try await TriageBinary.run(["run", "--mock-llm", "--review-below", "1.5", "--store", "sqlite::memory:"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("--review-below must be from 0 to 1"), "\(result.stderr)")
+    }
+}
+
+/// `--examples store` and `triage eval --holdout` over the store, against the fake provider.
+@Suite("triage examples from the store")
+struct CLIStoreExamplesTests {
+    @Test("--examples store shows labelled queries as examples, never a query its own label")
+    func examplesFromStore() async throws {
+        let (folder, store) = try await CLILabelTests.importedStore()
+        defer { folder.remove() }
+        let server = FakeLLMServer { _ in .classification(category: "billing") }
+        let run = try await server.run {
+            try await TriageBinary.run(["run", "--examples", "store", "--llm", "openai", "--llm-url",
+                                        server.openAIBaseURL, "--model", "fake", "--max-concurrent", "1",
+                                        "--store", store])
+        }
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(server.requestCount == 4)
+        let labelled: Set = ["I was charged twice for my subscription this month",
+                             "My card keeps getting declined at checkout",
+                             "I cannot log in, the password reset email never arrives"]
+        var shownAtAll = 0
+        for request in server.requests {
+            let messages = try #require(request.json["messages"] as? [[String: Any]])
+            let users = messages.filter { $0["role"] as? String == "user" }.compactMap { $0["content"] as? String }
+                .compactMap(Self.queryText)
+            let query = try #require(users.last)
+            let examples = users.dropLast()
+            #expect(!examples.contains(query), "a query is never its own example")
+            #expect(Set(examples).isSubset(of: labelled), "only labelled queries are examples")
+            shownAtAll += examples.count
+        }
+        #expect(shownAtAll > 0)
+        let answers = server.requests.flatMap { ($0.json["messages"] as? [[String: Any]]) ?? [] }
+            .filter { $0["role"] as? String == "assistant" }.compactMap { $0["content"] as? String }
+        #expect(answers.contains(#"{"category":"payments"}"#), "\(answers)")
+        #expect(answers.contains(#"{"category":"billing","priority":"high"}"#), "\(answers)")
+    }
+
+    /// The query text inside a user message (a JSON object on its own line between the markers).
+    static func queryText(_ message: String) -> String? {
+        message.split(separator: "\n").lazy.compactMap { line in
+            (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
+        }.first?["text"] as? String
+    }
+
+    @Test("--examples store with nothing labelled says what to do")
+    func nothingLabelled() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:" + folder.path("t.sqlite")
+        _ = try await TriageBinary.run(["import", "--count", "3", "--store", store])
+        let result = try await TriageBinary.run(["run", "--examples", "store", "--llm", "openai", "--llm-url",
+                                                 "http://127.0.0.1:9/v1", "--store", store])
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("--examples store: no query in the store has an expected category"),
+                "\(result.stderr)")
+        let eval = try await TriageBinary.run(["eval", "--store", store])
+        #expect(eval.status != 0)
+        #expect(eval.stderr.contains("has an expected category or a correction"), "\(eval.stderr)")
+    }
+
+    @Test("eval --holdout over the store classifies a share with the rest as examples")
+    func holdoutOverStore() async throws {
+        let (folder, store) = try await CLILabelTests.importedStore()
+        defer { folder.remove() }
+        let server = FakeLLMServer { _ in .classification(category: "billing") }
+        let result = try await server.run {
+            try await TriageBinary.run(["eval", "--holdout", "0.34", "--llm", "openai", "--llm-url",
+                                        server.openAIBaseURL, "--model", "fake", "--json", "--store", store])
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect((report["category"] as? [String: Any])?["count"] as? Int == 1)
+        #expect(server.requestCount == 1)
     }
 }

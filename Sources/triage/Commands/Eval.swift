@@ -118,7 +118,7 @@ extension Triage {
             if json {
                 print(try Format.json(report))
             } else {
-                var text = EvalReport.render(report, pool: nil)
+                var text = EvalReport.render(report, pool: nil, stored: true)
                 if unanswered > 0 {
                     text += "\n\(Format.count(unanswered)) labelled queries have no answer yet and were not scored."
                 }
@@ -135,12 +135,14 @@ extension Triage {
 
 /// `triage eval`'s report as a person reads it.
 enum EvalReport {
-    static func render(_ report: Evaluation.Report, pool: Int?) -> String {
+    /// - Parameter stored: The answers are the store's, scored against expected labels and corrections.
+    static func render(_ report: Evaluation.Report, pool: Int?, stored: Bool = false) -> String {
         let c = report.category
         func percent(_ value: Double) -> String { String(format: "%.1f%%", value * 100) }
         func decimal(_ value: Double) -> String { String(format: "%.3f", value) }
         var lines = [
-            "Scored \(Format.count(c.count)) answers" + (pool.map { " with \(Format.count($0)) examples to draw on" } ?? "")
+            "Scored \(Format.count(c.count)) " + (stored ? "stored answers against their expected labels or corrections"
+                                                     : "answers") + (pool.map { " with \(Format.count($0)) examples to draw on" } ?? "")
                 + (report.failed > 0 ? "; \(report.failed) could not be classified (counted wrong)" : "") + ".",
             "",
             "category   accuracy \(percent(c.accuracy))   macro-F1 \(decimal(c.macroF1))   "
@@ -164,7 +166,8 @@ enum EvalReport {
             }
         }
         lines += ["", "Review threshold (auto-accept confidence ≥ t):"]
-        for point in c.coverage {
+        // Thresholds that tie give the same point; it is shown once.
+        for (index, point) in c.coverage.enumerated() where index == 0 || c.coverage[index - 1] != point {
             lines.append("  t = \(decimal(point.threshold)): accepts \(percent(point.coverage)), "
                          + "\(percent(point.accuracy)) of them right")
         }
