@@ -86,7 +86,7 @@ struct CLILabelTests {
         #expect(category["count"] as? Int == 3)
         #expect(category["accuracy"] as? Double == 1.0)
         let table = try await TriageBinary.run(["eval", "--store", store])
-        #expect(table.stdout.contains("Scored 3 answers"), "\(table.stdout)")
+        #expect(table.stdout.contains("Scored 3 stored answers against their expected labels or corrections"), "\(table.stdout)")
 
         // A later run over the store leaves the correction alone.
         _ = try await TriageBinary.run(["requeue", "--failed", "--store", store])

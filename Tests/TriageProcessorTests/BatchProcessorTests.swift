@@ -232,10 +232,11 @@ struct BatchProcessorTests {
     func stopFinishesInFlight(fixture: StoreFixture) async throws {
         try await fixture.withBacklog(40) { store in
             // The first call ends at once, so its slot's refill claims four and starts one: three are held unstarted.
-            // The others take long enough that a poller starved by a loaded machine still sees that state.
+            // The others take long enough that a poller starved by a loaded machine still sees that state, and that
+            // the refill's claim from a MongoDB test server busy with the rest of the suite lands before they end.
             let calls = Mutex(0)
             let classifier = ScriptedClassifier { _ in
-                calls.withLock { $0 += 1; return $0 } == 1 ? .succeed() : .succeed(after: .seconds(6))
+                calls.withLock { $0 += 1; return $0 } == 1 ? .succeed() : .succeed(after: .seconds(20))
             }
             let control = RunControl()
             let processor = processor(store, classifier) {
