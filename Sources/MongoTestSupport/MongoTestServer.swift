@@ -108,6 +108,12 @@ public final class MongoTestServer: Sendable {
         try await control("down", expect: "DOWN")
     }
 
+    /// Runs the next `command` (`update`, `insert`, …) and then closes its connection without answering: the write
+    /// lands, the client sees a network error.
+    public func loseNextReply(to command: String) async throws {
+        try await control("lose-reply \(command)", expect: "ARMED")
+    }
+
     /// Listens again on the same port.
     public func comeBack() async throws {
         try await control("up", expect: "UP")

@@ -135,3 +135,21 @@ extension String {
         count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }
+
+extension BSONValue {
+    /// The value as the server keeps it: dates truncated to whole milliseconds, as `BSON+LibBSON.swift` writes them.
+    /// Comparing what was written with what is read back needs this.
+    var asStored: BSONValue {
+        switch self {
+        case .date(let value): .date(Date(timeIntervalSince1970: (value.timeIntervalSince1970 * 1000).rounded(.down) / 1000))
+        case .document(let document): .document(document.asStored)
+        case .array(let values): .array(values.map(\.asStored))
+        default: self
+        }
+    }
+}
+
+extension BSONDocument {
+    /// The document as the server keeps it (see ``BSONValue/asStored``).
+    var asStored: BSONDocument { BSONDocument(fields.map { (key: $0.key, value: $0.value.asStored) }) }
+}

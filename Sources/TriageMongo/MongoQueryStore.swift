@@ -226,15 +226,14 @@ public final class MongoQueryStore: QueryStore {
             let result = try session.update(
                 collection, Self.held([oid], token: token),
                 ["$set": .document(["status": .string("classified"), "classification": .document(written),
-                                    "updatedAt": .date(Date())]),
+                                    "resultToken": .string(token), "updatedAt": .date(Date())]),
                  "$unset": .document(["lease": .string("")])],
                 many: false
             )
             guard result.matched == 0 else { return }
             // A retried write whose first try landed but whose reply was lost is not a lost lease.
-            let current = try session.find(collection, ["_id": .objectID(oid)]).first
-            guard current?["status"]?.stringValue == "classified",
-                  current?["classification"]?.documentValue == written else { throw StoreError.leaseLost(id) }
+            try Self.confirmLanded(id, token: token, status: .classified, result: ("classification", written),
+                                   session: session, collection: collection)
         }
     }
 
@@ -242,9 +241,11 @@ public final class MongoQueryStore: QueryStore {
         let oid = try Self.objectID(id)
         let collection = self.collection
         let recorded = Self.document(for: error)
+        let status: QueryStatus = retryAt == nil ? .failed : .pending
         var set: BSONDocument = [
-            "status": .string(retryAt == nil ? "failed" : "pending"),
+            "status": .string(status.rawValue),
             "lastError": .document(recorded),
+            "resultToken": .string(token),
             "updatedAt": .date(Date()),
         ]
         set["nextAttemptAt"] = retryAt.map(BSONValue.date)
@@ -255,9 +256,23 @@ public final class MongoQueryStore: QueryStore {
                 many: false
             )
             guard result.matched == 0 else { return }
-            let current = try session.find(collection, ["_id": .objectID(oid)]).first
-            guard current?["status"] != .string("processing"),
-                  current?["lastError"]?.documentValue == recorded else { throw StoreError.leaseLost(id) }
+            try Self.confirmLanded(id, token: token, status: status, result: ("lastError", recorded),
+                                   session: session, collection: collection)
+        }
+    }
+
+    /// After a result write matched nothing: whether an earlier try of this same write landed (its reply was lost and
+    /// the write was sent again). Told exactly: the lease token written with the result, and the result as the server
+    /// keeps it (dates in whole milliseconds).
+    /// - Throws: ``StoreError/leaseLost(_:)`` when the query holds another result or another claim.
+    private static func confirmLanded(_ id: QueryID, token: String, status: QueryStatus,
+                                      result: (field: String, value: BSONDocument), session: MongoSession,
+                                      collection: String) throws {
+        let oid = try objectID(id)
+        let current = try session.find(collection, ["_id": .objectID(oid)]).first
+        guard current?["resultToken"]?.stringValue == token, current?["status"]?.stringValue == status.rawValue,
+              current?[result.field]?.documentValue == result.value.asStored else {
+            throw StoreError.leaseLost(id)
         }
     }
 

@@ -95,6 +95,45 @@ struct MongoStoreTests {
         }
     }
 
+    @Test("a result whose reply was lost is recognised when sent again, by its lease token, not taken for a lost lease",
+          .enabled(if: ProcessInfo.processInfo.environment["MONGODB_URI"] == nil, "needs the test server's fault control"))
+    func lostReplyIsNotALostLease() async throws {
+        try await withTarget { target, store in
+            let server = try #require(target.server)
+            _ = try await store.insert(sampleQueries(3))
+            let claimed = try await store.claim(limit: 3, owner: "w", leaseFor: .seconds(60), now: Date())
+            let token = try #require(claimed.first?.lease?.token)
+            // A date with sub-millisecond digits, which BSON truncates: the result read back never equals it.
+            let classification = Classification(
+                category: "billing", priority: "high", sentiment: "negative", language: "en", confidence: 0.8,
+                summary: "s", model: "m", taxonomyVersion: "v", classifiedAt: Date(timeIntervalSince1970: 1_800_000_000.123456)
+            )
+            try await server.loseNextReply(to: "update")
+            await #expect(throws: (any Error).self) {
+                try await store.complete(claimed[0].id, token: token, classification: classification)
+            }
+            // Sent again, as the processor's shielded writes do: the first try landed, and that is success.
+            try await store.complete(claimed[0].id, token: token, classification: classification)
+
+            let error = RecordedError(kind: "timeout", message: "slow", at: Date(timeIntervalSince1970: 1_800_000_000.654321))
+            try await server.loseNextReply(to: "update")
+            await #expect(throws: (any Error).self) {
+                try await store.fail(claimed[1].id, token: token, error: error, retryAt: Date().addingTimeInterval(60))
+            }
+            try await store.fail(claimed[1].id, token: token, error: error, retryAt: Date().addingTimeInterval(60))
+
+            // Another claim's token is still refused, and a result over another one is a lost lease.
+            await #expect(throws: StoreError.self) {
+                try await store.complete(claimed[0].id, token: "someone-else", classification: classification)
+            }
+            await #expect(throws: StoreError.self) {
+                try await store.fail(claimed[0].id, token: token, error: error, retryAt: nil)
+            }
+            let summary = try await store.summary()
+            #expect(summary.byStatus == ["classified": 1, "pending": 1, "processing": 1])
+        }
+    }
+
     @Test("indexes are created at start-up, and again without complaint")
     func indexesAreIdempotent() async throws {
         try await withTarget { target, _ in
