@@ -52,6 +52,15 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
         }
     }
 
+    /// Whether the failure says the provider is not answering at all (no connection, no answer in time, a 5xx), rather
+    /// than anything about this query: what a run counts towards pausing for a provider outage.
+    public var isProviderUnavailable: Bool {
+        switch code {
+        case .server, .timeout, .connection: true
+        default: false
+        }
+    }
+
     public var description: String { "\(kind): \(message)" }
 
     /// The same error with another message.

@@ -43,6 +43,18 @@ public struct BatchProcessor: Sendable {
         public var storeOutageBudget: Duration = .seconds(600)
         /// Pauses between attempts to reach an unreachable store.
         public var storeRetryPolicy = RetryPolicy(base: .milliseconds(200), maximum: .seconds(5))
+        /// Attempts in a row that find the provider unavailable (no connection, timeouts, 5xx, each after the
+        /// classifier's own retries) before the run pauses for a provider outage. With nothing else in flight to
+        /// compare with, such a failure counts against its query if the provider answered within
+        /// ``providerRecentlyUp``, and pauses the run otherwise.
+        public var outageThreshold = 3
+        /// How recent an answer must be for a lone failure to be taken for the query's own.
+        public var providerRecentlyUp: Duration = .seconds(60)
+        /// How long a provider outage may last: the run pauses, probing with one query at a time, then stops with
+        /// the backlog pending.
+        public var providerOutageBudget: Duration = .seconds(600)
+        /// Waits between probes of a provider that is down, doubling up to the upper bound.
+        public var outageProbe: ClosedRange<Duration> = .seconds(1) ... .seconds(30)
 
         public init() {}
 
@@ -166,6 +178,15 @@ public struct BatchProcessor: Sendable {
                     }
                 case .start(let record):
                     group.addTask { [attempt] in .finished(await attempt.run(record, control: control)) }
+                case .settle(let record, let error):
+                    group.addTask { [attempt] in .finished(await attempt.settle(record, error, control: control)) }
+                case .release(let claims):
+                    logger.info("the LLM provider is not answering; pausing the run", metadata: [
+                        "run.handed_back": "\(claims.count)",
+                    ])
+                    machine.released(await store.release(RunStateMachine.LeaseGroup.grouping(claims),
+                                                         giveUp: { control.abortRequested }))
+                    onProgress(machine.progress(state: .running))
                 case .finish(let release):
                     return release
                 case .cancelInFlight, .wait:
@@ -175,6 +196,7 @@ public struct BatchProcessor: Sendable {
             guard let event = await group.next() else { return [] }
             switch event {
             case .tick:
+                if machine.paused { onProgress(machine.progress(state: .running)) }
                 if !machine.aborted {
                     group.addTask { try? await Task.sleep(for: tickInterval); return .tick }
                 }
@@ -183,7 +205,7 @@ public struct BatchProcessor: Sendable {
                 if case .leaseLost = outcome.result {
                     logger.info("lease lost; another worker holds the query", metadata: ["query.id": "\(outcome.record.id)"])
                 }
-                perform(machine.finished(outcome), machine: machine, group: &group)
+                perform(machine.finished(outcome, now: Date()), machine: machine, group: &group)
                 onProgress(machine.progress(state: .running))
             }
         }

@@ -31,6 +31,12 @@ struct QueryAttempt: Sendable {
                 return .classified(classification)
             }
             return outcome
+        } catch let error as ClassifierError where error.isProviderUnavailable && error.scope == .attempt {
+            var outcome = QueryOutcome(record: record, result: .unavailable(error))
+            outcome.promptTokens = error.promptTokens
+            outcome.completionTokens = error.completionTokens
+            outcome.costUSD = error.costUSD
+            return outcome
         } catch let error as ClassifierError {
             var outcome = QueryOutcome(record: record, result: .interrupted)
             outcome.promptTokens = error.promptTokens
@@ -47,6 +53,16 @@ struct QueryAttempt: Sendable {
                 record: record, result: await recordFailure(wrapped, of: record, token: token, control: control)
             )
         }
+    }
+
+    /// Records a failure the run held back while it could not tell an outage from this query's trouble, now that
+    /// the provider has answered another query: the attempt counts, as any failed attempt does.
+    func settle(_ record: QueryRecord, _ error: ClassifierError, control: RunControl) async -> QueryOutcome {
+        guard let token = record.lease?.token else { return QueryOutcome(record: record, result: .leaseLost) }
+        var outcome = QueryOutcome(record: record,
+                                   result: await recordFailure(error, of: record, token: token, control: control))
+        outcome.settlesHeldFailure = true
+        return outcome
     }
 
     private func recordFailure(

@@ -18,6 +18,10 @@ struct QueryOutcome: Sendable {
         case runStopped(ClassifierError)
         /// The store refused a write for a reason other than fencing: the run stops.
         case storeFailed(any Error)
+        /// The provider did not answer (no connection, a timeout, a 5xx). Nothing was written: the query is still
+        /// held, and the run decides whether the attempt counts (the provider is up, so it was this query) or not (an
+        /// outage: the query is handed back unspent).
+        case unavailable(ClassifierError)
     }
 
     var record: QueryRecord
@@ -25,6 +29,9 @@ struct QueryOutcome: Sendable {
     var promptTokens = 0
     var completionTokens = 0
     var costUSD = 0.0
+    /// The failure was counted when the attempt first reported it (``Result/unavailable(_:)``); this outcome only
+    /// records it against the query.
+    var settlesHeldFailure = false
 
     /// Whether the query is still held by this run and must be released.
     var needsRelease: Bool {

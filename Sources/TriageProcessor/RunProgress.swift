@@ -13,6 +13,8 @@ public struct RunProgress: Sendable, Hashable, Codable {
     public var retried: Int
     public var inFlight: Int
     public var elapsedSeconds: Double
+    /// Why the run is paused (a provider outage), when it is.
+    public var paused: String?
 
     public init(
         runId: String, state: RunState, total: Int, classified: Int, failed: Int, retried: Int, inFlight: Int,

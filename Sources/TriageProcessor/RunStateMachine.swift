@@ -19,8 +19,25 @@ struct RunStateMachine {
         case cancelInFlight
         /// Nothing to do until the next event: a query finishing, or a tick.
         case wait
+        /// Record this held-back failure now (the provider answered another query, so it counts); report its end
+        /// with ``finished(_:now:)``.
+        case settle(QueryRecord, ClassifierError)
+        /// The provider is down: hand these claims back untouched now, then report ``released(_:)``.
+        case release([Claim])
         /// The run is over: hand these claims back untouched, then record the run as ``endState``.
         case finish(release: [Claim])
+    }
+
+    /// A provider outage the run is waiting out.
+    struct Outage: Hashable {
+        /// When the run first saw it.
+        var since: Date
+        /// When to send the next probe: one query.
+        var probeAt: Date
+        /// The wait after a failed probe.
+        var delay: Duration
+        /// A probe is in flight.
+        var probing = false
     }
 
     /// One claim of one query. A run can hold two claims of the same query — a lease that ran out while its attempt
@@ -80,6 +97,18 @@ struct RunStateMachine {
     private(set) var aborted = false
     /// Why the run stopped on its own (a run-level classifier error, a store failure).
     private(set) var runError: String?
+    /// Attempts that found the provider unavailable since its last answer, held back unwritten: each counts if the
+    /// provider turns out to be up, none does if it is an outage.
+    private var suspects: [(record: QueryRecord, error: ClassifierError, at: Date)] = []
+    /// When each attempt in flight was started: only an answer to a request sent after a failure says the provider
+    /// was up after it.
+    private var startedAt: [Claim: Date] = [:]
+    /// Held-back failures to record now that the provider answered.
+    private var toSettle: [(record: QueryRecord, error: ClassifierError)] = []
+    /// The provider outage being waited out, if any.
+    private(set) var outage: Outage?
+    /// When the provider last answered with a classification.
+    private var lastAnswer: Date?
 
     init(runId: String, configuration: BatchProcessor.Configuration, total: Int, startedAt: ContinuousClock.Instant) {
         self.runId = runId
@@ -94,6 +123,33 @@ struct RunStateMachine {
 
     /// The processor asks after every event. `now` is the wall clock the store compares `nextAttemptAt` with.
     mutating func nextAction(now: Date) -> Action {
+        if let (record, error) = toSettle.popLast() {
+            inFlight[Claim(record)] = record
+            return .settle(record, error)
+        }
+        if outage != nil, !toRelease.isEmpty {
+            defer { toRelease = [] }
+            return .release(toRelease)
+        }
+        if !stopped, var pause = outage {
+            // Paused: one probe at a time, each a single query, until one is answered.
+            if pause.probing {
+                if inFlight.isEmpty, let record = claimedNotStarted.popFirst() {
+                    inFlight[Claim(record)] = record
+                    startedAt[Claim(record)] = now
+                    return .start(record)
+                }
+                return .wait
+            }
+            guard pause.probeAt <= now, inFlight.isEmpty else { return .wait }
+            if now.timeIntervalSince(pause.since) >= configuration.providerOutageBudget.timeInterval {
+                return abort(because: "the LLM provider has not answered for "
+                             + "\(Int(now.timeIntervalSince(pause.since))) s; the backlog is left pending")
+            }
+            pause.probing = true
+            outage = pause
+            return .claim(limit: 1)
+        }
         if !stopped {
             if backlogEmpty, retryDue.contains(where: { $0 <= now }) {
                 retryDue.removeAll { $0 <= now }
@@ -105,6 +161,7 @@ struct RunStateMachine {
             if inFlight.count < configuration.maxConcurrent {
                 if let record = claimedNotStarted.popFirst() {
                     inFlight[Claim(record)] = record
+                    startedAt[Claim(record)] = now
                     return .start(record)
                 }
                 if !backlogEmpty {
@@ -114,8 +171,20 @@ struct RunStateMachine {
                 }
             }
         }
+        // Failures held back with nothing left to compare them with: if the provider answered within the last
+        // minute they are these queries' own and count; otherwise the run pauses and probes.
+        if !stopped, !suspects.isEmpty, inFlight.isEmpty, claimedNotStarted.isEmpty, backlogEmpty {
+            if let lastAnswer, now.timeIntervalSince(lastAnswer) < configuration.providerRecentlyUp.timeInterval {
+                toSettle += suspects.map { ($0.record, $0.error) }
+                suspects = []
+            } else {
+                startOutage(now: now)
+            }
+            return nextAction(now: now)
+        }
         guard inFlight.isEmpty, !hasWorkAhead else { return .wait }
-        let release = claimedNotStarted.map(Claim.init) + toRelease
+        let release = claimedNotStarted.map(Claim.init) + toRelease + suspects.map { Claim($0.record) }
+        suspects = []
         claimedNotStarted = []
         toRelease = []
         return .finish(release: release)
@@ -123,6 +192,17 @@ struct RunStateMachine {
 
     /// A claim returned these queries (none: the backlog is empty for now).
     mutating func claimed(_ records: [QueryRecord], now: Date) {
+        if outage?.probing == true {
+            // Nothing left to probe with: whatever the provider's state, there is no work for it.
+            guard let probe = records.first else {
+                outage = nil
+                backlogEmpty = true
+                return
+            }
+            statistics.claimed(records.count)
+            claimedNotStarted = [probe]
+            return
+        }
         guard !records.isEmpty else {
             backlogEmpty = true
             if configuration.continuous {
@@ -151,11 +231,29 @@ struct RunStateMachine {
     }
 
     /// One attempt ended.
-    mutating func finished(_ outcome: QueryOutcome) -> Action {
+    mutating func finished(_ outcome: QueryOutcome, now: Date = Date()) -> Action {
         inFlight[Claim(outcome.record)] = nil
+        let started = startedAt.removeValue(forKey: Claim(outcome.record))
         statistics.record(outcome)
         if outcome.needsRelease {
             toRelease.append(Claim(outcome.record))
+        }
+        if case .classified = outcome.result { lastAnswer = now }
+        switch outcome.result {
+        case .unavailable(let error):
+            return providerUnavailable(outcome.record, error, now: now)
+        case .classified where outage != nil || !suspects.isEmpty:
+            // The provider answered a request sent after these: an outage is over (what it handed back is pending
+            // again), and what failed before the request was sent counts after all.
+            let sent = started ?? .distantPast
+            if let pause = outage, sent >= pause.since {
+                outage = nil
+                backlogEmpty = false
+            }
+            toSettle += suspects.filter { $0.at <= sent }.map { ($0.record, $0.error) }
+            suspects.removeAll { $0.at <= sent }
+        default:
+            break
         }
         switch outcome.result {
         case .retryScheduled(_, let at):
@@ -164,10 +262,38 @@ struct RunStateMachine {
             return abort(because: "the classifier cannot work (\(error.kind)): \(error.message)")
         case .storeFailed(let error):
             return abort(because: "the store failed: \(error)")
-        case .classified, .failed, .interrupted, .leaseLost:
+        case .classified, .failed, .interrupted, .leaseLost, .unavailable:
             break
         }
         return .wait
+    }
+
+    /// An attempt found the provider unavailable. During an outage the query goes back unspent and the next probe
+    /// waits longer; otherwise the failure is held back, and enough of them in a row (or one with nothing else in
+    /// flight to compare with) start an outage: everything held goes back unspent and the run probes.
+    private mutating func providerUnavailable(_ record: QueryRecord, _ error: ClassifierError, now: Date) -> Action {
+        if var pause = outage {
+            toRelease.append(Claim(record))
+            if pause.probing {
+                pause.probing = false
+                pause.probeAt = now.addingTimeInterval(pause.delay.timeInterval)
+                pause.delay = min(pause.delay * 2, configuration.outageProbe.upperBound)
+                outage = pause
+            }
+            return .wait
+        }
+        suspects.append((record, error, now))
+        if suspects.count >= configuration.outageThreshold { startOutage(now: now) }
+        return .wait
+    }
+
+    /// Pauses for a provider outage: everything held goes back unspent, and the first probe is scheduled.
+    private mutating func startOutage(now: Date) {
+        outage = Outage(since: now, probeAt: now.addingTimeInterval(configuration.outageProbe.lowerBound.timeInterval),
+                        delay: min(configuration.outageProbe.lowerBound * 2, configuration.outageProbe.upperBound))
+        toRelease += suspects.map { Claim($0.record) } + claimedNotStarted.map(Claim.init)
+        suspects = []
+        claimedNotStarted = []
     }
 
     /// Someone asked the run to stop gently: it claims nothing more, lets what is in flight finish, and hands back
@@ -193,7 +319,8 @@ struct RunStateMachine {
     mutating func leasesToRenew(at now: ContinuousClock.Instant) -> [LeaseGroup] {
         guard now - lastRenewal >= configuration.leaseDuration / 3 else { return [] }
         lastRenewal = now
-        return LeaseGroup.grouping(Array(inFlight.keys) + claimedNotStarted.map(Claim.init))
+        return LeaseGroup.grouping(Array(inFlight.keys) + claimedNotStarted.map(Claim.init)
+                                   + suspects.map { Claim($0.record) })
     }
 
     /// Claims handed back at the end.
@@ -203,6 +330,9 @@ struct RunStateMachine {
 
     // MARK: Reading
 
+    /// Whether the run is waiting out a provider outage.
+    var paused: Bool { outage != nil }
+
     /// How the run ends: `failed` on its own error, `cancelled` if stopped, else `completed`.
     var endState: RunState {
         runError != nil ? .failed : (stopped ? .cancelled : .completed)
@@ -210,12 +340,17 @@ struct RunStateMachine {
 
     var inFlightCount: Int { inFlight.count }
 
-    func progress(state: RunState) -> RunProgress {
+    func progress(state: RunState, now: Date = Date()) -> RunProgress {
         let s = statistics.statistics
-        return RunProgress(
+        var progress = RunProgress(
             runId: runId, state: state, total: total, classified: s.classified, failed: s.failed,
             retried: s.retried, inFlight: inFlight.count, elapsedSeconds: statistics.elapsedSeconds
         )
+        if let outage, state == .running {
+            progress.paused = "the LLM provider is not answering (for \(Int(now.timeIntervalSince(outage.since))) s); "
+                + "probing with one query, nothing is spent meanwhile"
+        }
+        return progress
     }
 
     private var claimBudget: Int {
@@ -227,6 +362,7 @@ struct RunStateMachine {
     /// the retries it scheduled, unless the limit is reached (retries are then left to a later run).
     private var hasWorkAhead: Bool {
         if stopped { return false }
+        if outage != nil || !suspects.isEmpty || !toSettle.isEmpty { return true }
         if configuration.continuous { return true }
         return configuration.waitForRetries && !retryDue.isEmpty && claimBudget > 0
     }

@@ -44,13 +44,13 @@ struct RunStatisticsCollector {
             _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))
         case .retryScheduled(let error, _):
             statistics.retried += 1
-            statistics.errorsByKind[error.kind, default: 0] += 1
+            if !outcome.settlesHeldFailure { statistics.errorsByKind[error.kind, default: 0] += 1 }
         case .failed(let error):
             statistics.failed += 1
-            statistics.errorsByKind[error.kind, default: 0] += 1
+            if !outcome.settlesHeldFailure { statistics.errorsByKind[error.kind, default: 0] += 1 }
         case .leaseLost:
             statistics.leaseLost += 1
-        case .runStopped(let error):
+        case .runStopped(let error), .unavailable(let error):
             statistics.errorsByKind[error.kind, default: 0] += 1
         case .interrupted, .storeFailed:
             break

@@ -130,7 +130,8 @@ enum StatusPage {
                 <div class="card"><div class="row"><div><b>\(escape(String(run.runId.prefix(8))))</b></div>
                 <div class="bar"><span style="width:\(percent)%"></span></div><div class="num">\(percent)%</div></div>
                 <div class="muted">\(Format.count(run.done)) of \(Format.count(run.total)) · \(Format.count(run.classified)) classified ·
-                \(Format.count(run.failed)) failed · \(run.inFlight) in flight · \(String(format: "%.1f", run.rate)) queries/s · \(eta)</div></div>
+                \(Format.count(run.failed)) failed · \(run.inFlight) in flight · \(String(format: "%.1f", run.rate)) queries/s · \(eta)</div>\
+                \(run.paused.map { "<div class=\"warning\">Paused: \(escape($0))</div>" } ?? "")</div>
 
                 """
         }

@@ -48,8 +48,10 @@ struct RunStateMachineTests {
                 let taken = Array(backlog.prefix(limit))
                 backlog.removeFirst(taken.count)
                 machine.claimed(taken, now: now)
-            case .start:
+            case .start, .settle:
                 continue
+            case .release(let claims):
+                machine.released(claims.count)
             case .wait, .finish, .cancelInFlight:
                 return actions
             }

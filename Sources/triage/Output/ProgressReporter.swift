@@ -52,6 +52,7 @@ final class ProgressReporter: Sendable {
         if p.failed > 0 { parts.append("failed \(p.failed)") }
         if p.retried > 0 { parts.append("retried \(p.retried)") }
         parts.append("in flight \(p.inFlight)")
+        if p.paused != nil { parts.append("PAUSED: provider not answering") }
         return parts.joined(separator: "  ")
     }
 }
