@@ -12,7 +12,7 @@ import AsyncHTTPClient
 ///
 ///     swift run -c release triage-bench            # everything
 ///     swift run -c release triage-bench throughput # one part: throughput | efficiency | memory | ratelimit | http
-///                                                  # | smollm2 | retrieval | quality | mongo
+///                                                  # | smollm2 | retrieval | quality | outage | mongo
 @main
 struct Bench {
     static func main() async throws {
@@ -32,6 +32,7 @@ struct Bench {
         if part == "all" || part == "smollm2" { try await smolLM2() }
         if part == "all" || part == "retrieval" { try retrieval() }
         if part == "all" || part == "quality" { try await quality() }
+        if part == "all" || part == "outage" { try await outage() }
         #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
         #endif
