@@ -200,6 +200,7 @@ struct RunStateMachine {
                 return
             }
             statistics.claimed(records.count)
+            if configuration.limit != nil { distinctClaimed.insert(probe.id) }
             claimedNotStarted = [probe]
             return
         }

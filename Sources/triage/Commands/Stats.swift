@@ -82,8 +82,7 @@ extension Triage {
         static func reviewLine(_ record: QueryRecord) -> String {
             let c = record.classification
             let labels = [c?.category, c?.priority].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: "/")
-            let text = record.query.text.replacingOccurrences(of: "\n", with: " ")
-            let excerpt = text.count > 70 ? text.prefix(69) + "…" : Substring(text)
+            let excerpt = Format.cut(record.query.text.replacingOccurrences(of: "\n", with: " "), 70)
             return "  \(Format.right(record.id.rawValue, 6))  \(Format.pad(labels, 24)) "
                 + "\(String(format: "%.2f", c?.confidence ?? 0))  \"\(excerpt)\""
         }
