@@ -16,6 +16,8 @@ public final class FakeLLMServer: Sendable {
         public var path: String
         public var headers: [String: String]
         public var body: Data
+        /// When the request arrived (before any rate limit enforcement).
+        public var receivedAt: ContinuousClock.Instant = .now
 
         /// The body as a JSON object.
         public var json: [String: Any] {
@@ -60,15 +62,22 @@ public final class FakeLLMServer: Sendable {
     private let script: @Sendable (Request) -> Reply
     private let requestsPerSecond: Int?
     private let state = Mutex(State())
-    private let port = Mutex(0)
+    private let port: Mutex<Int>
 
     /// - Parameters:
+    ///   - port: The loopback port to listen on; 0 for a free one. A server started on the port another one just
+    ///     left stands for a provider that comes back.
     ///   - requestsPerSecond: When set, a request beyond this many in the last second gets a 429 with `Retry-After: 1`.
     ///   - script: Decides each answer.
-    public init(requestsPerSecond: Int? = nil, script: @escaping @Sendable (Request) -> Reply = { _ in .classification() }) {
+    public init(port: Int = 0, requestsPerSecond: Int? = nil,
+                script: @escaping @Sendable (Request) -> Reply = { _ in .classification() }) {
+        self.port = Mutex(port)
         self.requestsPerSecond = requestsPerSecond
         self.script = script
     }
+
+    /// The port it listens on (known once ``run(_:)`` has started it, or given to `init`).
+    public var listeningPort: Int { port.withLock { $0 } }
 
     /// The base URL for OpenAI-compatible clients (`http://127.0.0.1:PORT/v1`).
     public var openAIBaseURL: String { "http://127.0.0.1:\(port.withLock { $0 })/v1" }
@@ -83,7 +92,7 @@ public final class FakeLLMServer: Sendable {
     public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .bind(host: "127.0.0.1", port: 0) { channel in
+            .bind(host: "127.0.0.1", port: port.withLock { $0 }) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(

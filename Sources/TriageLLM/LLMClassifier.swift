@@ -37,8 +37,10 @@ public final class LLMClassifier: Classifier {
     ///     concurrency. The caller owns it and shuts it down.
     ///   - examples: Labelled examples: for each query the most similar ``LLMConfiguration/examplesPerQuery`` go
     ///     before it as earlier turns of the conversation, and their agreement with the answer is its confidence.
+    ///   - sharedLimits: The store whose other processes share the key's `rpm`/`tpm` with this one; `nil` to pace
+    ///     this process alone.
     public init(configuration: LLMConfiguration, taxonomy: Taxonomy, client: HTTPClient, logger: Logger,
-                examples: ExampleIndex? = nil) {
+                examples: ExampleIndex? = nil, sharedLimits: (any RateBudgetStore)? = nil) {
         self.configuration = configuration
         self.taxonomy = taxonomy
         self.client = client
@@ -49,8 +51,13 @@ public final class LLMClassifier: Classifier {
         }
         prompt = ClassificationPrompt(taxonomy: taxonomy, style: configuration.promptStyle)
         validator = AnswerValidator(taxonomy: taxonomy)
-        limiter = RateLimiter(requestsPerMinute: configuration.requestsPerMinute,
-                              tokensPerMinute: configuration.tokensPerMinute)
+        limiter = RateLimiter(
+            requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
+            shared: sharedLimits.map {
+                RateLimiter.Shared(store: $0, name: RateBudget.name(endpoint: configuration.baseURL,
+                                                                    apiKey: configuration.apiKey))
+            }
+        )
         // The provenance of a label: the taxonomy's version, and the example pool's when there is one.
         taxonomyVersion = taxonomy.version + (examples.map { "+examples:" + $0.examples.contentVersion } ?? "")
         self.examples = examples

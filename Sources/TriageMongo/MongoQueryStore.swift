@@ -19,6 +19,8 @@ public final class MongoQueryStore: QueryStore {
         public var collection = "queries"
         /// The collection holding run records.
         public var runsCollection = "triage_runs"
+        /// The collection holding the shared rate limits, a document per provider key (named by a hash).
+        public var limitsCollection = "triage_limits"
         /// Threads making blocking driver calls (never more than the URI's `maxPoolSize`).
         public var threads = 8
 
@@ -32,6 +34,7 @@ public final class MongoQueryStore: QueryStore {
     private let connection: MongoConnection
     private let collection: String
     private let runsCollection: String
+    private let limitsCollection: String
 
     /// Connects, checks the server answers (within the URI's server-selection timeout) and creates the indexes.
     /// - Throws: ``StoreError`` naming the host (never the password) when the server cannot be reached.
@@ -41,6 +44,7 @@ public final class MongoQueryStore: QueryStore {
         )
         collection = configuration.collection
         runsCollection = configuration.runsCollection
+        limitsCollection = configuration.limitsCollection
         try await createIndexes()
     }
 
@@ -79,9 +83,9 @@ public final class MongoQueryStore: QueryStore {
 
     /// Drops the store's collections, data and indexes. For tests; `triage` never calls it.
     public func drop() async throws {
-        let (collection, runsCollection) = (self.collection, self.runsCollection)
+        let names = [collection, runsCollection, limitsCollection]
         try await connection.perform { session in
-            for name in [collection, runsCollection] {
+            for name in names {
                 // A collection that was never created answers NamespaceNotFound: already gone.
                 _ = try? session.command(["drop": .string(name)])
             }
@@ -459,5 +463,54 @@ public final class MongoQueryStore: QueryStore {
             try session.find(runsCollection, ["_id": .string(id)])
         }
         return try documents.first?["record"].map { try Self.decode(RunRecord.self, from: $0) }
+    }
+}
+
+extension MongoQueryStore: RateBudgetStore {
+    /// Compare-and-set on a `version` field: read the budget, change it, and write it only if no other process
+    /// wrote it in between (otherwise read it again). Works on any server, no transactions needed.
+    public func updateRateBudget<T: Sendable>(
+        _ name: String, _ change: @escaping @Sendable (inout RateBudget) -> T
+    ) async throws -> T {
+        let limitsCollection = self.limitsCollection
+        return try await connection.perform { session in
+            for _ in 0..<100 {
+                let saved = try session.find(limitsCollection, ["_id": .string(name)]).first
+                var budget = saved.map(Self.budget(from:)) ?? RateBudget()
+                let result = change(&budget)
+                var document = Self.document(for: budget)
+                if let saved {
+                    let version = saved["version"]?.intValue ?? 0
+                    document["version"] = .int64(Int64(version + 1))
+                    let written = try session.update(
+                        limitsCollection, ["_id": .string(name), "version": .int64(Int64(version))],
+                        ["$set": .document(document)], many: false
+                    )
+                    if written.matched == 1 { return result }
+                } else {
+                    document["_id"] = .string(name)
+                    document["version"] = .int64(1)
+                    // Another process creating it at the same moment makes this a duplicate: read theirs.
+                    if try session.insertMany(limitsCollection, [document]).inserted == 1 { return result }
+                }
+            }
+            throw StoreError.database("the rate budget '\(name)' kept changing under 100 tries in a row")
+        }
+    }
+
+    private static func budget(from document: BSONDocument) -> RateBudget {
+        var budget = RateBudget()
+        budget.requestsFrom = document["requestsFrom"]?.doubleValue ?? 0
+        budget.tokensFrom = document["tokensFrom"]?.doubleValue ?? 0
+        budget.pausedUntil = document["pausedUntil"]?.doubleValue ?? 0
+        budget.slowdown = document["slowdown"]?.doubleValue ?? 1
+        budget.throttledAt = document["throttledAt"]?.doubleValue ?? 0
+        return budget
+    }
+
+    private static func document(for budget: RateBudget) -> BSONDocument {
+        ["requestsFrom": .double(budget.requestsFrom), "tokensFrom": .double(budget.tokensFrom),
+         "pausedUntil": .double(budget.pausedUntil), "slowdown": .double(budget.slowdown),
+         "throttledAt": .double(budget.throttledAt)]
     }
 }

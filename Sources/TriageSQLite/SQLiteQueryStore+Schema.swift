@@ -64,6 +64,10 @@ extension SQLiteQueryStore {
                 CREATE INDEX queries_needs_review ON queries (needs_review) WHERE needs_review = 1;
                 """)
         }
+        migrator.registerMigration("v4-rate-budgets") { db in
+            // One row per provider key (named by a hash): the shared limits' schedules, as RateBudget's JSON.
+            try db.execute(sql: "CREATE TABLE rate_budgets (name TEXT PRIMARY KEY, budget TEXT NOT NULL)")
+        }
         return migrator
     }
 }

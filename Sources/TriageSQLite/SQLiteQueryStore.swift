@@ -321,6 +321,22 @@ public final class SQLiteQueryStore: QueryStore {
     }
 }
 
+extension SQLiteQueryStore: RateBudgetStore {
+    public func updateRateBudget<T: Sendable>(
+        _ name: String, _ change: @escaping @Sendable (inout RateBudget) -> T
+    ) async throws -> T {
+        try await write { db in
+            let saved = try String.fetchOne(db, sql: "SELECT budget FROM rate_budgets WHERE name = ?", arguments: [name])
+            var budget = try saved.map { try JSONDecoder.triage.decode(RateBudget.self, from: Data($0.utf8)) }
+                ?? RateBudget()
+            let result = change(&budget)
+            try db.execute(sql: "INSERT OR REPLACE INTO rate_budgets (name, budget) VALUES (?, ?)",
+                           arguments: [name, String(decoding: try JSONEncoder.triage.encode(budget), as: UTF8.self)])
+            return result
+        }
+    }
+}
+
 extension SQLiteQueryStore {
     static func rowID(_ id: QueryID) throws -> Int64 {
         guard let rowID = Int64(id.rawValue) else { throw StoreError.notFound("no query with id '\(id)'") }

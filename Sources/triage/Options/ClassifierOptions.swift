@@ -165,7 +165,8 @@ struct ClassifierOptions: ParsableArguments {
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
         let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
                                        logger: CLILogging.logger("triage.llm"),
-                                       examples: examples.map(ExampleIndex.init))
+                                       examples: examples.map(ExampleIndex.init),
+                                       sharedLimits: store as? any RateBudgetStore)
         do {
             let result = try await body(classifier, "\(configuration.provider.rawValue):\(configuration.model)")
             try await client.shutdown()

@@ -20,6 +20,13 @@ struct ProcessorOptions: ParsableArguments {
     var retryBaseSeconds = 2.0
 
     @Option(help: ArgumentHelp(
+        "How long the run waits out an outage of the store or of the LLM provider (paused, probing, no attempt "
+            + "spent) before it stops with exit 2 and the backlog pending.",
+        valueName: "seconds"
+    ))
+    var outageBudgetSeconds = 600
+
+    @Option(help: ArgumentHelp(
         "Flag classifications whose confidence is under this as needing review: listed by stats --needs-review, "
             + "export --needs-review, GET /v1/queries?needsReview=true and the status page, until a person "
             + "corrects them (triage label).",
@@ -35,6 +42,7 @@ struct ProcessorOptions: ParsableArguments {
         }
         guard maxAttempts > 0 else { throw ValidationError("--max-attempts must be at least 1") }
         guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be at least 1") }
+        guard outageBudgetSeconds > 0 else { throw ValidationError("--outage-budget-seconds must be at least 1") }
         guard retryBaseSeconds >= 0 else { throw ValidationError("--retry-base-seconds must be 0 or more") }
         if let reviewBelow, !(0...1).contains(reviewBelow) {
             throw ValidationError("--review-below must be from 0 to 1, not \(reviewBelow)")
@@ -51,6 +59,8 @@ struct ProcessorOptions: ParsableArguments {
         configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
         configuration.classifierName = classifierName
         configuration.reviewBelow = reviewBelow
+        configuration.storeOutageBudget = .seconds(outageBudgetSeconds)
+        configuration.providerOutageBudget = .seconds(outageBudgetSeconds)
         return configuration
     }
 }
