@@ -61,18 +61,30 @@ public final class FakeLLMServer: Sendable {
 
     private let script: @Sendable (Request) -> Reply
     private let requestsPerSecond: Int?
+    private let window: LimitWindow
+    private let started = ContinuousClock.now
     private let state = Mutex(State())
     private let port: Mutex<Int>
+
+    /// How a per-second limit counts.
+    public enum LimitWindow: Sendable {
+        /// Any one second: the strictest reading.
+        case sliding
+        /// Each whole second since the server started, counted afresh (as many providers quantize their limits).
+        case quantized
+    }
 
     /// - Parameters:
     ///   - port: The loopback port to listen on; 0 for a free one. A server started on the port another one just
     ///     left stands for a provider that comes back.
-    ///   - requestsPerSecond: When set, a request beyond this many in the last second gets a 429 with `Retry-After: 1`.
+    ///   - requestsPerSecond: When set, a request beyond this many in a second gets a 429 with `Retry-After: 1`.
+    ///   - window: Which seconds `requestsPerSecond` counts in.
     ///   - script: Decides each answer.
-    public init(port: Int = 0, requestsPerSecond: Int? = nil,
+    public init(port: Int = 0, requestsPerSecond: Int? = nil, window: LimitWindow = .sliding,
                 script: @escaping @Sendable (Request) -> Reply = { _ in .classification() }) {
         self.port = Mutex(port)
         self.requestsPerSecond = requestsPerSecond
+        self.window = window
         self.script = script
     }
 
@@ -160,7 +172,13 @@ public final class FakeLLMServer: Sendable {
         if let limit = requestsPerSecond {
             let now = ContinuousClock.now
             let allowed = state.withLock { state -> Bool in
-                state.accepted.removeAll { now - $0 >= .seconds(1) }
+                switch window {
+                case .sliding:
+                    state.accepted.removeAll { now - $0 >= .seconds(1) }
+                case .quantized:
+                    let second = (now - started).components.seconds
+                    state.accepted.removeAll { ($0 - started).components.seconds != second }
+                }
                 guard state.accepted.count < limit else {
                     state.throttled += 1
                     return false

@@ -12,7 +12,8 @@ import AsyncHTTPClient
 ///
 ///     swift run -c release triage-bench            # everything
 ///     swift run -c release triage-bench throughput # one part: throughput | efficiency | memory | ratelimit | http
-///                                                  # | smollm2 | retrieval | quality | outage | mongo
+///                                                  # | smollm2 | retrieval | quality | outage | fleet
+///                                                  # | scale | mongo
 @main
 struct Bench {
     static func main() async throws {
@@ -33,6 +34,8 @@ struct Bench {
         if part == "all" || part == "retrieval" { try retrieval() }
         if part == "all" || part == "quality" { try await quality() }
         if part == "all" || part == "outage" { try await outage() }
+        if part == "all" || part == "fleet" { try await fleet() }
+        if part == "all" || part == "scale" { try await scale() }
         #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
         #endif

@@ -13,6 +13,10 @@ public struct InsertResult: Sendable, Hashable, Codable {
     }
 }
 
+/// Queries delivered a chunk at a time: the closure calls `deliver` with each chunk in turn, and may throw (bad
+/// input) at any point. Running it again starts again from the first chunk.
+public typealias QueryChunks = @Sendable (_ deliver: ([SupportQuery]) throws -> Void) throws -> Void
+
 /// Which stored queries a listing returns.
 public struct QueryFilter: Sendable, Hashable {
     public var status: QueryStatus?
@@ -71,6 +75,11 @@ public protocol QueryStore: Sendable {
     /// Adds queries in bulk. A query whose `externalId` is already stored is skipped, so re-importing adds nothing twice.
     /// All or nothing: on error nothing is added.
     func insert(_ queries: [SupportQuery]) async throws -> InsertResult
+
+    /// Adds every query `chunks` delivers (a file read as it streams, say), all or nothing: when `chunks` throws,
+    /// nothing it delivered is added, and its error is rethrown as it is. `chunks` may be run more than once, each
+    /// time from the start. Memory stays bounded by one chunk, whatever the total.
+    func insert(chunks: @escaping QueryChunks) async throws -> InsertResult
 
     /// Atomically moves up to `limit` eligible queries to `processing` under a fresh lease and returns them.
     ///

@@ -55,7 +55,7 @@ extension SupportQuery {
     /// Whether the query meets the rule of ``validated()``;
     /// stores check it again for values built without that constructor, and for documents others wrote.
     public var hasText: Bool {
-        !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        text.unicodeScalars.contains { !$0.properties.isWhitespace }
     }
 }
 

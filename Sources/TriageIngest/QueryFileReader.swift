@@ -49,6 +49,34 @@ public enum QueryFileReader {
         }
     }
 
+    /// A file's queries, `size` at a time, for ``QueryStore/insert(chunks:)``: JSON Lines files stream (memory
+    /// holds one chunk, whatever the file's size); JSON arrays and CSV are read whole, then handed over in chunks.
+    /// Each run of the result reads the file again from the start.
+    public static func chunks(path: String, format: QueryFileFormat? = nil, taxonomy: Taxonomy? = nil,
+                              size: Int = 5_000) -> QueryChunks {
+        { deliver in
+            var chunk: [SupportQuery] = []
+            chunk.reserveCapacity(size)
+            func add(_ query: SupportQuery) throws {
+                chunk.append(query)
+                if chunk.count == size {
+                    try deliver(chunk)
+                    chunk.removeAll(keepingCapacity: true)
+                }
+            }
+            let streams = (format ?? QueryFileFormat(extensionOf: path)) == .jsonl
+            if streams {
+                let records = try RecordFile.streamJSONLines(path: path) { value, location in
+                    try add(try query(from: value, file: path, location: location, taxonomy: taxonomy))
+                }
+                guard records > 0 else { throw ImportError(file: path, message: "no queries found") }
+            } else {
+                for query in try read(path: path, format: format, taxonomy: taxonomy) { try add(query) }
+            }
+            if !chunk.isEmpty { try deliver(chunk) }
+        }
+    }
+
     /// Parses file contents.
     public static func parse(_ data: Data, format: QueryFileFormat, file: String,
                              taxonomy: Taxonomy? = nil) throws -> [SupportQuery] {

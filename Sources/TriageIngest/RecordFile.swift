@@ -37,6 +37,87 @@ enum RecordFile {
         return records
     }
 
+    /// Reads a JSON Lines file as it streams, a block at a time, and hands each record to `body` in order; memory
+    /// holds one block, whatever the file's size. The same checks and messages as ``parseJSONLines(_:file:record:)``.
+    /// - Returns: How many records there were.
+    @discardableResult
+    static func streamJSONLines(path: String, body: (_ value: JSONValue, _ location: String) throws -> Void) throws -> Int {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            let reason = FileManager.default.fileExists(atPath: path) ? "cannot be read" : "does not exist"
+            throw ImportError(file: path, message: "the file \(reason)")
+        }
+        defer { try? handle.close() }
+        var lines = JSONLines(file: path)
+        var carried = Data()
+        while true {
+            let block: Data
+            do {
+                block = try handle.read(upToCount: 1 << 20) ?? Data()
+            } catch {
+                throw ImportError(file: path, message: "the file cannot be read: \(error.localizedDescription)")
+            }
+            guard !block.isEmpty else { break }
+            try block.withUnsafeBytes { raw in
+                var start = 0
+                while start < raw.count {
+                    guard let found = memchr(raw.baseAddress! + start, 0x0A, raw.count - start) else {
+                        carried.append(contentsOf: UnsafeRawBufferPointer(rebasing: raw[start...]))
+                        break
+                    }
+                    let end = UnsafeRawPointer(found) - raw.baseAddress!
+                    let line = UnsafeRawBufferPointer(rebasing: raw[start..<end])
+                    if carried.isEmpty {
+                        try lines.read(line, body)
+                    } else {
+                        carried.append(contentsOf: line)
+                        try carried.withUnsafeBytes { try lines.read($0, body) }
+                        carried.removeAll(keepingCapacity: true)
+                    }
+                    start = end + 1
+                }
+            }
+        }
+        if !carried.isEmpty { try carried.withUnsafeBytes { try lines.read($0, body) } }
+        return lines.records
+    }
+
+    /// The lines of one JSON Lines file, read one at a time.
+    private struct JSONLines {
+        let file: String
+        var number = 0
+        var records = 0
+        lazy var decoder = JSONDecoder()
+
+        init(file: String) {
+            self.file = file
+        }
+
+        mutating func read(_ line: UnsafeRawBufferPointer,
+                           _ body: (_ value: JSONValue, _ location: String) throws -> Void) throws {
+            number += 1
+            guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
+            let location = "line \(number)"
+            let value: JSONValue
+            if let parsed = JSONValue.parse(line) {
+                value = parsed
+            } else {
+                let bytes = Data(line)
+                if let offset = JSONSyntax.firstInvalidUTF8(in: bytes) {
+                    throw ImportError(file: file, location: "\(location), column \(offset + 1)", message: "not UTF-8 text")
+                }
+                do {
+                    value = try decoder.decode(JSONValue.self, from: bytes)
+                } catch {
+                    let problem = JSONSyntax.problem(in: bytes)
+                    let column = problem.offset.map { " at column \($0 + 1)" } ?? ""
+                    throw ImportError(file: file, location: location, message: "malformed JSON: \(problem.reason)\(column)")
+                }
+            }
+            records += 1
+            try body(value, location)
+        }
+    }
+
     static func parseJSONArray<T>(_ data: Data, file: String, record: Record<T>) throws -> [T] {
         let values: [JSONValue]
         do {
@@ -65,7 +146,7 @@ enum RecordFile {
             guard line.contains(where: { !Character(UnicodeScalar($0)).isWhitespace }) else { continue }
             let value: JSONValue
             do {
-                value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+                value = try JSONValue.parse(Data(line)) ?? JSONDecoder().decode(JSONValue.self, from: Data(line))
             } catch {
                 let problem = JSONSyntax.problem(in: Data(line))
                 let column = problem.offset.map { " at column \($0 + 1)" } ?? ""

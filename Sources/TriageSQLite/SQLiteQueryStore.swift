@@ -70,29 +70,44 @@ public final class SQLiteQueryStore: QueryStore {
     }
 
     public func insert(_ queries: [SupportQuery]) async throws -> InsertResult {
-        if let index = queries.firstIndex(where: { !$0.hasText }) {
-            throw StoreError.invalidInput("query \(index + 1): \(SupportQuery.EmptyText())")
-        }
-        let rows = try queries.map { try QueryRow(query: $0) }
-        return try await write { db in
-            var inserted = 0
-            let now = Date().timeIntervalSince1970
-            let statement = try db.cachedStatement(sql: """
-                INSERT INTO queries (external_id, text, subject, channel, customer_id, created_at, metadata,
-                                     expected_category, expected_priority, expected_sentiment,
-                                     status, attempts, next_attempt_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
-                ON CONFLICT (external_id) DO NOTHING
-                """)
-            for row in rows {
-                try statement.execute(arguments: [
-                    row.externalId, row.text, row.subject, row.channel, row.customerId, row.createdAt,
-                    row.metadata, row.expected?.category, row.expected?.priority, row.expected?.sentiment,
-                    row.createdAt, now,
-                ])
-                inserted += db.changesCount
+        try await insert { deliver in try deliver(queries) }
+    }
+
+    /// One transaction for every chunk: reading and writing stream together, and a bad record anywhere rolls back
+    /// everything written before it.
+    public func insert(chunks: @escaping QueryChunks) async throws -> InsertResult {
+        do {
+            return try await writer.write { db in
+                var total = InsertResult(inserted: 0, duplicates: 0)
+                let statement = try db.cachedStatement(sql: """
+                    INSERT INTO queries (external_id, text, subject, channel, customer_id, created_at, metadata,
+                                         expected_category, expected_priority, expected_sentiment,
+                                         status, attempts, next_attempt_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)
+                    ON CONFLICT (external_id) DO NOTHING
+                    """)
+                let now = Date().timeIntervalSince1970
+                var delivered = 0
+                try chunks { queries in
+                    if let index = queries.firstIndex(where: { !$0.hasText }) {
+                        throw StoreError.invalidInput("query \(delivered + index + 1): \(SupportQuery.EmptyText())")
+                    }
+                    for query in queries {
+                        let row = try QueryRow(query: query)
+                        try statement.execute(arguments: [
+                            row.externalId, row.text, row.subject, row.channel, row.customerId, row.createdAt,
+                            row.metadata, row.expected?.category, row.expected?.priority, row.expected?.sentiment,
+                            row.createdAt, now,
+                        ])
+                        total.inserted += db.changesCount
+                    }
+                    delivered += queries.count
+                    total.duplicates = delivered - total.inserted
+                }
+                return total
             }
-            return InsertResult(inserted: inserted, duplicates: rows.count - inserted)
+        } catch let error as DatabaseError {
+            throw StoreError.database("SQLite write failed: \(Self.describe(error))", underlying: error)
         }
     }
 
@@ -101,19 +116,24 @@ public final class SQLiteQueryStore: QueryStore {
         let token = UUID().uuidString
         let nowSeconds = now.timeIntervalSince1970
         let expiresAt = nowSeconds + leaseFor.timeInterval
+        // Expired leases first (the oldest work), then pending queries by due time: two searches that each walk
+        // an index in order and stop at the limit. One search with OR sorted the whole backlog on every claim.
         return try await write { db in
             let rows = try Row.fetchAll(db, sql: """
                 UPDATE queries
                 SET status = 'processing', attempts = attempts + 1,
                     lease_owner = ?, lease_token = ?, lease_expires_at = ?, updated_at = ?
                 WHERE id IN (
-                    SELECT id FROM queries
-                    WHERE (status = 'pending' AND next_attempt_at <= ?)
-                       OR (status = 'processing' AND lease_expires_at <= ?)
-                    ORDER BY next_attempt_at, id
+                    SELECT id FROM (SELECT id FROM queries
+                                    WHERE status = 'processing' AND lease_expires_at <= ?
+                                    ORDER BY lease_expires_at LIMIT ?)
+                    UNION ALL
+                    SELECT id FROM (SELECT id FROM queries
+                                    WHERE status = 'pending' AND next_attempt_at <= ?
+                                    ORDER BY next_attempt_at, id LIMIT ?)
                     LIMIT ?)
                 RETURNING *
-                """, arguments: [owner, token, expiresAt, nowSeconds, nowSeconds, nowSeconds, limit])
+                """, arguments: [owner, token, expiresAt, nowSeconds, nowSeconds, limit, nowSeconds, limit, limit])
             return try rows.map(QueryRecord.init(row:)).sorted { $0.id < $1.id }
         }
     }
@@ -196,20 +216,21 @@ public final class SQLiteQueryStore: QueryStore {
 
     public func summary() async throws -> StoreSummary {
         try await read { db in
-            func counts(_ column: String, where condition: String = "1") throws -> [String: Int] {
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: "SELECT \(column) AS name, COUNT(*) AS n FROM queries WHERE \(condition) GROUP BY \(column)"
-                )
-                return Dictionary(uniqueKeysWithValues: rows.map { (($0["name"] as String?) ?? "unknown", $0["n"]) })
+            // One walk of the covering index (status, category, priority).
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT status, category, priority, COUNT(*) AS n FROM queries GROUP BY status, category, priority
+                """)
+            var summary = StoreSummary(byStatus: [:], byCategory: [:], byPriority: [:])
+            for row in rows {
+                let (status, count): (String, Int) = (row["status"], row["n"])
+                summary.byStatus[status, default: 0] += count
+                guard status == QueryStatus.classified.rawValue else { continue }
+                summary.byCategory[row["category"] ?? "unknown", default: 0] += count
+                summary.byPriority[row["priority"] ?? "unknown", default: 0] += count
             }
-            return StoreSummary(
-                byStatus: try counts("status"),
-                byCategory: try counts("category", where: "status = 'classified'"),
-                byPriority: try counts("priority", where: "status = 'classified'"),
-                needsReview: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queries WHERE \(Self.awaitingReview)") ?? 0,
-                corrected: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queries WHERE correction IS NOT NULL") ?? 0
-            )
+            summary.needsReview = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queries WHERE \(Self.awaitingReview)") ?? 0
+            summary.corrected = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM queries WHERE correction IS NOT NULL") ?? 0
+            return summary
         }
     }
 

@@ -5,8 +5,10 @@ import Testing
 
 /// Several `triage` processes on one store, as a fleet is run: what they guarantee when one is killed, when the
 /// provider or the store goes away, and when they share one rate limit. Each proof runs on a SQLite file and on
-/// MongoDB (a test server of its own, since one proof takes it down).
-@Suite("A fleet of workers on one store")
+/// MongoDB (a test server of its own, since one proof takes it down). One at a time, and apart from the rest of the
+/// suite (`scripts/test` runs them after it): three processes pacing a rate limit to the millisecond need the CPU a
+/// fleet's machines would give them, not the share left by every other test at once.
+@Suite("A fleet of workers on one store", .serialized)
 struct CLIFleetTests {
     enum Backend: String, CaseIterable, CustomStringConvertible, Sendable {
         case sqlite, mongo
@@ -111,7 +113,8 @@ struct CLIFleetTests {
         let store = try await FleetStore.make(backend)
         defer { store.cleanUp() }
         try await store.importQueries(200)
-        let server = FakeLLMServer(requestsPerSecond: 10)
+        // 600 RPM enforced as 10 in each second.
+        let server = FakeLLMServer(requestsPerSecond: 10, window: .quantized)
         let results = try await server.run {
             let workers = try (0..<3).map { _ in
                 try TriageBinary.start(["run", "--rpm", "540", "--batch-size", "4", "--max-concurrent", "4", "--json"]
@@ -172,7 +175,8 @@ struct CLIFleetTests {
         let records = try await store.exported()
         #expect(records.count == 120)
         #expect(records.allSatisfy { $0["status"] as? String == "classified" })
-        #expect(records.filter { $0["attempts"] as? Int == 2 }.count <= 4)
+        // Attempts went up for what it held: in flight, or claimed and waiting for a slot (a batch of 4).
+        #expect(records.filter { $0["attempts"] as? Int == 2 }.count <= 8)
     }
 
     @Test("the provider refusing connections, then answering 503, mid-run: nothing failed, no attempt spent",

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TriageCore
 import TriageIngest
 
@@ -55,26 +56,45 @@ extension Triage {
         }
 
         func run() async throws {
-            let queries: [SupportQuery]
+            let source: QueryChunks
             if let file {
                 let taxonomy = try (self.taxonomy ?? ProcessInfo.processInfo.environment["TRIAGE_TAXONOMY"])
                     .map { try Taxonomy.load(contentsOf: URL(fileURLWithPath: $0)) }
-                queries = try QueryFileReader.read(path: file, format: fileFormat, taxonomy: taxonomy)
+                source = QueryFileReader.chunks(path: file, format: fileFormat, taxonomy: taxonomy)
+            } else if let output {
+                let queries = SampleQueries.generate(count: count ?? 0, seed: seed)
+                try ExportWriter.writeQueries(queries, to: URL(fileURLWithPath: output))
+                source = { deliver in try deliver(queries) }
             } else {
-                queries = SampleQueries.generate(count: count ?? 0, seed: seed)
-                if let output {
-                    try ExportWriter.writeQueries(queries, to: URL(fileURLWithPath: output))
+                let (count, seed) = (count ?? 0, seed)
+                source = { deliver in
+                    var generator = SampleQueries.Generator(seed: seed)
+                    var left = count
+                    while left > 0 {
+                        let size = min(left, 5_000)
+                        try deliver((0..<size).map { _ in generator.next() })
+                        left -= size
+                    }
+                }
+            }
+            // Counted as the records stream by; a store that reads them twice (to check, then to write) counts anew.
+            let labelled = Mutex(0)
+            let counted: QueryChunks = { deliver in
+                labelled.withLock { $0 = 0 }
+                try source { chunk in
+                    labelled.withLock { $0 += chunk.count { $0.expected?.category != nil } }
+                    try deliver(chunk)
                 }
             }
             let store = try await self.store.open()
-            let result = try await store.insert(queries)
+            let result = try await store.insert(chunks: counted)
             if format.json {
                 print(try Format.json(result))
             } else {
                 var line = "Imported \(Format.count(result.inserted)) queries into \(self.store.displayURI)"
                 if result.duplicates > 0 { line += " (\(Format.count(result.duplicates)) already present, skipped)" }
                 print(line + ".")
-                let labelled = queries.count { $0.expected?.category != nil }
+                let labelled = labelled.withLock { $0 }
                 if labelled > 0 {
                     print("\(Format.count(labelled)) of the file's queries carry an expected category: "
                           + "triage eval scores the store's answers against them.")

@@ -37,10 +37,14 @@ struct ClassifierOptions: ParsableArguments {
     ))
     var apiKeyEnv: String?
 
-    @Option(name: .long, help: ArgumentHelp("Requests per minute, paced evenly. (env: TRIAGE_RPM)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The API key's requests per minute, paced evenly and shared by every triage process on the store with the "
+            + "same endpoint and key: give each the key's whole limit. (env: TRIAGE_RPM)",
+        valueName: "n"))
     var rpm: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Tokens per minute, paced evenly. (env: TRIAGE_TPM)", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp(
+        "The API key's tokens per minute, paced and shared like --rpm. (env: TRIAGE_TPM)", valueName: "n"))
     var tpm: Double?
 
     @Option(name: .long, help: ArgumentHelp("Deadline of each HTTP request. (env: TRIAGE_REQUEST_TIMEOUT)",
