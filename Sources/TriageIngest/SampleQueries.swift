@@ -104,8 +104,17 @@ public enum SampleQueries {
             "days": "\(Int.random(in: 3...21, using: &random))",
             "count": "\(Int.random(in: 2...6, using: &random))",
         ]
+        /// The template with each `{name}` replaced by its value (a name with no value stays as it is).
         func fill(_ text: String) -> String {
-            values.reduce(text) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+            var filled = ""
+            var rest = text[...]
+            while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+                filled += rest[..<open]
+                let name = String(rest[rest.index(after: open)..<close])
+                filled += values[name] ?? "{\(name)}"
+                rest = rest[rest.index(after: close)...]
+            }
+            return filled + rest
         }
         let english = !template.text.contains(where: { "¿ñéàüöäß".contains($0) })
             && !template.subject.contains(where: { "¿ñéàüöäß".contains($0) })

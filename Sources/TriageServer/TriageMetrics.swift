@@ -66,6 +66,12 @@ public final class TriageMetrics: Sendable {
         Meter(label: "triage_run_queries", dimensions: [("of", "done")], factory: factory).set(done)
     }
 
+    /// 1 while the latest run's progress says it is paused for a provider outage, else 0.
+    func paused(_ paused: Bool) {
+        Meter(label: "triage_run_paused", dimensions: [("reason", "provider_outage")], factory: factory)
+            .set(paused ? 1 : 0)
+    }
+
     func backlog(_ summary: StoreSummary) {
         for status in QueryStatus.allCases {
             Meter(label: "triage_store_queries", dimensions: [("status", status.rawValue)], factory: factory)
@@ -116,5 +122,6 @@ final class ProgressMeter: Sendable {
         metrics.failed(failed)
         metrics.retried(retried)
         metrics.progress(total: progress.total, done: progress.done)
+        metrics.paused(progress.paused != nil)
     }
 }

@@ -4,6 +4,7 @@ import Synchronization
 import TestSupport
 import Testing
 import TriageCore
+import TriageProcessor
 @testable import TriageServer
 
 /// What the operational routes show to anyone who can reach them, and what they keep behind a key.
@@ -93,5 +94,22 @@ struct OperationsTests {
         }
         #expect(keys.description == "2 API keys")
         #expect(APIKeys([]).isEmpty && !APIKeys([]).accepts(""))
+    }
+}
+
+@Suite("Metrics of a paused run")
+struct PausedRunMetricsTests {
+    @Test("triage_run_paused is 1 while the latest progress says the run is paused, and 0 once it resumes")
+    func pausedGauge() {
+        let metrics = TriageMetrics()
+        let meter = ProgressMeter(metrics: metrics)
+        var progress = RunProgress(runId: "r", state: .running, total: 10, classified: 2, failed: 0, retried: 0,
+                                   inFlight: 0, elapsedSeconds: 3)
+        progress.paused = "the LLM provider is not answering (for 12 s)"
+        meter.record(progress)
+        #expect(metrics.render().contains(#"triage_run_paused{reason="provider_outage"} 1"#))
+        progress.paused = nil
+        meter.record(progress)
+        #expect(metrics.render().contains(#"triage_run_paused{reason="provider_outage"} 0"#))
     }
 }

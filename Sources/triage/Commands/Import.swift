@@ -17,7 +17,9 @@ extension Triage {
                 and by each run's statistics; with --taxonomy (or TRIAGE_TAXONOMY) they must be among its names.
 
                 Importing is all or nothing: the first problem found is reported with its file, line or record, \
-                and field, and nothing is added. Records are idempotent on externalId (one derived from the \
+                and field, and nothing is added. JSON Lines files stream: memory stays flat whatever their size \
+                (a million lines in about 12 s on a small machine). On MongoDB the file is read through once to \
+                check it, then again to write it. Records are idempotent on externalId (one derived from the \
                 content when absent), so importing the same file twice adds nothing twice.
                 """
         )
