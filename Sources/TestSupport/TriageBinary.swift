@@ -23,14 +23,15 @@ public enum TriageBinary {
         return folder.appendingPathComponent("triage")
     }
 
-    /// Runs `triage` with `arguments` in `directory`, and waits for it.
+    /// Runs `triage` with `arguments` in `directory`, and waits for it (SIGTERM past `timeout`).
     public static func run(
         _ arguments: [String],
         in directory: URL? = nil,
-        environment: [String: String] = [:]
+        environment: [String: String] = [:],
+        timeout: Duration = .seconds(120)
     ) async throws -> Result {
         let process = try start(arguments, in: directory, environment: environment)
-        return try await process.wait()
+        return try await process.wait(timeout: timeout)
     }
 
     /// Starts `triage` without waiting.

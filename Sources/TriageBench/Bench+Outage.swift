@@ -7,9 +7,10 @@ import TriageProcessor
 extension Bench {
     // MARK: (i) provider outage
 
-    /// The provider stops answering mid-run (a 503 to everything after the first 500 requests) for
-    /// `BENCH_OUTAGE_SECONDS` (default 120), then answers again: the attempts the run spent on the outage (the goal is
-    /// none), and how soon after the provider's return the run classified again.
+    /// The provider goes away mid-run, after the first 500 of 2,000 requests, for `BENCH_OUTAGE_SECONDS` (default
+    /// 120): for the first half its server is gone (connections refused), for the second half it answers 503 to
+    /// everything; then it answers again. The attempts the run spent on the outage (the goal is none), and how soon
+    /// after the provider's return the run classified again.
     static func outage() async throws {
         let environment = ProcessInfo.processInfo.environment
         let outage = Duration.seconds(environment["BENCH_OUTAGE_SECONDS"].flatMap(Int.init) ?? 120)
@@ -19,18 +20,26 @@ extension Bench {
         let store = try await filledStore(count: count, in: folder)
         struct Window {
             var served = 0
-            var start: ContinuousClock.Instant?
             var refused = 0
             var firstAnswerAfter: ContinuousClock.Instant?
         }
         let window = Mutex(Window())
-        let server = FakeLLMServer { _ in
+        let first = FakeLLMServer { _ in
+            window.withLock { $0.served += 1 }
+            return .classification(after: .milliseconds(50))
+        }
+        let running = try await first.run {
+            let running = Task { try await runHTTP(store: store, baseURL: first.openAIBaseURL, concurrency: 16).0 }
+            while window.withLock({ $0.served }) < 500 { try await Task.sleep(for: .milliseconds(10)) }
+            return running
+        }
+        // The server is gone: connections refused.
+        let down = ContinuousClock.now
+        try await Task.sleep(for: outage / 2)
+        // Back on the same port, answering 503 until the outage is over.
+        let second = FakeLLMServer(port: first.listeningPort) { _ in
             window.withLock { state in
-                state.served += 1
-                guard state.served > 500 else { return .classification(after: .milliseconds(50)) }
-                let start = state.start ?? .now
-                state.start = start
-                if ContinuousClock.now - start < outage {
+                if ContinuousClock.now - down < outage {
                     state.refused += 1
                     return .status(503, body: #"{"error": {"message": "down for maintenance"}}"#)
                 }
@@ -38,9 +47,7 @@ extension Bench {
                 return .classification(after: .milliseconds(50))
             }
         }
-        let (run, _) = try await server.run {
-            try await runHTTP(store: store, baseURL: server.openAIBaseURL, concurrency: 16)
-        }
+        let run = try await second.run { try await running.value }
         var spent = 0
         var cursor: QueryID?
         while true {
@@ -50,14 +57,12 @@ extension Bench {
             cursor = last.id
         }
         let state = window.withLock { $0 }
-        var resumed: Double?
-        if let start = state.start, let answer = state.firstAnswerAfter {
-            resumed = (answer - (start + outage)).timeInterval
-        }
+        let resumed = state.firstAnswerAfter.map { ($0 - (down + outage)).timeInterval }
         print("""
-            (i) provider outage: 503 to every request for \(outage) after the first 500, \(count) queries, 16 in flight:
+            (i) provider outage after the first 500 of \(count) queries, 16 in flight: connections refused for \
+            \(outage / 2), then 503 to everything for \(outage / 2):
                 attempts spent on the outage \(spent) (goal 0), failed \(run.statistics.failed), \
-            requests refused during it \(state.refused); first answer \(resumed.map { String(format: "%.1f s", $0) } ?? "n/a") \
+            requests answered 503 \(state.refused); first answer \(resumed.map { String(format: "%.1f s", $0) } ?? "n/a") \
             after the provider returned; run \(run.state.rawValue), \(run.statistics.classified)/\(count) classified in \
             \(String(format: "%.1f", run.statistics.durationSeconds)) s
             """)

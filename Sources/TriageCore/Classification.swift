@@ -23,6 +23,11 @@ public struct Classification: Sendable, Hashable, Codable {
     /// Whether the run that made it flagged it for a person to check: its confidence was under the run's
     /// `--review-below` threshold.
     public var needsReview: Bool
+    /// What identifies this answer for reuse: the query's normalised text under the classifier's model, taxonomy
+    /// version and example pool (``SupportQuery/reuseKey(scope:)``); `nil` when it may not be reused.
+    public var reuseKey: String?
+    /// The query this answer was copied from, when it was reused rather than asked of the model.
+    public var reusedFrom: QueryID?
 
     public init(
         category: String,
@@ -38,7 +43,9 @@ public struct Classification: Sendable, Hashable, Codable {
         latencyMs: Double = 0,
         costUSD: Double = 0,
         classifiedAt: Date = Date(),
-        needsReview: Bool = false
+        needsReview: Bool = false,
+        reuseKey: String? = nil,
+        reusedFrom: QueryID? = nil
     ) {
         self.category = category
         self.priority = priority
@@ -54,5 +61,7 @@ public struct Classification: Sendable, Hashable, Codable {
         self.costUSD = costUSD
         self.classifiedAt = classifiedAt
         self.needsReview = needsReview
+        self.reuseKey = reuseKey
+        self.reusedFrom = reusedFrom
     }
 }

@@ -23,4 +23,12 @@ public protocol Classifier: Sendable {
     /// - Throws: ``ClassifierError``; its ``ClassifierError/scope`` tells the caller whether to retry the query,
     ///   fail it, or stop the run. `CancellationError` when the task is cancelled.
     func classify(_ request: ClassificationRequest) async throws -> Classification
+
+    /// What an answer depends on besides the query's text (model, taxonomy version, example pool), for reusing the
+    /// answer to an identical query; `nil` when answers must not be reused.
+    var reuseScope: String? { get }
+}
+
+extension Classifier {
+    public var reuseScope: String? { nil }
 }

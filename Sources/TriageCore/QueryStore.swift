@@ -120,6 +120,9 @@ public protocol QueryStore: Sendable {
     /// no run takes it again. A classification written later by a run in flight leaves the correction as it is.
     func correct(_ id: QueryID, with correction: Correction) async throws -> QueryRecord?
 
+    /// A classified query whose answer carries `reuseKey` (``Classification/reuseKey``), or `nil`. Through an index.
+    func reusable(_ reuseKey: String) async throws -> QueryRecord?
+
     /// Moves every `failed` query back to `pending` with its attempts reset; returns how many.
     func requeueFailed(now: Date) async throws -> Int
 

@@ -86,6 +86,9 @@ public struct RunStatistics: Sendable, Hashable, Codable {
     public var byCategory: [String: Int]
     /// Classifications flagged for review (confidence under `--review-below`); absent when the run set no threshold.
     public var needsReview: Int?
+    /// Classified queries that took an identical earlier query's answer instead of asking the model; absent when
+    /// the run did not reuse answers.
+    public var reused: Int?
     /// Category accuracy against expected labels; absent when no classified query had one.
     public var expectedLabels: LabelAgreement?
 

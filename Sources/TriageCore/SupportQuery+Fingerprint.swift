@@ -10,3 +10,14 @@ extension SupportQuery {
         return "fp-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }
+
+extension SupportQuery {
+    /// The key under which this query's answer may be reused by an identical query: a hash of its text, lower-cased
+    /// with runs of whitespace made one space and the ends trimmed, and of `scope` (the classifier's model, taxonomy
+    /// version and example pool: ``Classifier/reuseScope``). Subject, channel and the rest are not part of it.
+    public func reuseKey(scope: String) -> String {
+        let normalised = text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
+        let digest = SHA256.hash(data: Data((scope + "\u{1F}" + normalised).utf8))
+        return "rk-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+    }
+}

@@ -28,6 +28,8 @@ public struct ExportRecord: Sendable, Codable, Hashable {
     public var costUSD: Double?
     public var classifiedAt: Date?
     public var needsReview: Bool?
+    /// The query whose answer this one took instead of asking the model.
+    public var reusedFrom: String?
     /// The labels the query was imported with; named as import reads them, so an export imports again with them.
     public var expectedCategory: String?
     public var expectedPriority: String?
@@ -68,6 +70,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         costUSD = c?.costUSD
         classifiedAt = c?.classifiedAt
         needsReview = c?.needsReview
+        reusedFrom = c?.reusedFrom?.rawValue
         expectedCategory = record.query.expected?.category
         expectedPriority = record.query.expected?.priority
         expectedSentiment = record.query.expected?.sentiment
@@ -87,7 +90,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         "lastErrorKind", "lastError", "category", "priority", "sentiment", "language", "confidence", "summary",
         "model", "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt",
         "needsReview", "expectedCategory", "expectedPriority", "expectedSentiment", "correctedCategory",
-        "correctedPriority", "correctedSentiment", "correctionNote", "correctedBy", "correctedAt",
+        "correctedPriority", "correctedSentiment", "correctionNote", "correctedBy", "correctedAt", "reusedFrom",
     ]
 
     var csvFields: [String] {
@@ -100,7 +103,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
             text(completionTokens), text(latencyMs), text(costUSD), date(classifiedAt), text(needsReview),
             text(expectedCategory), text(expectedPriority), text(expectedSentiment), text(correctedCategory),
             text(correctedPriority), text(correctedSentiment), text(correctionNote), text(correctedBy),
-            date(correctedAt),
+            date(correctedAt), text(reusedFrom),
         ]
     }
 }

@@ -91,7 +91,7 @@ public enum QueryFileReader {
         "classification", "category", "priority", "sentiment", "language", "confidence", "summary", "model",
         "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt", "updatedAt",
         "needsReview", "correction", "correctedCategory", "correctedPriority", "correctedSentiment", "correctedBy",
-        "correctedAt", "correctionNote",
+        "correctedAt", "correctionNote", "reusedFrom",
     ]
 
     /// The spellings of the expected labels: inside `expected`, or flat.

@@ -69,6 +69,11 @@ public final class LLMClassifier: Classifier {
         logprobs = Mutex(configuration.requestLogprobs && configuration.provider == .openAI)
     }
 
+    /// Answers depend on the provider, the model, the prompt's style and the taxonomy with its example pool.
+    public var reuseScope: String? {
+        "\(configuration.provider.rawValue):\(configuration.model)|\(configuration.promptStyle)|\(taxonomyVersion)"
+    }
+
     /// 429 answers received so far; each one slowed the whole run down.
     public var throttledResponses: Int {
         get async { await limiter.throttledResponses }

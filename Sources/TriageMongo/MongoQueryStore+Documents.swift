@@ -51,7 +51,7 @@ extension MongoQueryStore {
     }
 
     static func document(for c: Classification) -> BSONDocument {
-        [
+        var document: BSONDocument = [
             "category": .string(c.category), "priority": .string(c.priority), "sentiment": .string(c.sentiment),
             "language": .string(c.language), "confidence": .double(c.confidence), "summary": .string(c.summary),
             "model": .string(c.model), "taxonomyVersion": .string(c.taxonomyVersion),
@@ -59,6 +59,9 @@ extension MongoQueryStore {
             "latencyMs": .double(c.latencyMs), "costUSD": .double(c.costUSD), "classifiedAt": .date(c.classifiedAt),
             "needsReview": .bool(c.needsReview),
         ]
+        if let key = c.reuseKey { document["reuseKey"] = .string(key) }
+        if let source = c.reusedFrom { document["reusedFrom"] = .string(source.rawValue) }
+        return document
     }
 
     static func document(for error: RecordedError) -> BSONDocument {
@@ -110,7 +113,9 @@ extension MongoQueryStore {
                 promptTokens: c["promptTokens"]?.intValue ?? 0, completionTokens: c["completionTokens"]?.intValue ?? 0,
                 latencyMs: c["latencyMs"]?.doubleValue ?? 0, costUSD: c["costUSD"]?.doubleValue ?? 0,
                 classifiedAt: c["classifiedAt"]?.dateValue ?? record.updatedAt,
-                needsReview: c["needsReview"]?.boolValue ?? false
+                needsReview: c["needsReview"]?.boolValue ?? false,
+                reuseKey: c["reuseKey"]?.stringValue,
+                reusedFrom: c["reusedFrom"]?.stringValue.map(QueryID.init)
             )
         }
         if let c = document["correction"]?.documentValue, let category = c["category"]?.stringValue {

@@ -65,6 +65,8 @@ public final class MongoQueryStore: QueryStore {
                                "sparse": .bool(true)]),
                     .document(["key": .document(["externalId": .int32(1)]), "name": .string("triage_externalId"),
                                "unique": .bool(true), "sparse": .bool(true)]),
+                    .document(["key": .document(["classification.reuseKey": .int32(1)]),
+                               "name": .string("triage_reuseKey"), "sparse": .bool(true)]),
                 ]),
             ])
             try session.command([
@@ -440,6 +442,15 @@ public final class MongoQueryStore: QueryStore {
                 ["$set": .document(["status": .string(QueryStatus.classified.rawValue)])], many: false
             )
             return try session.find(collection, ["_id": .objectID(oid)])
+        }
+        return documents.first.flatMap(Self.record(from:))
+    }
+
+    public func reusable(_ reuseKey: String) async throws -> QueryRecord? {
+        let collection = self.collection
+        let documents = try await connection.perform { session in
+            try session.find(collection, ["classification.reuseKey": .string(reuseKey), "status": .string("classified")],
+                             options: ["limit": .int64(1)])
         }
         return documents.first.flatMap(Self.record(from:))
     }

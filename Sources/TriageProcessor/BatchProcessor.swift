@@ -28,6 +28,9 @@ public struct BatchProcessor: Sendable {
         public var waitForRetries = true
         /// Identifies this worker in leases.
         public var owner = BatchProcessor.defaultOwner
+        /// Whether a query whose normalised text was already classified under the same model, taxonomy and example
+        /// pool takes that answer instead of asking the model (``Classifier/reuseScope``).
+        public var reuse = true
         /// Classifications whose confidence is under this are flagged ``Classification/needsReview`` for a person.
         public var reviewBelow: Double?
         /// Recorded with the run.

@@ -10,6 +10,22 @@ struct QueryAttempt: Sendable {
     let configuration: BatchProcessor.Configuration
     let logger: Logger
 
+    /// The answer of an earlier query with the same text under the same model, taxonomy and examples, copied as
+    /// this query's: marked with its source, no tokens, no cost. `nil` when there is none, or the store did not
+    /// say (the model is asked then).
+    private func reusable(_ reuseKey: String, for record: QueryRecord) async -> Classification? {
+        guard let source = try? await store.store.reusable(reuseKey), source.id != record.id,
+              var classification = source.classification else { return nil }
+        classification.reuseKey = reuseKey
+        classification.reusedFrom = classification.reusedFrom ?? source.id
+        classification.promptTokens = 0
+        classification.completionTokens = 0
+        classification.costUSD = 0
+        classification.classifiedAt = Date()
+        classification.needsReview = false
+        return classification
+    }
+
     func run(_ record: QueryRecord, control: RunControl) async -> QueryOutcome {
         guard let token = record.lease?.token else {
             return QueryOutcome(record: record, result: .leaseLost)
@@ -17,7 +33,14 @@ struct QueryAttempt: Sendable {
         let started = ContinuousClock.now
         let request = ClassificationRequest(id: record.id, query: record.query, attempt: record.attempts)
         do {
-            var classification = try await classifier.classify(request)
+            let reuseKey = configuration.reuse ? classifier.reuseScope.map(record.query.reuseKey(scope:)) : nil
+            var classification: Classification
+            if let reuseKey, let earlier = await reusable(reuseKey, for: record) {
+                classification = earlier
+            } else {
+                classification = try await classifier.classify(request)
+                classification.reuseKey = reuseKey
+            }
             classification.latencyMs = (ContinuousClock.now - started).timeInterval * 1000
             if let threshold = configuration.reviewBelow {
                 classification.needsReview = classification.confidence < threshold

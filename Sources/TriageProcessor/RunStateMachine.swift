@@ -116,7 +116,8 @@ struct RunStateMachine {
         self.total = total
         idleDelay = configuration.idlePoll.lowerBound
         lastRenewal = startedAt
-        statistics = RunStatisticsCollector(startedAt: Date(), reviewing: configuration.reviewBelow != nil)
+        statistics = RunStatisticsCollector(startedAt: Date(), reviewing: configuration.reviewBelow != nil,
+                                            reusing: configuration.reuse)
     }
 
     // MARK: Events

@@ -8,9 +8,10 @@ struct RunStatisticsCollector {
     private var latencyMicros = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     private let clockStart = ContinuousClock.now
 
-    init(startedAt: Date, reviewing: Bool = false) {
+    init(startedAt: Date, reviewing: Bool = false, reusing: Bool = false) {
         statistics = RunStatistics(startedAt: startedAt)
         if reviewing { statistics.needsReview = 0 }
+        if reusing { statistics.reused = 0 }
     }
 
     var elapsedSeconds: Double {
@@ -34,6 +35,7 @@ struct RunStatisticsCollector {
             statistics.classified += 1
             statistics.byCategory[classification.category, default: 0] += 1
             if classification.needsReview { statistics.needsReview = (statistics.needsReview ?? 0) + 1 }
+            if classification.reusedFrom != nil { statistics.reused = (statistics.reused ?? 0) + 1 }
             if let expected = outcome.record.query.expected?.category {
                 let agreement = statistics.expectedLabels ?? .init()
                 statistics.expectedLabels = .init(
@@ -41,7 +43,10 @@ struct RunStatisticsCollector {
                     correct: agreement.correct + (expected == classification.category ? 1 : 0)
                 )
             }
-            _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))
+            // Latency is the model's; a reused answer asked nothing of it.
+            if classification.reusedFrom == nil {
+                _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))
+            }
         case .retryScheduled(let error, _):
             statistics.retried += 1
             if !outcome.settlesHeldFailure { statistics.errorsByKind[error.kind, default: 0] += 1 }

@@ -76,6 +76,13 @@ extension SQLiteQueryStore {
                 CREATE INDEX queries_corrected ON queries (id) WHERE correction IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v6-reuse") { db in
+            try db.execute(sql: """
+                ALTER TABLE queries ADD COLUMN reuse_key TEXT;
+                ALTER TABLE queries ADD COLUMN reused_from TEXT;
+                CREATE INDEX queries_reuse_key ON queries (reuse_key) WHERE reuse_key IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }
@@ -152,7 +159,9 @@ extension QueryRecord {
                 latencyMs: row["latency_ms"] ?? 0,
                 costUSD: row["cost_usd"] ?? 0,
                 classifiedAt: date("classified_at") ?? Date(),
-                needsReview: row["needs_review"] ?? false
+                needsReview: row["needs_review"] ?? false,
+                reuseKey: row["reuse_key"],
+                reusedFrom: (row["reused_from"] as String?).map(QueryID.init)
             )
         }
         let statusName: String = row["status"]

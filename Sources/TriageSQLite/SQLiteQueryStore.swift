@@ -146,12 +146,13 @@ public final class SQLiteQueryStore: QueryStore {
                 SET status = 'classified', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
                     category = ?, priority = ?, sentiment = ?, language = ?, confidence = ?, summary = ?,
                     model = ?, taxonomy_version = ?, prompt_tokens = ?, completion_tokens = ?, latency_ms = ?,
-                    cost_usd = ?, classified_at = ?, needs_review = ?, updated_at = ?
+                    cost_usd = ?, classified_at = ?, needs_review = ?, reuse_key = ?, reused_from = ?, updated_at = ?
                 WHERE id = ? AND status = 'processing' AND lease_token = ?
                 """, arguments: [
                     c.category, c.priority, c.sentiment, c.language, c.confidence, c.summary,
                     c.model, c.taxonomyVersion, c.promptTokens, c.completionTokens, c.latencyMs, c.costUSD,
-                    c.classifiedAt.timeIntervalSince1970, c.needsReview, Date().timeIntervalSince1970, rowID, token,
+                    c.classifiedAt.timeIntervalSince1970, c.needsReview, c.reuseKey, c.reusedFrom?.rawValue,
+                    Date().timeIntervalSince1970, rowID, token,
                 ])
             guard db.changesCount == 1 else { throw StoreError.leaseLost(id) }
         }
@@ -301,6 +302,13 @@ public final class SQLiteQueryStore: QueryStore {
                 WHERE id = ?
                 RETURNING *
                 """, arguments: [json, Date().timeIntervalSince1970, rowID]).map(QueryRecord.init(row:))
+        }
+    }
+
+    public func reusable(_ reuseKey: String) async throws -> QueryRecord? {
+        try await read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM queries WHERE reuse_key = ? AND status = 'classified' LIMIT 1",
+                             arguments: [reuseKey]).map(QueryRecord.init(row:))
         }
     }
 

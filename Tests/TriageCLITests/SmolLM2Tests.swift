@@ -17,7 +17,7 @@ struct SmolLM2Tests {
             try await TriageBinary.run([
                 "run", "--llm", "openai", "--llm-url", base, "--model", "smollm2", "--output-mode", "json_schema",
                 "--max-concurrent", "2", "--max-attempts", "1", "--request-timeout", "120", "--store", store, "--json",
-            ])
+            ], timeout: .seconds(600))  // about a minute on a quiet machine; several on a loaded one
         }
         #expect(run.status == 0, "\(run.stderr)")
         let record = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
@@ -77,7 +77,7 @@ struct SmolLM2Tests {
                 "eval", "--file", data.path, "--holdout", "0.04", "--seed", "3", "--taxonomy", folder.path("taxonomy.yaml"),
                 "--llm", "openai", "--llm-url", base, "--model", "smollm2", "--max-concurrent", "2",
                 "--request-timeout", "120", "--json",
-            ])
+            ], timeout: .seconds(600))
         }
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])

@@ -109,3 +109,27 @@ struct QueryStoreLabelsTests {
         }
     }
 }
+
+@Suite("Reusable answers in the store")
+struct ReusableAnswerStoreTests {
+    @Test("reusable finds a classified query by its answer's reuse key, and nothing else", arguments: StoreFixture.allCases)
+    func findsByReuseKey(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert([SupportQuery(text: "a"), SupportQuery(text: "b")])
+            #expect(try await store.reusable("rk-1") == nil)
+            let claimed = try await store.claim(limit: 2, owner: "w", leaseFor: .seconds(60), now: Date())
+            let token = try #require(claimed.first?.lease?.token)
+            var answer = Classification(category: "billing", priority: "high", sentiment: "negative", language: "en",
+                                        confidence: 0.8, summary: "s", model: "m", taxonomyVersion: "v")
+            answer.reuseKey = "rk-1"
+            answer.reusedFrom = QueryID("source-7")
+            try await store.complete(claimed[0].id, token: token, classification: answer)
+            let found = try #require(try await opened.peer.reusable("rk-1"))
+            #expect(found.id == claimed[0].id)
+            #expect(found.classification?.reuseKey == "rk-1")
+            #expect(found.classification?.reusedFrom == QueryID("source-7"))
+            #expect(try await store.reusable("rk-2") == nil)
+        }
+    }
+}

@@ -34,6 +34,12 @@ struct ProcessorOptions: ParsableArguments {
     ))
     var reviewBelow: Double?
 
+    @Flag(help: ArgumentHelp(
+        "Ask the model about every query, even one whose text (ignoring case and spacing) was already classified "
+            + "with the same model, taxonomy and examples; by default such a query takes that answer, marked as "
+            + "reused, at no cost."))
+    var noReuse = false
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
         let most = BatchProcessor.Configuration.maximumConcurrency
@@ -59,6 +65,7 @@ struct ProcessorOptions: ParsableArguments {
         configuration.retryPolicy = RetryPolicy(base: .seconds(retryBaseSeconds), maximum: .seconds(300))
         configuration.classifierName = classifierName
         configuration.reviewBelow = reviewBelow
+        configuration.reuse = !noReuse
         configuration.storeOutageBudget = .seconds(outageBudgetSeconds)
         configuration.providerOutageBudget = .seconds(outageBudgetSeconds)
         return configuration

@@ -27,6 +27,10 @@ enum RunReport {
             lines.append("  accuracy     \(Format.right(String(format: "%.3f", agreement.accuracy), 8))   category right on "
                          + "\(Format.count(agreement.correct)) of \(Format.count(agreement.scored)) queries with expected labels")
         }
+        if let reused = s.reused, reused > 0 {
+            lines.append("  reused       \(Format.right(Format.count(reused), 8))   answers of identical earlier queries, "
+                         + "no model asked (--no-reuse to ask anyway)")
+        }
         if let flagged = s.needsReview {
             lines.append("  review       \(Format.right(Format.count(flagged), 8))   under the review threshold: "
                          + "triage stats --needs-review lists them")
