@@ -130,16 +130,7 @@ public final class MongoQueryStore: QueryStore {
     // MARK: - QueryStore
 
     public func insert(_ queries: [SupportQuery]) async throws -> InsertResult {
-        if let index = queries.firstIndex(where: { !$0.hasText }) {
-            throw StoreError.invalidInput("query \(index + 1): \(SupportQuery.EmptyText())")
-        }
-        let now = Date()
-        let documents = queries.map { Self.document(for: $0, now: now) }
-        let collection = self.collection
-        let (inserted, duplicates) = try await connection.perform { session in
-            try session.insertMany(collection, documents)
-        }
-        return InsertResult(inserted: inserted, duplicates: duplicates.count)
+        try await insert(chunks: { deliver in try deliver(queries) })
     }
 
     /// MongoDB has no transaction here to undo a million inserts, so the chunks are read through once to check them

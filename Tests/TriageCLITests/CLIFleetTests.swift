@@ -96,6 +96,23 @@ struct CLIFleetTests {
         ["--llm", "openai", "--llm-url", server.openAIBaseURL]
     }
 
+    /// Starts three `triage` processes with `arguments`, against `server`, on `store`.
+    static func startThree(_ arguments: [String], server: FakeLLMServer, store: FleetStore) throws -> [RunningTriage] {
+        try (0..<3).map { _ in
+            try TriageBinary.start(arguments + llm(server) + store.arguments, environment: key)
+        }
+    }
+
+    /// Stops workers gently (SIGTERM) and waits for each one's report.
+    static func stop(_ workers: some Sequence<RunningTriage>) async throws -> [TriageBinary.Result] {
+        var results: [TriageBinary.Result] = []
+        for worker in workers {
+            worker.signal(SIGTERM)
+            results.append(try await worker.wait(timeout: .seconds(30)))
+        }
+        return results
+    }
+
     /// How many requests the provider received for each query.
     static func requestsPerQuery(_ server: FakeLLMServer) -> [String: Int] {
         Dictionary(grouping: server.requests, by: \.lastUserMessage).mapValues(\.count)
@@ -116,10 +133,8 @@ struct CLIFleetTests {
         // 600 RPM enforced as 10 in each second.
         let server = FakeLLMServer(requestsPerSecond: 10, window: .quantized)
         let results = try await server.run {
-            let workers = try (0..<3).map { _ in
-                try TriageBinary.start(["run", "--rpm", "540", "--batch-size", "4", "--max-concurrent", "4", "--json"]
-                                       + Self.llm(server) + store.arguments, environment: Self.key)
-            }
+            let workers = try Self.startThree(["run", "--rpm", "540", "--batch-size", "4", "--max-concurrent", "4",
+                                               "--json"], server: server, store: store)
             var results: [TriageBinary.Result] = []
             for worker in workers { results.append(try await worker.wait(timeout: .seconds(120))) }
             return results
@@ -145,21 +160,14 @@ struct CLIFleetTests {
         try await store.importQueries(120)
         let server = FakeLLMServer { _ in .classification(after: .milliseconds(300)) }
         let survivors = try await server.run {
-            let workers = try (0..<3).map { _ in
-                try TriageBinary.start(["work", "--lease-seconds", "3", "--batch-size", "4", "--max-concurrent", "4",
-                                        "--json"] + Self.llm(server) + store.arguments, environment: Self.key)
-            }
+            let workers = try Self.startThree(["work", "--lease-seconds", "3", "--batch-size", "4",
+                                               "--max-concurrent", "4", "--json"], server: server, store: store)
             #expect(await eventually { server.requestCount >= 30 })
             workers[0].signal(SIGKILL)
             _ = try await workers[0].wait(timeout: .seconds(10))
             // The others take its share once its leases (3 s) expire.
             #expect(try await eventually(timeout: .seconds(90)) { try await store.counts()["classified"] == 120 })
-            var results: [TriageBinary.Result] = []
-            for worker in workers.dropFirst() {
-                worker.signal(SIGTERM)
-                results.append(try await worker.wait(timeout: .seconds(30)))
-            }
-            return results
+            return try await Self.stop(workers.dropFirst())
         }
         for result in survivors {
             #expect(result.status == 0, "\(result.stderr)")
@@ -221,19 +229,12 @@ struct CLIFleetTests {
         try await store.importQueries(240)
         let server = FakeLLMServer { _ in .classification(after: .milliseconds(100)) }
         let results = try await server.run {
-            let workers = try (0..<3).map { _ in
-                try TriageBinary.start(["work", "--batch-size", "4", "--max-concurrent", "4", "--json"]
-                                       + Self.llm(server) + store.arguments, environment: Self.key)
-            }
+            let workers = try Self.startThree(["work", "--batch-size", "4", "--max-concurrent", "4", "--json"],
+                                              server: server, store: store)
             #expect(await eventually { server.requestCount >= 40 })
             try await store.goDown(for: .seconds(10))
             #expect(try await eventually(timeout: .seconds(90)) { try await store.counts()["classified"] == 240 })
-            var results: [TriageBinary.Result] = []
-            for worker in workers {
-                worker.signal(SIGTERM)
-                results.append(try await worker.wait(timeout: .seconds(30)))
-            }
-            return results
+            return try await Self.stop(workers)
         }
         for result in results { #expect(result.status == 0, "\(result.stderr)") }
         let shares = try results.map { try #require(try Self.statistic("classified", of: $0)) }
