@@ -17,6 +17,27 @@ public struct InsertResult: Sendable, Hashable, Codable {
 /// input) at any point. Running it again starts again from the first chunk.
 public typealias QueryChunks = @Sendable (_ deliver: ([SupportQuery]) throws -> Void) throws -> Void
 
+/// One query's result, to be written under the lease it was claimed with.
+public struct ResultWrite: Sendable {
+    public enum Outcome: Sendable {
+        /// Classified: the answer is recorded and the query is `classified`.
+        case classified(Classification)
+        /// A failed attempt: back to `pending` until `retryAt` when given, otherwise `failed` for good.
+        case failed(RecordedError, retryAt: Date?)
+    }
+
+    public var id: QueryID
+    /// The lease token of the claim; the write lands only while it is the query's current one.
+    public var token: String
+    public var outcome: Outcome
+
+    public init(id: QueryID, token: String, outcome: Outcome) {
+        self.id = id
+        self.token = token
+        self.outcome = outcome
+    }
+}
+
 /// Which stored queries a listing returns.
 public struct QueryFilter: Sendable, Hashable {
     public var status: QueryStatus?
@@ -87,13 +108,11 @@ public protocol QueryStore: Sendable {
     /// `attempts` goes up by one. Two callers never hold the same query at once.
     func claim(limit: Int, owner: String, leaseFor: Duration, now: Date) async throws -> [QueryRecord]
 
-    /// Records a classification and marks the query `classified`.
-    /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer the query's current lease token.
-    func complete(_ id: QueryID, token: String, classification: Classification) async throws
-
-    /// Records a failed attempt: back to `pending` until `retryAt` when given, otherwise `failed` for good.
-    /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer current.
-    func fail(_ id: QueryID, token: String, error: RecordedError, retryAt: Date?) async throws
+    /// Writes a group of results together (one SQLite transaction, one MongoDB bulk write), each fenced by its own
+    /// lease: a result whose token is no longer its query's current lease is not written.
+    /// - Returns: The ids whose lease was lost, left as they were.
+    /// - Throws: Only when the group could not be written at all; then none of it was.
+    func write(_ results: [ResultWrite]) async throws -> Set<QueryID>
 
     /// Extends the leases held with `token`; returns the ids still held.
     func renew(_ ids: [QueryID], token: String, leaseFor: Duration, now: Date) async throws -> [QueryID]
@@ -120,8 +139,9 @@ public protocol QueryStore: Sendable {
     /// no run takes it again. A classification written later by a run in flight leaves the correction as it is.
     func correct(_ id: QueryID, with correction: Correction) async throws -> QueryRecord?
 
-    /// A classified query whose answer carries `reuseKey` (``Classification/reuseKey``), or `nil`. Through an index.
-    func reusable(_ reuseKey: String) async throws -> QueryRecord?
+    /// The classified queries whose answers carry these keys (``Classification/reuseKey``), one per key found.
+    /// Through an index.
+    func reusable(_ reuseKeys: [String]) async throws -> [String: QueryRecord]
 
     /// Moves every `failed` query back to `pending` with its attempts reset; returns how many.
     func requeueFailed(now: Date) async throws -> Int
@@ -134,4 +154,27 @@ public protocol QueryStore: Sendable {
 
     /// One run by id, or `nil`.
     func run(_ id: String) async throws -> RunRecord?
+}
+
+extension QueryStore {
+    /// Records a classification and marks the query `classified`.
+    /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer the query's current lease token.
+    public func complete(_ id: QueryID, token: String, classification: Classification) async throws {
+        try await writeOne(ResultWrite(id: id, token: token, outcome: .classified(classification)))
+    }
+
+    /// Records a failed attempt: back to `pending` until `retryAt` when given, otherwise `failed` for good.
+    /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer current.
+    public func fail(_ id: QueryID, token: String, error: RecordedError, retryAt: Date?) async throws {
+        try await writeOne(ResultWrite(id: id, token: token, outcome: .failed(error, retryAt: retryAt)))
+    }
+
+    private func writeOne(_ result: ResultWrite) async throws {
+        if try await write([result]).contains(result.id) { throw StoreError.leaseLost(result.id) }
+    }
+
+    /// A classified query whose answer carries `reuseKey`, or `nil`.
+    public func reusable(_ reuseKey: String) async throws -> QueryRecord? {
+        try await reusable([reuseKey])[reuseKey]
+    }
 }

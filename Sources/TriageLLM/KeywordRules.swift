@@ -80,17 +80,26 @@ struct KeywordRules: Sendable {
     }
 
     func judge(_ rawText: String) -> Verdict {
-        // A byte search rather than String.contains, which goes through NSString on Linux and is far slower.
+        // A byte search rather than String.contains, which goes through NSString on Linux and is far slower: memchr
+        // finds the needle's first byte that is not a space (spaces are everywhere), memcmp checks the rest.
         let text = Array((" " + rawText.lowercased() + " ").utf8)
         func contains(_ needle: [UInt8]) -> Bool {
-            guard let first = needle.first, needle.count <= text.count else { return false }
-            var index = 0
-            let last = text.count - needle.count
-            while index <= last {
-                if text[index] == first && text[index..<index + needle.count].elementsEqual(needle) { return true }
-                index += 1
+            text.withUnsafeBytes { haystack in
+                needle.withUnsafeBytes { needle in
+                    guard let start = haystack.baseAddress, let pattern = needle.baseAddress, !needle.isEmpty,
+                          needle.count <= haystack.count else { return false }
+                    let anchor = needle.firstIndex { $0 != UInt8(ascii: " ") } ?? 0
+                    let last = start + (haystack.count - needle.count)
+                    var cursor = start + anchor
+                    while cursor <= last + anchor,
+                          let found = memchr(cursor, Int32(needle[anchor]), last + anchor + 1 - cursor) {
+                        let candidate = UnsafeRawPointer(found) - anchor
+                        if memcmp(candidate, pattern, needle.count) == 0 { return true }
+                        cursor = UnsafeRawPointer(found) + 1
+                    }
+                    return false
+                }
             }
-            return false
         }
         func hits(_ words: [[UInt8]]) -> Int { words.reduce(0) { $0 + (contains($1) ? 1 : 0) } }
 
@@ -122,7 +131,8 @@ struct KeywordRules: Sendable {
             sentiment = pick(sentiments, preferred: "neutral", rank: 1, of: 2)
         }
 
-        let language = Self.languageMarkers.max { hits($0.1) < hits($1.1) }.map { hits($0.1) > 0 ? $0.0 : "en" } ?? "en"
+        let markers = Self.languageMarkers.map { (language: $0.0, hits: hits($0.1)) }
+        let language = markers.max { $0.hits < $1.hits }.map { $0.hits > 0 ? $0.language : "en" } ?? "en"
         let confidence = min(0.97, 0.55 + 0.06 * Double(min(best.score, 6)))
         return Verdict(category: best.name, priority: priority, sentiment: sentiment, language: language,
                        confidence: confidence)

@@ -228,6 +228,36 @@ struct MongoSession {
         }
     }
 
+    /// One unordered bulk write of `updateOne`s (each `(filter, update)`), sent as few commands as the server
+    /// allows and retried as one retryable write. Returns the matched and modified totals.
+    func bulkUpdate(_ collection: String, _ updates: [(filter: BSONDocument, update: BSONDocument)]) throws -> WriteResult {
+        guard !updates.isEmpty else { return WriteResult(matched: 0, modified: 0) }
+        return try withCollection(collection) { handle in
+            let options: BSONDocument = ["ordered": .bool(false)]
+            guard let bulk = options.withBSON({ mongoc_collection_create_bulk_operation_with_opts(handle, $0) }) else {
+                throw StoreError.database("MongoDB bulk write could not start")
+            }
+            defer { mongoc_bulk_operation_destroy(bulk) }
+            for (filter, update) in updates {
+                try filter.withBSON { filter in
+                    try update.withBSON { update in
+                        var error = bson_error_t()
+                        guard mongoc_bulk_operation_update_one_with_opts(bulk, filter, update, nil, &error) else {
+                            throw storeError(error, reply: nil, operation: "bulk update")
+                        }
+                    }
+                }
+            }
+            return try withReply { reply, error in
+                let ok = mongoc_bulk_operation_execute(bulk, reply, &error) != 0
+                let replyDocument = BSONDocument(reading: reply)
+                guard ok else { throw storeError(error, reply: replyDocument, operation: "bulk update") }
+                return WriteResult(matched: replyDocument["nMatched"]?.intValue ?? 0,
+                                   modified: replyDocument["nModified"]?.intValue ?? 0)
+            }
+        }
+    }
+
     /// Replaces the document matching `filter`, inserting it if there is none.
     func upsert(_ collection: String, _ filter: BSONDocument, replacement: BSONDocument) throws {
         try withCollection(collection) { handle in

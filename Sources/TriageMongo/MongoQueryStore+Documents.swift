@@ -27,7 +27,8 @@ extension MongoQueryStore {
         }
         document["status"] = .string(QueryStatus.pending.rawValue)
         document["attempts"] = .int32(0)
-        document["nextAttemptAt"] = .date(query.createdAt)
+        // Due from its import: the backlog is served in the order it arrived (see SQLiteQueryStore.insert).
+        document["nextAttemptAt"] = .date(now)
         document["updatedAt"] = .date(now)
         return document
     }

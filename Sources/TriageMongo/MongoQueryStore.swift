@@ -236,61 +236,48 @@ public final class MongoQueryStore: QueryStore {
         return nil
     }
 
-    public func complete(_ id: QueryID, token: String, classification: Classification) async throws {
-        let oid = try Self.objectID(id)
+    /// One bulk write for the group, each update fenced by its lease token. When fewer matched than were sent, the
+    /// group's queries are read back: a result that is there under its token landed (a retried write whose reply
+    /// was lost), the others lost their lease.
+    public func write(_ results: [ResultWrite]) async throws -> Set<QueryID> {
+        guard !results.isEmpty else { return [] }
         let collection = self.collection
-        let written = Self.document(for: classification)
-        try await connection.perform { session in
-            let result = try session.update(
-                collection, Self.held([oid], token: token),
-                ["$set": .document(["status": .string("classified"), "classification": .document(written),
-                                    "resultToken": .string(token), "updatedAt": .date(Date())]),
-                 "$unset": .document(["lease": .string("")])],
-                many: false
-            )
-            guard result.matched == 0 else { return }
-            // A retried write whose first try landed but whose reply was lost is not a lost lease.
-            try Self.confirmLanded(id, token: token, status: .classified, result: ("classification", written),
-                                   session: session, collection: collection)
+        let now = Date()
+        let changes = try results.map { result -> (oid: ObjectID, status: QueryStatus, field: String,
+                                                   value: BSONDocument, set: BSONDocument) in
+            var set: BSONDocument = ["resultToken": .string(result.token), "updatedAt": .date(now)]
+            let status: QueryStatus, field: String, value: BSONDocument
+            switch result.outcome {
+            case .classified(let classification):
+                (status, field, value) = (.classified, "classification", Self.document(for: classification))
+            case .failed(let error, let retryAt):
+                (status, field, value) = (retryAt == nil ? .failed : .pending, "lastError", Self.document(for: error))
+                set["nextAttemptAt"] = retryAt.map(BSONValue.date)
+            }
+            set["status"] = .string(status.rawValue)
+            set[field] = .document(value)
+            return (try Self.objectID(result.id), status, field, value, set)
         }
-    }
-
-    public func fail(_ id: QueryID, token: String, error: RecordedError, retryAt: Date?) async throws {
-        let oid = try Self.objectID(id)
-        let collection = self.collection
-        let recorded = Self.document(for: error)
-        let status: QueryStatus = retryAt == nil ? .failed : .pending
-        var set: BSONDocument = [
-            "status": .string(status.rawValue),
-            "lastError": .document(recorded),
-            "resultToken": .string(token),
-            "updatedAt": .date(Date()),
-        ]
-        set["nextAttemptAt"] = retryAt.map(BSONValue.date)
-        try await connection.perform { [set] session in
-            let result = try session.update(
-                collection, Self.held([oid], token: token),
-                ["$set": .document(set), "$unset": .document(["lease": .string("")])],
-                many: false
-            )
-            guard result.matched == 0 else { return }
-            try Self.confirmLanded(id, token: token, status: status, result: ("lastError", recorded),
-                                   session: session, collection: collection)
-        }
-    }
-
-    /// After a result write matched nothing: whether an earlier try of this same write landed (its reply was lost and
-    /// the write was sent again). Told exactly: the lease token written with the result, and the result as the server
-    /// keeps it (dates in whole milliseconds).
-    /// - Throws: ``StoreError/leaseLost(_:)`` when the query holds another result or another claim.
-    private static func confirmLanded(_ id: QueryID, token: String, status: QueryStatus,
-                                      result: (field: String, value: BSONDocument), session: MongoSession,
-                                      collection: String) throws {
-        let oid = try objectID(id)
-        let current = try session.find(collection, ["_id": .objectID(oid)]).first
-        guard current?["resultToken"]?.stringValue == token, current?["status"]?.stringValue == status.rawValue,
-              current?[result.field]?.documentValue == result.value.asStored else {
-            throw StoreError.leaseLost(id)
+        return try await connection.perform { session in
+            let written = try session.bulkUpdate(collection, changes.enumerated().map { index, change in
+                (Self.held([change.oid], token: results[index].token),
+                 ["$set": .document(change.set), "$unset": .document(["lease": .string("")])])
+            })
+            guard written.matched < results.count else { return [] }
+            let current = try session.find(collection, ["_id": .document(["$in": .array(changes.map { .objectID($0.oid) })])])
+            let byID = Dictionary(current.compactMap { document -> (String, BSONDocument)? in
+                guard case .objectID(let oid)? = document["_id"] else { return nil }
+                return (oid.description, document)
+            }, uniquingKeysWith: { first, _ in first })
+            var lost: Set<QueryID> = []
+            for (result, change) in zip(results, changes) {
+                let document = byID[change.oid.description]
+                let landed = document?["resultToken"]?.stringValue == result.token
+                    && document?["status"]?.stringValue == change.status.rawValue
+                    && document?[change.field]?.documentValue == change.value.asStored
+                if !landed { lost.insert(result.id) }
+            }
+            return lost
         }
     }
 
@@ -437,13 +424,21 @@ public final class MongoQueryStore: QueryStore {
         return documents.first.flatMap(Self.record(from:))
     }
 
-    public func reusable(_ reuseKey: String) async throws -> QueryRecord? {
+    /// One indexed look-up per key (many queries may carry a key: each reused answer does too).
+    public func reusable(_ reuseKeys: [String]) async throws -> [String: QueryRecord] {
+        guard !reuseKeys.isEmpty else { return [:] }
         let collection = self.collection
-        let documents = try await connection.perform { session in
-            try session.find(collection, ["classification.reuseKey": .string(reuseKey), "status": .string("classified")],
-                             options: ["limit": .int64(1)])
+        let keys = Set(reuseKeys)
+        return try await connection.perform { session in
+            var found: [String: QueryRecord] = [:]
+            for key in keys {
+                let documents = try session.find(
+                    collection, ["classification.reuseKey": .string(key), "status": .string("classified")],
+                    options: ["limit": .int64(1)])
+                found[key] = documents.first.flatMap(Self.record(from:))
+            }
+            return found
         }
-        return documents.first.flatMap(Self.record(from:))
     }
 
     public func requeueFailed(now: Date) async throws -> Int {

@@ -68,7 +68,7 @@ public struct BatchProcessor: Sendable {
 
     private let configuration: Configuration
     private let store: StoreAccess
-    private let attempt: QueryAttempt
+    private let classifier: any Classifier
     private let logger: Logger
 
     public init(store: any QueryStore, classifier: any Classifier, configuration: Configuration, logger: Logger) {
@@ -77,8 +77,7 @@ public struct BatchProcessor: Sendable {
         configuration.batchSize = min(max(1, configuration.batchSize), configuration.maxConcurrent)
         self.configuration = configuration
         self.store = StoreAccess(store: store, configuration: configuration, logger: logger)
-        self.attempt = QueryAttempt(classifier: classifier, store: self.store, configuration: configuration,
-                                    logger: logger)
+        self.classifier = classifier
         self.logger = logger
     }
 
@@ -119,8 +118,10 @@ public struct BatchProcessor: Sendable {
             "run.id": "\(id)", "run.eligible": "\(machine.total)", "run.max_concurrent": "\(configuration.maxConcurrent)",
         ])
 
+        let attempt = QueryAttempt(classifier: classifier, store: store, configuration: configuration, logger: logger,
+                                   control: control)
         let release = await withTaskGroup(of: Event.self) { group in
-            await drive(&machine, group: &group, control: control, onProgress: onProgress)
+            await drive(&machine, group: &group, attempt: attempt, control: control, onProgress: onProgress)
         }
         if !release.isEmpty {
             machine.released(await store.release(RunStateMachine.LeaseGroup.grouping(release),
@@ -155,6 +156,7 @@ public struct BatchProcessor: Sendable {
     private func drive(
         _ machine: inout RunStateMachine,
         group: inout TaskGroup<Event>,
+        attempt: QueryAttempt,
         control: RunControl,
         onProgress: @escaping @Sendable (RunProgress) -> Void
     ) async -> [RunStateMachine.Claim] {
@@ -180,9 +182,9 @@ public struct BatchProcessor: Sendable {
                                 group: &group)
                     }
                 case .start(let record):
-                    group.addTask { [attempt] in .finished(await attempt.run(record, control: control)) }
+                    group.addTask { [attempt] in .finished(await attempt.run(record)) }
                 case .settle(let record, let error):
-                    group.addTask { [attempt] in .finished(await attempt.settle(record, error, control: control)) }
+                    group.addTask { [attempt] in .finished(await attempt.settle(record, error)) }
                 case .release(let claims):
                     logger.info("the LLM provider is not answering; pausing the run", metadata: [
                         "run.handed_back": "\(claims.count)",

@@ -50,19 +50,23 @@ struct StoreAccess: Sendable {
         return released
     }
 
-    /// Performs a fenced write of one query's result, shielded from cancellation (a result already paid for is
-    /// written even while the run is cancelled). A refused lease becomes `.leaseLost`, any other failure
-    /// `.storeFailed`.
-    func write(
-        giveUp: @escaping @Sendable () -> Bool,
-        _ body: @escaping @Sendable () async throws -> QueryOutcome.Result
-    ) async -> QueryOutcome.Result {
-        do {
-            return try await Self.shielded { [self] in try await reconnecting("write", giveUp: giveUp, body) }
-        } catch let error as StoreError where error.isLeaseLost {
-            return .leaseLost
-        } catch {
-            return .storeFailed(error)
+    /// Writes results in groups (``GroupedCalls``), each fenced by its lease, shielded from cancellation (a result
+    /// already paid for is written even while the run is cancelled) and waiting out store outages until `giveUp()`.
+    /// Answers per result whether its lease was lost.
+    func resultWriter(giveUp: @escaping @Sendable () -> Bool) -> GroupedCalls<ResultWrite, Bool> {
+        GroupedCalls { [self] results in
+            let lost = try await Self.shielded { [self] in
+                try await reconnecting("write", giveUp: giveUp) { try await store.write(results) }
+            }
+            return results.map { lost.contains($0.id) }
+        }
+    }
+
+    /// Looks up reusable answers (``QueryStore/reusable(_:)``) in groups; a failed look-up finds nothing.
+    func reuseLookup() -> GroupedCalls<String, QueryRecord?> {
+        GroupedCalls { [store] keys in
+            let found = (try? await store.reusable(keys)) ?? [:]
+            return keys.map { found[$0] }
         }
     }
 

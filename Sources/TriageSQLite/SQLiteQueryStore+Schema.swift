@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TriageCore
 
 extension SQLiteQueryStore {
@@ -115,6 +116,7 @@ struct QueryRow {
 extension QueryRecord {
     /// Decodes a full `queries` row.
     init(row: Row) throws {
+        let row = QueryColumns(row)
         func date(_ column: String) -> Date? {
             (row[column] as Double?).map(Date.init(timeIntervalSince1970:))
         }
@@ -123,7 +125,7 @@ extension QueryRecord {
             try JSONDecoder.triage.decode([String: String].self, from: Data($0.utf8))
         } ?? [:]
         var query = SupportQuery(
-            text: row["text"],
+            text: row["text"] ?? "",
             subject: row["subject"],
             channel: row["channel"],
             customerId: row["customer_id"],
@@ -164,15 +166,16 @@ extension QueryRecord {
                 reusedFrom: (row["reused_from"] as String?).map(QueryID.init)
             )
         }
-        let statusName: String = row["status"]
+        let statusName: String = row["status"] ?? ""
+        let id: Int64 = row["id"] ?? 0
         guard let status = QueryStatus(rawValue: statusName) else {
-            throw StoreError.database("query \(row["id"] as Int64): unknown status '\(statusName)'")
+            throw StoreError.database("query \(id): unknown status '\(statusName)'")
         }
         self.init(
-            id: QueryID(String(row["id"] as Int64)),
+            id: QueryID(String(id)),
             query: query,
             status: status,
-            attempts: row["attempts"],
+            attempts: row["attempts"] ?? 0,
             nextAttemptAt: date("next_attempt_at") ?? Date(),
             lease: lease,
             lastError: lastError,
@@ -182,5 +185,31 @@ extension QueryRecord {
             },
             updatedAt: date("updated_at") ?? Date()
         )
+    }
+}
+
+/// A `queries` row read by column position. Every read of the table selects all its columns in the schema's order,
+/// so their positions are looked up once and kept; GRDB's look-up by name compares the names, ignoring case, on
+/// every read of every column.
+private struct QueryColumns {
+    private static let layout = Mutex<(names: [String], index: [String: Int])?>(nil)
+
+    private let row: Row
+    private let index: [String: Int]
+
+    init(_ row: Row) {
+        self.row = row
+        if let known = Self.layout.withLock({ $0 }), known.names.elementsEqual(row.columnNames) {
+            index = known.index
+        } else {
+            let names = Array(row.columnNames)
+            let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+            Self.layout.withLock { $0 = (names, index) }
+            self.index = index
+        }
+    }
+
+    subscript<Value: DatabaseValueConvertible>(_ name: String) -> Value? {
+        index[name].flatMap { row[$0] }
     }
 }

@@ -211,6 +211,60 @@ struct QueryStoreContractTests {
         }
     }
 
+    @Test("a group of results is written together, each fenced by its own lease", arguments: StoreFixture.allCases)
+    func groupedWrites(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            _ = try await store.insert(sampleQueries(5))
+            let now = Date()
+            // The third query's lease runs out and another worker takes it: its result must not land.
+            var claimed = try await store.claim(limit: 2, owner: "w", leaseFor: lease, now: now)
+            claimed += try await store.claim(limit: 1, owner: "w", leaseFor: .seconds(1), now: now)
+            claimed += try await store.claim(limit: 1, owner: "w", leaseFor: lease, now: now)
+            let stolen = try #require(try await store.claim(limit: 1, owner: "other", leaseFor: lease,
+                                                           now: now.addingTimeInterval(2)).first)
+            #expect(stolen.id == claimed[2].id)
+            let error = RecordedError(kind: "timeout", message: "no answer", at: now)
+            let retryAt = now.addingTimeInterval(30)
+            let results = [
+                ResultWrite(id: claimed[0].id, token: claimed[0].lease!.token, outcome: .classified(classification())),
+                ResultWrite(id: claimed[1].id, token: claimed[1].lease!.token, outcome: .failed(error, retryAt: retryAt)),
+                ResultWrite(id: claimed[2].id, token: claimed[2].lease!.token,
+                            outcome: .classified(classification("payments"))),
+                ResultWrite(id: claimed[3].id, token: claimed[3].lease!.token, outcome: .failed(error, retryAt: nil)),
+            ]
+            #expect(try await store.write(results) == [claimed[2].id])
+            #expect(try await store.find(claimed[0].id)?.classification?.category == "billing")
+            #expect(try await store.find(claimed[0].id)?.status == .classified)
+            let retried = try #require(try await store.find(claimed[1].id))
+            #expect(retried.status == .pending && retried.lastError?.kind == "timeout" && retried.lease == nil)
+            #expect(abs(retried.nextAttemptAt.timeIntervalSince(retryAt)) < 0.01)
+            let taken = try #require(try await store.find(claimed[2].id))
+            #expect(taken.status == .processing && taken.lease?.token == stolen.lease?.token)
+            #expect(taken.classification == nil)
+            #expect(try await store.find(claimed[3].id)?.status == .failed)
+            #expect(try await store.write([]) == [])
+        }
+    }
+
+    @Test("the backlog is claimed in the order it was imported", arguments: StoreFixture.allCases)
+    func claimsInImportOrder(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            // Written long ago, imported now, out of creation order: served in file order.
+            var queries = sampleQueries(6)
+            for index in queries.indices {
+                queries[index].createdAt = Date(timeIntervalSince1970: 1_700_000_000 - Double(index % 3) * 86_400)
+            }
+            _ = try await opened.store.insert(queries)
+            var order: [String?] = []
+            for _ in queries {
+                let claimed = try await opened.store.claim(limit: 1, owner: "w", leaseFor: lease, now: Date())
+                order += claimed.map(\.query.externalId)
+            }
+            #expect(order == queries.map(\.externalId))
+        }
+    }
+
     @Test("renew extends only leases held with the token", arguments: StoreFixture.allCases)
     func renewExtendsLeases(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
