@@ -30,6 +30,28 @@ public final class FakeLLMServer: Sendable {
             return messages.first { $0["role"] as? String == "user" }?["content"] as? String ?? ""
         }
 
+        /// The prompt's tokens as this fake counts them (see ``FakeLLMServer/tokenCount(_:)``): the system prompt,
+        /// every message with 4 tokens of framing, and the answer's schema (`response_format` or `tools`).
+        public var promptTokenCount: Int {
+            let object = json
+            var texts: [String] = []
+            if let system = object["system"] as? String { texts.append(system) }
+            if let blocks = object["system"] as? [[String: Any]] { texts += blocks.compactMap { $0["text"] as? String } }
+            let messages = object["messages"] as? [[String: Any]] ?? []
+            for message in messages {
+                if let content = message["content"] as? String { texts.append(content) }
+                if let blocks = message["content"] as? [[String: Any]] {
+                    texts += blocks.compactMap { $0["text"] as? String }
+                }
+            }
+            for key in ["response_format", "tools"] {
+                if let value = object[key], let data = try? JSONSerialization.data(withJSONObject: value) {
+                    texts.append(String(decoding: data, as: UTF8.self))
+                }
+            }
+            return texts.map(FakeLLMServer.tokenCount).reduce(0, +) + 4 * messages.count + 4
+        }
+
         /// The text of the last user message.
         public var lastUserMessage: String {
             let messages = json["messages"] as? [[String: Any]] ?? []
@@ -60,6 +82,7 @@ public final class FakeLLMServer: Sendable {
     }
 
     private let script: @Sendable (Request) -> Reply
+    private let countsTokens: Bool
     private let requestsPerSecond: Int?
     private let window: LimitWindow
     private let started = ContinuousClock.now
@@ -79,10 +102,14 @@ public final class FakeLLMServer: Sendable {
     ///     left stands for a provider that comes back.
     ///   - requestsPerSecond: When set, a request beyond this many in a second gets a 429 with `Retry-After: 1`.
     ///   - window: Which seconds `requestsPerSecond` counts in.
+    ///   - countsTokens: Report usage counted from each request and answer (``Request/promptTokenCount``), as a
+    ///     provider does, instead of the numbers the script gives.
     ///   - script: Decides each answer.
     public init(port: Int = 0, requestsPerSecond: Int? = nil, window: LimitWindow = .sliding,
+                countsTokens: Bool = false,
                 script: @escaping @Sendable (Request) -> Reply = { _ in .classification() }) {
         self.port = Mutex(port)
+        self.countsTokens = countsTokens
         self.requestsPerSecond = requestsPerSecond
         self.window = window
         self.script = script
@@ -199,12 +226,16 @@ public final class FakeLLMServer: Sendable {
             let answer: [String: Any] = ["category": category, "priority": priority, "sentiment": sentiment,
                                          "language": language, "confidence": confidence, "summary": summary]
             let text = String(decoding: try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]), as: UTF8.self)
-            try await write(200, [:], Self.success(content: text, anthropic: anthropic, prompt: promptTokens,
-                                                   completion: completionTokens), outbound)
+            try await write(200, [:], Self.success(content: text, anthropic: anthropic,
+                                                   prompt: countsTokens ? request.promptTokenCount : promptTokens,
+                                                   completion: countsTokens ? Self.tokenCount(text) : completionTokens),
+                            outbound)
         case .content(let text, let promptTokens, let completionTokens, let after):
             try await Task.sleep(for: after)
-            try await write(200, [:], Self.success(content: text, anthropic: anthropic, prompt: promptTokens,
-                                                   completion: completionTokens, asTool: false), outbound)
+            try await write(200, [:], Self.success(content: text, anthropic: anthropic,
+                                                   prompt: countsTokens ? request.promptTokenCount : promptTokens,
+                                                   completion: countsTokens ? Self.tokenCount(text) : completionTokens,
+                                                   asTool: false), outbound)
         case .status(let code, let extra, let text, let after):
             try await Task.sleep(for: after)
             try await write(code, extra, text, outbound)
@@ -227,6 +258,28 @@ public final class FakeLLMServer: Sendable {
         try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: code), headers: headers)))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
         try await outbound.write(.end(nil))
+    }
+
+    /// Tokens as this fake counts them, a tokenizer of its own (not Triage's estimate), shaped like BPE's: a run of
+    /// letters and digits is a token per six characters or part (most English words are one token), a run of
+    /// punctuation (`{"`, `": "`) one token,
+    /// spaces nothing.
+    public static func tokenCount(_ text: String) -> Int {
+        enum Kind { case word, punctuation, space }
+        var tokens = 0
+        var run = 0
+        var kind = Kind.space
+        for scalar in text.unicodeScalars {
+            let next: Kind = scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) ? .word
+                : scalar.properties.isWhitespace ? .space : .punctuation
+            if next == kind && next != .space {
+                run += 1
+                continue
+            }
+            tokens += kind == .word ? (run + 5) / 6 : kind == .punctuation ? 1 : 0
+            (kind, run) = (next, 1)
+        }
+        return tokens + (kind == .word ? (run + 5) / 6 : kind == .punctuation ? 1 : 0)
     }
 
     /// A successful response body in the provider's format.

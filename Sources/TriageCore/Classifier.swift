@@ -27,8 +27,39 @@ public protocol Classifier: Sendable {
     /// What an answer depends on besides the query's text (model, taxonomy version, example pool), for reusing the
     /// answer to an identical query; `nil` when answers must not be reused.
     var reuseScope: String? { get }
+
+    /// What classifying `query` would spend, estimated from the request that would be sent (examples included)
+    /// without sending it; `nil` when the classifier cannot tell.
+    func estimate(_ query: SupportQuery) -> UsageEstimate?
 }
 
 extension Classifier {
     public var reuseScope: String? { nil }
+
+    public func estimate(_ query: SupportQuery) -> UsageEstimate? { nil }
+}
+
+/// The tokens and cost one classification is expected to take.
+public struct UsageEstimate: Sendable, Hashable, Codable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+    /// At the model's configured prices, sent one request at a time.
+    public var costUSD: Double
+    /// At the provider's batch prices (``ClassifierError`` retries and repair requests not included).
+    public var batchCostUSD: Double
+
+    public init(promptTokens: Int, completionTokens: Int, costUSD: Double, batchCostUSD: Double) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+        self.costUSD = costUSD
+        self.batchCostUSD = batchCostUSD
+    }
+
+    public static let zero = UsageEstimate(promptTokens: 0, completionTokens: 0, costUSD: 0, batchCostUSD: 0)
+
+    public static func + (lhs: UsageEstimate, rhs: UsageEstimate) -> UsageEstimate {
+        UsageEstimate(promptTokens: lhs.promptTokens + rhs.promptTokens,
+                      completionTokens: lhs.completionTokens + rhs.completionTokens,
+                      costUSD: lhs.costUSD + rhs.costUSD, batchCostUSD: lhs.batchCostUSD + rhs.batchCostUSD)
+    }
 }

@@ -79,21 +79,75 @@ public final class LLMClassifier: Classifier {
         get async { await limiter.throttledResponses }
     }
 
-    public func classify(_ request: ClassificationRequest) async throws -> Classification {
-        var usage = Usage()
-        let shots = examples?.nearest(to: request.query.text, k: configuration.examplesPerQuery) ?? []
+    /// The conversation sent for a query, and the evidence its confidence is weighed with.
+    private struct Prepared {
+        var system: String
+        var messages: [ChatMessage]
+        /// The retrieved examples, or without examples the categories' likeness to the query.
+        var evidence: [(example: LabelledExample, score: Double)]
+        /// Tokens the rate limiter reserves: the prompt's estimate plus the most the answer may take.
+        var reserve: Int
+    }
+
+    private func prepare(_ query: SupportQuery) -> Prepared {
+        let shots = examples?.nearest(to: query.text, k: configuration.examplesPerQuery) ?? []
         // Without examples, the categories themselves (names and descriptions) are the evidence: how much each is
         // like the query orders the prompt's list and weighs the answer.
-        let likeness = shots.isEmpty ? categoryIndex.nearest(to: request.query.text, k: taxonomy.categories.count) : []
+        let likeness = shots.isEmpty ? categoryIndex.nearest(to: query.text, k: taxonomy.categories.count) : []
         // The most similar example goes last, nearest the query: small models follow the latest turns most.
-        var messages = shots.reversed().flatMap { shot in
+        let messages = shots.reversed().flatMap { shot in
             [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
              ChatMessage(role: .assistant, content: prompt.exampleAnswer(shot.example))]
-        } + [ChatMessage(role: .user, content: prompt.userMessage(for: request.query))]
+        } + [ChatMessage(role: .user, content: prompt.userMessage(for: query))]
         let system = shots.isEmpty && configuration.rankCategories && configuration.promptStyle == .full
             ? prompt.system(categories: ranked(likeness)) : prompt.system
         let estimate = messages.map(\.content.utf8.count).reduce(system.utf8.count, +) / 4 + 8
             + configuration.maxOutputTokens
+        return Prepared(system: system, messages: messages, evidence: shots.isEmpty ? likeness : shots,
+                        reserve: estimate)
+    }
+
+    /// Tokens of a text as providers' tokenizers count English and JSON: about four bytes each.
+    static func tokens(_ text: String) -> Int { (text.utf8.count + 3) / 4 }
+
+    /// The request ``classify(_:)`` would send first, counted: the system prompt, every message (examples
+    /// included) with a few tokens of framing each, and the answer's schema when the output mode sends one. The
+    /// answer is counted as a typical one: every asked field, the labels at their mean length, a one-line summary.
+    public func estimate(_ query: SupportQuery) -> UsageEstimate? {
+        let prepared = prepare(query)
+        let framing = 4
+        var promptTokens = Self.tokens(prepared.system) + framing
+            + prepared.messages.map { Self.tokens($0.content) + framing }.reduce(0, +)
+        if mode.withLock({ $0 }) == .jsonSchema, let schema = try? prompt.schema.encoded() {
+            promptTokens += Self.tokens(String(decoding: schema, as: UTF8.self))
+        }
+        let completionTokens = Self.tokens(typicalAnswer) + framing
+        let price = configuration.prices[configuration.model]
+        let cost = price?.cost(prompt: promptTokens, completion: completionTokens) ?? 0
+        return UsageEstimate(promptTokens: promptTokens, completionTokens: completionTokens, costUSD: cost,
+                             batchCostUSD: cost * LLMConfiguration.batchPriceFactor)
+    }
+
+    /// An answer of typical length, for estimates.
+    private var typicalAnswer: String {
+        func typical(_ labels: [Taxonomy.Label]) -> JSONValue {
+            let mean = labels.isEmpty ? 8 : labels.map(\.name.utf8.count).reduce(0, +) / labels.count
+            return .string(String(repeating: "x", count: mean))
+        }
+        var fields: [String: JSONValue] = ["category": typical(taxonomy.categories)]
+        if taxonomy.asks(.priority) { fields["priority"] = typical(taxonomy.priorities) }
+        if taxonomy.asks(.sentiment) { fields["sentiment"] = typical(taxonomy.sentiments) }
+        if taxonomy.asks(.language) { fields["language"] = .string("en") }
+        if taxonomy.asks(.confidence) { fields["confidence"] = .number(0.85) }
+        if taxonomy.asks(.summary) { fields["summary"] = .string(String(repeating: "x", count: 80)) }
+        return (try? JSONValue.object(fields).encoded()).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        var usage = Usage()
+        let prepared = prepare(request.query)
+        let (system, estimate) = (prepared.system, prepared.reserve)
+        var messages = prepared.messages
         var retries = 0
         var repaired = false
         while true {
@@ -131,7 +185,7 @@ public final class LLMClassifier: Classifier {
                     category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
                     language: answer.language,
                     confidence: Self.confidence(
-                        agreement: Self.agreement(with: answer.category, shots: shots.isEmpty ? likeness : shots),
+                        agreement: Self.agreement(with: answer.category, shots: prepared.evidence),
                         labelProbability: reply.tokens.flatMap {
                             LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
                                                 tokens: $0)

@@ -86,6 +86,9 @@ public struct LLMConfiguration: Sendable {
     public var requestLogprobs = true
     /// Alternatives asked for at each token position (OpenAI allows up to 20).
     static let topLogprobs = 10
+    /// What the providers' batch APIs charge, as a share of the online price (OpenAI and Anthropic: half).
+    public static let batchPriceFactor = 0.5
+
     /// Prices by model name; a model not listed costs 0.
     public var prices: [String: Price] = LLMConfiguration.defaultPrices
 

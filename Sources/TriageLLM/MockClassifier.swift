@@ -46,7 +46,7 @@ public struct MockClassifier: Classifier {
             try await Task.sleep(for: delay)
         }
         try Task.checkCancellation()
-        let promptTokens = 180 + request.query.text.utf8.count / 4
+        let promptTokens = Self.promptTokens(request.query)
         if Double.random(in: 0..<1, using: &random) < configuration.failureRate {
             var error = ClassifierError.mockTransient("mock classifier injected a failure on attempt \(request.attempt)")
             error.promptTokens = promptTokens
@@ -64,8 +64,18 @@ public struct MockClassifier: Classifier {
             model: configuration.model,
             taxonomyVersion: taxonomyVersion,
             promptTokens: promptTokens,
-            completionTokens: 45
+            completionTokens: Self.completionTokens
         )
+    }
+
+    /// The tokens the mock reports: a fixed prompt plus a quarter of the text's bytes, and a fixed answer.
+    static func promptTokens(_ query: SupportQuery) -> Int { 180 + query.text.utf8.count / 4 }
+    static let completionTokens = 45
+
+    /// Exactly what the mock will report (it costs nothing).
+    public func estimate(_ query: SupportQuery) -> UsageEstimate? {
+        UsageEstimate(promptTokens: Self.promptTokens(query), completionTokens: Self.completionTokens, costUSD: 0,
+                      batchCostUSD: 0)
     }
 
     /// A delay drawn for one attempt. Exposed for the benchmark, which needs the mean it should expect.

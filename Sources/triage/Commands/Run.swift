@@ -33,7 +33,7 @@ extension Triage {
         ))
         var output: String?
 
-        @Flag(help: "Report what would be processed and change nothing.")
+        @Flag(help: "Report what would be processed, with its tokens, cost (online and batch), reuse and time estimated from the requests it would send; send nothing and change nothing.")
         var dryRun = false
 
         func validate() throws {
@@ -70,23 +70,38 @@ extension Triage {
             return try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
         }
 
+        /// Reads what a run would take, once: lists it to `--output`, and estimates what it would send and spend from
+        /// the requests the classifier would build. Nothing is sent and nothing changes.
         private func runDry(_ store: any QueryStore) async throws {
             let now = Date()
             let eligible = try await store.eligibleCount(now: now)
             let wouldProcess = min(eligible, limit ?? .max)
-            if let output {
-                try await AtomicFile.write(to: output) { handle in
-                    var writer = ExportWriter(format: .json, output: handle)
-                    try writer.begin()
-                    // The same queries the count counts, and no more than the run would take: stop reading there.
-                    var records = store.export(QueryFilter(eligibleAt: now), pageSize: min(500, max(1, wouldProcess)))
-                        .makeAsyncIterator()
+            let settings = try classifier.resolved()
+            let estimate = try await classifier.withClassifier(concurrency: processing.maxConcurrent,
+                                                               store: store) { classifier, name in
+                var estimator = RunEstimate.Builder(classifier: classifier,
+                                                    reuse: !processing.noReuse ? classifier.reuseScope : nil)
+                // The same queries the count counts, and no more than the run would take: stop reading there.
+                var records = store.export(QueryFilter(eligibleAt: now), pageSize: min(500, max(1, wouldProcess)))
+                    .makeAsyncIterator()
+                try await AtomicFile.writeIfAsked(to: output) { handle in
+                    var writer = handle.map { ExportWriter(format: .json, output: $0) }
+                    try writer?.begin()
                     for _ in 0..<wouldProcess {
                         guard let record = try await records.next() else { break }
-                        try writer.write(record)
+                        try writer?.write(record)
+                        try await estimator.add(record.query, store: store)
                     }
-                    try writer.end()
+                    try writer?.end()
                 }
+                try await estimator.finishReuse(store: store)
+                let lastRun = try await store.runs(limit: 20).first(where: {
+                    $0.options.classifier == name && $0.statistics.latencyMs.mean > 0
+                })
+                return estimator.estimate(
+                    requestsPerMinute: settings.llm?.requestsPerMinute, tokensPerMinute: settings.llm?.tokensPerMinute,
+                    concurrency: processing.maxConcurrent,
+                    latencySeconds: lastRun.map { $0.statistics.latencyMs.mean / 1000 })
             }
             let summary = try await store.summary()
             if format.json {
@@ -95,12 +110,14 @@ extension Triage {
                     var eligible: Int
                     var byStatus: [String: Int]
                     var output: String?
+                    var estimate: RunEstimate
                 }
                 print(try Format.json(DryRun(wouldProcess: wouldProcess, eligible: eligible,
-                                             byStatus: summary.byStatus, output: output)))
+                                             byStatus: summary.byStatus, output: output, estimate: estimate)))
             } else {
                 print("Dry run: would classify \(Format.count(wouldProcess)) of \(Format.count(eligible)) eligible queries "
                       + "(\(Format.count(summary.total)) in the store). Nothing was changed.")
+                print(EstimateReport.render(estimate, concurrency: processing.maxConcurrent))
                 if let output { print("The queries that would be processed are in \(output).") }
             }
         }

@@ -31,6 +31,14 @@ enum AtomicFile {
     }
 }
 
+extension AtomicFile {
+    /// ``write(to:_:)`` when a path is given; otherwise `body` runs with no file.
+    static func writeIfAsked(to path: String?, _ body: (FileHandle?) async throws -> Void) async throws {
+        guard let path else { return try await body(nil) }
+        try await write(to: path) { try await body($0) }
+    }
+}
+
 /// An error the command line reports as it is.
 struct CLIError: Error, CustomStringConvertible {
     let description: String
