@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TriageCore
 import TriageIngest
+import TriageLLM
 import TriageProcessor
 
 extension Triage {
@@ -76,32 +77,18 @@ extension Triage {
             let now = Date()
             let eligible = try await store.eligibleCount(now: now)
             let wouldProcess = min(eligible, limit ?? .max)
-            let settings = try classifier.resolved()
-            let estimate = try await classifier.withClassifier(concurrency: processing.maxConcurrent,
+            // Without a classifier chosen there is nothing to estimate with: the count and the list alone.
+            let settings = try? classifier.resolved()
+            let estimate: RunEstimate?
+            if let settings {
+                estimate = try await classifier.withClassifier(concurrency: processing.maxConcurrent,
                                                                store: store) { classifier, name in
-                var estimator = RunEstimate.Builder(classifier: classifier,
-                                                    reuse: !processing.noReuse ? classifier.reuseScope : nil)
-                // The same queries the count counts, and no more than the run would take: stop reading there.
-                var records = store.export(QueryFilter(eligibleAt: now), pageSize: min(500, max(1, wouldProcess)))
-                    .makeAsyncIterator()
-                try await AtomicFile.writeIfAsked(to: output) { handle in
-                    var writer = handle.map { ExportWriter(format: .json, output: $0) }
-                    try writer?.begin()
-                    for _ in 0..<wouldProcess {
-                        guard let record = try await records.next() else { break }
-                        try writer?.write(record)
-                        try await estimator.add(record.query, store: store)
-                    }
-                    try writer?.end()
+                    try await readBacklog(store, now: now, count: wouldProcess, estimating: classifier, name: name,
+                                          settings: settings)
                 }
-                try await estimator.finishReuse(store: store)
-                let lastRun = try await store.runs(limit: 20).first(where: {
-                    $0.options.classifier == name && $0.statistics.latencyMs.mean > 0
-                })
-                return estimator.estimate(
-                    requestsPerMinute: settings.llm?.requestsPerMinute, tokensPerMinute: settings.llm?.tokensPerMinute,
-                    concurrency: processing.maxConcurrent,
-                    latencySeconds: lastRun.map { $0.statistics.latencyMs.mean / 1000 })
+            } else {
+                estimate = try await readBacklog(store, now: now, count: wouldProcess, estimating: nil, name: "",
+                                                 settings: nil)
             }
             let summary = try await store.summary()
             if format.json {
@@ -110,16 +97,47 @@ extension Triage {
                     var eligible: Int
                     var byStatus: [String: Int]
                     var output: String?
-                    var estimate: RunEstimate
+                    var estimate: RunEstimate?
                 }
                 print(try Format.json(DryRun(wouldProcess: wouldProcess, eligible: eligible,
                                              byStatus: summary.byStatus, output: output, estimate: estimate)))
             } else {
                 print("Dry run: would classify \(Format.count(wouldProcess)) of \(Format.count(eligible)) eligible queries "
                       + "(\(Format.count(summary.total)) in the store). Nothing was changed.")
-                print(EstimateReport.render(estimate, concurrency: processing.maxConcurrent))
+                if let estimate { print(EstimateReport.render(estimate, concurrency: processing.maxConcurrent)) }
                 if let output { print("The queries that would be processed are in \(output).") }
             }
+        }
+
+        /// Reads the `count` queries a run at `now` would take: lists them to `--output`, and with a classifier,
+        /// estimates what the run would send and spend.
+        private func readBacklog(_ store: any QueryStore, now: Date, count: Int, estimating classifier: (any Classifier)?,
+                                 name: String, settings: ClassifierSettings.Resolved?) async throws -> RunEstimate? {
+            var estimator = classifier.map {
+                RunEstimate.Builder(classifier: $0, reuse: processing.noReuse ? nil : $0.reuseScope)
+            }
+            // The same queries the count counts, and no more than the run would take: stop reading there.
+            var records = store.export(QueryFilter(eligibleAt: now), pageSize: min(500, max(1, count)))
+                .makeAsyncIterator()
+            try await AtomicFile.writeIfAsked(to: output) { handle in
+                var writer = handle.map { ExportWriter(format: .json, output: $0) }
+                try writer?.begin()
+                for _ in 0..<count {
+                    guard estimator != nil || writer != nil, let record = try await records.next() else { break }
+                    try writer?.write(record)
+                    try await estimator?.add(record.query, store: store)
+                }
+                try writer?.end()
+            }
+            guard var estimator else { return nil }
+            try await estimator.finishReuse(store: store)
+            let lastRun = try await store.runs(limit: 20).first(where: {
+                $0.options.classifier == name && $0.statistics.latencyMs.mean > 0
+            })
+            return estimator.estimate(
+                requestsPerMinute: settings?.llm?.requestsPerMinute, tokensPerMinute: settings?.llm?.tokensPerMinute,
+                concurrency: processing.maxConcurrent,
+                latencySeconds: lastRun.map { $0.statistics.latencyMs.mean / 1000 })
         }
     }
 }
