@@ -64,7 +64,8 @@ public final class FakeLLMServer: Sendable {
         /// A valid classification in the provider's format.
         case classification(category: String = "billing", priority: String = "normal", sentiment: String = "neutral",
                             language: String = "en", confidence: Double = 0.9, summary: String = "Customer needs help.",
-                            promptTokens: Int = 150, completionTokens: Int = 30, after: Duration = .zero)
+                            promptTokens: Int = 150, completionTokens: Int = 30, after: Duration = .zero,
+                            cachedTokens: Int = 0)
         /// This exact text as the model's answer (malformed JSON, prose, out-of-taxonomy labels).
         case content(String, promptTokens: Int = 150, completionTokens: Int = 30, after: Duration = .zero)
         /// A bare HTTP status with optional headers and body.
@@ -221,14 +222,15 @@ public final class FakeLLMServer: Sendable {
         let anthropic = head.uri.hasSuffix("/messages")
         switch script(request) {
         case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
-                             let promptTokens, let completionTokens, let after):
+                             let promptTokens, let completionTokens, let after, let cachedTokens):
             try await Task.sleep(for: after)
             let answer: [String: Any] = ["category": category, "priority": priority, "sentiment": sentiment,
                                          "language": language, "confidence": confidence, "summary": summary]
             let text = String(decoding: try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]), as: UTF8.self)
             try await write(200, [:], Self.success(content: text, anthropic: anthropic,
                                                    prompt: countsTokens ? request.promptTokenCount : promptTokens,
-                                                   completion: countsTokens ? Self.tokenCount(text) : completionTokens),
+                                                   completion: countsTokens ? Self.tokenCount(text) : completionTokens,
+                                                   cached: cachedTokens),
                             outbound)
         case .content(let text, let promptTokens, let completionTokens, let after):
             try await Task.sleep(for: after)
@@ -283,7 +285,9 @@ public final class FakeLLMServer: Sendable {
     }
 
     /// A successful response body in the provider's format.
-    static func success(content: String, anthropic: Bool, prompt: Int, completion: Int, asTool: Bool = true) -> String {
+    /// - Parameter cached: Of the `prompt` tokens, those read from the prompt cache.
+    static func success(content: String, anthropic: Bool, prompt: Int, completion: Int, asTool: Bool = true,
+                        cached: Int = 0) -> String {
         let object: [String: Any]
         if anthropic {
             let block: [String: Any]
@@ -294,12 +298,14 @@ public final class FakeLLMServer: Sendable {
             }
             object = ["id": "msg_fake", "type": "message", "role": "assistant", "model": "fake-claude",
                       "content": [block], "stop_reason": "tool_use",
-                      "usage": ["input_tokens": prompt, "output_tokens": completion]]
+                      "usage": ["input_tokens": prompt - cached, "output_tokens": completion,
+                                "cache_read_input_tokens": cached, "cache_creation_input_tokens": 0]]
         } else {
             object = ["id": "chatcmpl-fake", "object": "chat.completion", "model": "fake-gpt",
                       "choices": [["index": 0, "message": ["role": "assistant", "content": content], "finish_reason": "stop"]],
                       "usage": ["prompt_tokens": prompt, "completion_tokens": completion,
-                                "total_tokens": prompt + completion]]
+                                "total_tokens": prompt + completion,
+                                "prompt_tokens_details": ["cached_tokens": cached]]]
         }
         return String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
     }

@@ -13,8 +13,11 @@ public struct Classification: Sendable, Hashable, Codable {
     public var summary: String
     public var model: String
     public var taxonomyVersion: String
+    /// Every prompt token, those read from the provider's prompt cache included.
     public var promptTokens: Int
     public var completionTokens: Int
+    /// Of the prompt tokens, those read from the provider's prompt cache (priced lower); `nil` when none were.
+    public var cachedPromptTokens: Int?
     /// Wall time of the classification, all attempts of the request included.
     public var latencyMs: Double
     /// What the classification cost, every attempt and repair included, from the configured price table.
@@ -45,7 +48,8 @@ public struct Classification: Sendable, Hashable, Codable {
         classifiedAt: Date = Date(),
         needsReview: Bool = false,
         reuseKey: String? = nil,
-        reusedFrom: QueryID? = nil
+        reusedFrom: QueryID? = nil,
+        cachedPromptTokens: Int? = nil
     ) {
         self.category = category
         self.priority = priority
@@ -63,5 +67,6 @@ public struct Classification: Sendable, Hashable, Codable {
         self.needsReview = needsReview
         self.reuseKey = reuseKey
         self.reusedFrom = reusedFrom
+        self.cachedPromptTokens = cachedPromptTokens
     }
 }

@@ -23,11 +23,14 @@ public struct RunStatistics: Sendable, Hashable, Codable {
     public struct Tokens: Sendable, Hashable, Codable {
         public var prompt: Int
         public var completion: Int
+        /// Of the prompt tokens, those the provider read from its prompt cache (priced lower); `nil` when none.
+        public var cachedPrompt: Int?
         public var total: Int { prompt + completion }
 
-        public init(prompt: Int = 0, completion: Int = 0) {
+        public init(prompt: Int = 0, completion: Int = 0, cachedPrompt: Int? = nil) {
             self.prompt = prompt
             self.completion = completion
+            self.cachedPrompt = cachedPrompt
         }
 
         enum CodingKeys: String, CodingKey { case prompt, completion, total }

@@ -23,7 +23,10 @@ struct AnthropicMessagesAPI: ChatAPI {
             "model": .string(configuration.model),
             "temperature": .number(configuration.temperature),
             "max_tokens": .integer(configuration.maxOutputTokens),
-            "system": .string(system),
+            // The stable part of every request (the tool's schema, then the system prompt) is cached by the
+            // provider: later requests read it at a tenth of the price. Shorter than the model's minimum, it is not.
+            "system": .array([.object(["type": "text", "text": .string(system),
+                                       "cache_control": .object(["type": "ephemeral"])])]),
             "messages": .array(messages.map { .object(["role": .string($0.role.rawValue), "content": .string($0.content)]) }),
         ]
         if mode != .instructions {
@@ -45,8 +48,11 @@ struct AnthropicMessagesAPI: ChatAPI {
         }
 
         struct Usage: Decodable {
+            /// The prompt tokens neither read from nor written to the cache.
             var input_tokens: Int?
             var output_tokens: Int?
+            var cache_read_input_tokens: Int?
+            var cache_creation_input_tokens: Int?
         }
 
         var content: [Block]
@@ -64,8 +70,11 @@ struct AnthropicMessagesAPI: ChatAPI {
         }
         return ChatReply(
             content: content,
-            promptTokens: response.usage?.input_tokens ?? 0,
+            promptTokens: (response.usage?.input_tokens ?? 0) + (response.usage?.cache_read_input_tokens ?? 0)
+                + (response.usage?.cache_creation_input_tokens ?? 0),
             completionTokens: response.usage?.output_tokens ?? 0,
+            cachedPromptTokens: response.usage?.cache_read_input_tokens ?? 0,
+            cacheWriteTokens: response.usage?.cache_creation_input_tokens ?? 0,
             model: response.model
         )
     }

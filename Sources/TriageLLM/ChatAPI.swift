@@ -15,8 +15,14 @@ struct ChatMessage: Sendable, Hashable {
 struct ChatReply: Sendable {
     /// The model's answer: its text, or a forced tool call's input as JSON.
     var content: String
+    /// Every prompt token, those read from or written to the provider's prompt cache included.
     var promptTokens: Int
     var completionTokens: Int
+    /// Of the prompt tokens, those read from the cache (OpenAI `prompt_tokens_details.cached_tokens`, Anthropic
+    /// `cache_read_input_tokens`).
+    var cachedPromptTokens = 0
+    /// Of the prompt tokens, those written to the cache (Anthropic `cache_creation_input_tokens`).
+    var cacheWriteTokens = 0
     var model: String?
     /// The answer's tokens with their log-probabilities, when the endpoint returned them.
     var tokens: [TokenLogprob]? = nil

@@ -177,7 +177,7 @@ public final class LLMClassifier: Classifier {
                     continue
                 }
             }
-            usage.add(reply.promptTokens, reply.completionTokens)
+            usage.add(reply)
             await limiter.correct(estimatedTokens: estimate, actualTokens: reply.promptTokens + reply.completionTokens)
             do {
                 let answer = try validator.validate(reply.content)
@@ -194,7 +194,8 @@ public final class LLMClassifier: Classifier {
                     summary: answer.summary,
                     model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
                     promptTokens: usage.prompt, completionTokens: usage.completion,
-                    costUSD: usage.cost(configuration.prices[configuration.model])
+                    costUSD: usage.cost(configuration.prices[configuration.model]),
+                    cachedPromptTokens: usage.cachedPrompt > 0 ? usage.cachedPrompt : nil
                 )
             } catch let problems as ValidationProblems {
                 guard !repaired else {
@@ -370,14 +371,23 @@ public final class LLMClassifier: Classifier {
 private struct Usage {
     var prompt = 0
     var completion = 0
+    /// Of `prompt`, read from and written to the provider's prompt cache.
+    var cachedPrompt = 0
+    var cacheWrite = 0
 
     mutating func add(_ promptTokens: Int, _ completionTokens: Int) {
         prompt += promptTokens
         completion += completionTokens
     }
 
+    mutating func add(_ reply: ChatReply) {
+        add(reply.promptTokens, reply.completionTokens)
+        cachedPrompt += reply.cachedPromptTokens
+        cacheWrite += reply.cacheWriteTokens
+    }
+
     func cost(_ price: LLMConfiguration.Price?) -> Double {
-        price?.cost(prompt: prompt, completion: completion) ?? 0
+        price?.cost(prompt: prompt, completion: completion, cachedPrompt: cachedPrompt, cacheWrite: cacheWrite) ?? 0
     }
 
     /// Puts what was spent on `error`, so that failures are paid for in the statistics too.

@@ -29,14 +29,28 @@ public struct LLMConfiguration: Sendable {
     public struct Price: Sendable, Hashable, Codable {
         public var promptPerMillion: Double
         public var completionPerMillion: Double
+        /// Prompt tokens read from the provider's prompt cache; the prompt price when not given.
+        public var cachedPromptPerMillion: Double?
+        /// Prompt tokens written to the cache (Anthropic charges extra for them); the prompt price when not given.
+        public var cacheWritePerMillion: Double?
 
-        public init(promptPerMillion: Double, completionPerMillion: Double) {
+        public init(promptPerMillion: Double, completionPerMillion: Double, cachedPromptPerMillion: Double? = nil,
+                    cacheWritePerMillion: Double? = nil) {
             self.promptPerMillion = promptPerMillion
             self.completionPerMillion = completionPerMillion
+            self.cachedPromptPerMillion = cachedPromptPerMillion
+            self.cacheWritePerMillion = cacheWritePerMillion
         }
 
-        public func cost(prompt: Int, completion: Int) -> Double {
-            (Double(prompt) * promptPerMillion + Double(completion) * completionPerMillion) / 1_000_000
+        /// - Parameters:
+        ///   - prompt: Every prompt token, those read from or written to the cache included.
+        ///   - cachedPrompt: Of those, the ones read from the cache.
+        ///   - cacheWrite: Of those, the ones written to the cache.
+        public func cost(prompt: Int, completion: Int, cachedPrompt: Int = 0, cacheWrite: Int = 0) -> Double {
+            let uncached = Double(max(0, prompt - cachedPrompt - cacheWrite)) * promptPerMillion
+            let cached = Double(cachedPrompt) * (cachedPromptPerMillion ?? promptPerMillion)
+            let written = Double(cacheWrite) * (cacheWritePerMillion ?? promptPerMillion)
+            return (uncached + cached + written + Double(completion) * completionPerMillion) / 1_000_000
         }
     }
 
@@ -109,10 +123,12 @@ public struct LLMConfiguration: Sendable {
 
     /// A few well-known prices (USD per million tokens); configuration may override or add.
     public static let defaultPrices: [String: Price] = [
-        "gpt-4o-mini": Price(promptPerMillion: 0.15, completionPerMillion: 0.60),
-        "gpt-4o": Price(promptPerMillion: 2.50, completionPerMillion: 10.00),
-        "gpt-4.1-mini": Price(promptPerMillion: 0.40, completionPerMillion: 1.60),
-        "claude-3-5-haiku-latest": Price(promptPerMillion: 0.80, completionPerMillion: 4.00),
-        "claude-sonnet-4-0": Price(promptPerMillion: 3.00, completionPerMillion: 15.00),
+        "gpt-4o-mini": Price(promptPerMillion: 0.15, completionPerMillion: 0.60, cachedPromptPerMillion: 0.075),
+        "gpt-4o": Price(promptPerMillion: 2.50, completionPerMillion: 10.00, cachedPromptPerMillion: 1.25),
+        "gpt-4.1-mini": Price(promptPerMillion: 0.40, completionPerMillion: 1.60, cachedPromptPerMillion: 0.10),
+        "claude-3-5-haiku-latest": Price(promptPerMillion: 0.80, completionPerMillion: 4.00,
+                                         cachedPromptPerMillion: 0.08, cacheWritePerMillion: 1.00),
+        "claude-sonnet-4-0": Price(promptPerMillion: 3.00, completionPerMillion: 15.00,
+                                   cachedPromptPerMillion: 0.30, cacheWritePerMillion: 3.75),
     ]
 }

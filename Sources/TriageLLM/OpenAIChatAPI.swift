@@ -70,8 +70,13 @@ struct OpenAIChatAPI: ChatAPI {
         }
 
         struct Usage: Decodable {
+            struct PromptDetails: Decodable {
+                var cached_tokens: Int?
+            }
+
             var prompt_tokens: Int?
             var completion_tokens: Int?
+            var prompt_tokens_details: PromptDetails?
         }
 
         var choices: [Choice]
@@ -89,6 +94,7 @@ struct OpenAIChatAPI: ChatAPI {
             content: message.content ?? message.refusal ?? "",
             promptTokens: response.usage?.prompt_tokens ?? 0,
             completionTokens: response.usage?.completion_tokens ?? 0,
+            cachedPromptTokens: response.usage?.prompt_tokens_details?.cached_tokens ?? 0,
             model: response.model,
             tokens: choice.logprobs?.content.map { tokens in
                 tokens.map { token in

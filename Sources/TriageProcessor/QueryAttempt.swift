@@ -35,6 +35,7 @@ struct QueryAttempt: Sendable {
         classification.promptTokens = 0
         classification.completionTokens = 0
         classification.costUSD = 0
+        classification.cachedPromptTokens = nil
         classification.classifiedAt = Date()
         classification.needsReview = false
         return classification

@@ -34,6 +34,9 @@ struct RunStatisticsCollector {
         case .classified(let classification):
             statistics.classified += 1
             statistics.byCategory[classification.category, default: 0] += 1
+            if let cached = classification.cachedPromptTokens, cached > 0 {
+                statistics.tokens.cachedPrompt = (statistics.tokens.cachedPrompt ?? 0) + cached
+            }
             if classification.needsReview { statistics.needsReview = (statistics.needsReview ?? 0) + 1 }
             if classification.reusedFrom != nil { statistics.reused = (statistics.reused ?? 0) + 1 }
             if let expected = outcome.record.query.expected?.category {

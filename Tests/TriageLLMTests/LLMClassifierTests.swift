@@ -89,7 +89,11 @@ struct LLMClassifierTests {
             #expect(sent.headers["x-api-key"] == "sk-test-SECRET-123")
             #expect(sent.headers["anthropic-version"] == "2023-06-01")
             #expect((sent.json["tool_choice"] as? [String: Any])?["name"] as? String == "record_classification")
-            #expect(sent.json["system"] is String)
+            // The system prompt is one text block marked for the provider's prompt cache.
+            let system = try #require(sent.json["system"] as? [[String: Any]])
+            #expect(system.count == 1)
+            #expect((system.first?["text"] as? String)?.contains("account_access: Login problems") == true)
+            #expect((system.first?["cache_control"] as? [String: Any])?["type"] as? String == "ephemeral")
         }
     }
 

@@ -21,7 +21,8 @@ enum RunReport {
             let l = s.latencyMs
             lines.append("  latency      p50 \(Self.ms(l.p50))  p95 \(Self.ms(l.p95))  p99 \(Self.ms(l.p99))  max \(Self.ms(l.max))")
         }
-        lines.append("  tokens       \(Format.count(s.tokens.prompt)) prompt + \(Format.count(s.tokens.completion)) completion"
+        let cached = s.tokens.cachedPrompt.map { " (\(Format.count($0)) cached)" } ?? ""
+        lines.append("  tokens       \(Format.count(s.tokens.prompt)) prompt\(cached) + \(Format.count(s.tokens.completion)) completion"
                      + (s.costUSD > 0 ? String(format: "   $%.4f", s.costUSD) : ""))
         if let agreement = s.expectedLabels {
             lines.append("  accuracy     \(Format.right(String(format: "%.3f", agreement.accuracy), 8))   category right on "
