@@ -148,6 +148,7 @@ public struct BatchProcessor: Sendable {
 
     private enum Event: Sendable {
         case finished(QueryOutcome)
+        case claimed(Result<[QueryRecord], any Error>)
         case tick
     }
 
@@ -174,12 +175,16 @@ public struct BatchProcessor: Sendable {
             actions: while true {
                 switch machine.nextAction(now: Date()) {
                 case .claim(let limit):
-                    do {
-                        machine.claimed(try await store.claim(limit: limit, giveUp: { control.stopRequested }),
-                                        now: Date())
-                    } catch {
-                        perform(machine.claimFailed(error, stopping: control.stopRequested), machine: machine,
-                                group: &group)
+                    // A task of its own, so the slots keep turning over while the store answers; shielded, so a
+                    // claim the store made is always reported, and handed back if the run is ending.
+                    group.addTask { [store] in
+                        do {
+                            return .claimed(.success(try await StoreAccess.shielded {
+                                try await store.claim(limit: limit, giveUp: { control.stopRequested })
+                            }))
+                        } catch {
+                            return .claimed(.failure(error))
+                        }
                     }
                 case .start(let record):
                     group.addTask { [attempt] in .finished(await attempt.run(record)) }
@@ -206,6 +211,10 @@ public struct BatchProcessor: Sendable {
                     group.addTask { try? await Task.sleep(for: tickInterval); return .tick }
                 }
                 await store.renew(machine.leasesToRenew(at: .now))
+            case .claimed(.success(let records)):
+                machine.claimed(records, now: Date())
+            case .claimed(.failure(let error)):
+                perform(machine.claimFailed(error, stopping: control.stopRequested), machine: machine, group: &group)
             case .finished(let outcome):
                 if case .leaseLost = outcome.result {
                     logger.info("lease lost; another worker holds the query", metadata: ["query.id": "\(outcome.record.id)"])

@@ -80,6 +80,8 @@ struct RunStateMachine {
     let total: Int
     private(set) var statistics: RunStatisticsCollector
     private var claimedNotStarted: ArraySlice<QueryRecord> = []
+    /// A claim was asked for and has not been reported yet: the run asks for no other, and does not end, meanwhile.
+    private(set) var claiming = false
     private var inFlight: [Claim: QueryRecord] = [:]
     private var toRelease: [Claim] = []
     private var distinctClaimed = Set<QueryID>()
@@ -142,13 +144,14 @@ struct RunStateMachine {
                 }
                 return .wait
             }
-            guard pause.probeAt <= now, inFlight.isEmpty else { return .wait }
+            guard pause.probeAt <= now, inFlight.isEmpty, !claiming else { return .wait }
             if now.timeIntervalSince(pause.since) >= configuration.providerOutageBudget.timeInterval {
                 return abort(because: "the LLM provider has not answered for "
                              + "\(Int(now.timeIntervalSince(pause.since))) s; the backlog is left pending")
             }
             pause.probing = true
             outage = pause
+            claiming = true
             return .claim(limit: 1)
         }
         if !stopped {
@@ -165,16 +168,19 @@ struct RunStateMachine {
                     startedAt[Claim(record)] = now
                     return .start(record)
                 }
-                if !backlogEmpty {
+                if !backlogEmpty, !claiming {
                     let budget = claimBudget
-                    if budget > 0 { return .claim(limit: budget) }
+                    if budget > 0 {
+                        claiming = true
+                        return .claim(limit: budget)
+                    }
                     backlogEmpty = true
                 }
             }
         }
         // Failures held back with nothing left to compare them with: if the provider answered within the last
         // minute they are these queries' own and count; otherwise the run pauses and probes.
-        if !stopped, !suspects.isEmpty, inFlight.isEmpty, claimedNotStarted.isEmpty, backlogEmpty {
+        if !stopped, !suspects.isEmpty, inFlight.isEmpty, claimedNotStarted.isEmpty, backlogEmpty, !claiming {
             if let lastAnswer, now.timeIntervalSince(lastAnswer) < configuration.providerRecentlyUp.timeInterval {
                 toSettle += suspects.map { ($0.record, $0.error) }
                 suspects = []
@@ -183,7 +189,7 @@ struct RunStateMachine {
             }
             return nextAction(now: now)
         }
-        guard inFlight.isEmpty, !hasWorkAhead else { return .wait }
+        guard inFlight.isEmpty, !hasWorkAhead, !claiming else { return .wait }
         let release = claimedNotStarted.map(Claim.init) + toRelease + suspects.map { Claim($0.record) }
         suspects = []
         claimedNotStarted = []
@@ -193,6 +199,7 @@ struct RunStateMachine {
 
     /// A claim returned these queries (none: the backlog is empty for now).
     mutating func claimed(_ records: [QueryRecord], now: Date) {
+        claiming = false
         if outage?.probing == true {
             // Nothing left to probe with: whatever the provider's state, there is no work for it.
             guard let probe = records.first else {
@@ -225,6 +232,7 @@ struct RunStateMachine {
     /// A claim failed: the store stayed unreachable past its budget, or refused. While stopping, that only means there
     /// is nothing more to claim; otherwise the run aborts.
     mutating func claimFailed(_ error: any Error, stopping: Bool) -> Action {
+        claiming = false
         if stopping {
             backlogEmpty = true
             return .wait
