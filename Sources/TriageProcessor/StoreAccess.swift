@@ -54,12 +54,28 @@ struct StoreAccess: Sendable {
     /// already paid for is written even while the run is cancelled) and waiting out store outages until `giveUp()`.
     /// Answers per result whether its lease was lost.
     func resultWriter(giveUp: @escaping @Sendable () -> Bool) -> GroupedCalls<ResultWrite, Bool> {
-        GroupedCalls { [self] results in
-            let lost = try await Self.shielded { [self] in
-                try await reconnecting("write", giveUp: giveUp) { try await store.write(results) }
+        GroupedCalls { [self] results in try await write(results, giveUp: giveUp) }
+    }
+
+    /// Writes one group of results; answers per result whether its lease was lost.
+    ///
+    /// A run may hold two claims of one query (a lease ran out while its attempt was still running): such results
+    /// go in separate writes, so that each id in a write names one result.
+    func write(_ results: [ResultWrite], giveUp: @escaping @Sendable () -> Bool) async throws -> [Bool] {
+        var lost = [Bool](repeating: false, count: results.count)
+        var remaining = Array(results.indices)
+        while !remaining.isEmpty {
+            var ids = Set<QueryID>()
+            let (round, later) = remaining.reduce(into: ([Int](), [Int]())) { split, index in
+                if ids.insert(results[index].id).inserted { split.0.append(index) } else { split.1.append(index) }
             }
-            return results.map { lost.contains($0.id) }
+            let refused = try await Self.shielded { [self] in
+                try await reconnecting("write", giveUp: giveUp) { try await store.write(round.map { results[$0] }) }
+            }
+            for index in round { lost[index] = refused.contains(results[index].id) }
+            remaining = later
         }
+        return lost
     }
 
     /// Looks up reusable answers (``QueryStore/reusable(_:)``) in groups; a failed look-up finds nothing.
