@@ -18,6 +18,8 @@ public final class FakeLLMServer: Sendable {
         public var body: Data
         /// When the request arrived (before any rate limit enforcement).
         public var receivedAt: ContinuousClock.Instant = .now
+        /// For a line of a batch: which batch (1 for the first the server created).
+        public var batchNumber: Int?
 
         /// The body as a JSON object.
         public var json: [String: Any] {
@@ -80,10 +82,42 @@ public final class FakeLLMServer: Sendable {
         var requests: [Request] = []
         var throttled = 0
         var accepted: [ContinuousClock.Instant] = []
+        var files: [String: Data] = [:]
+        var batches: [String: FakeBatch] = [:]
+        var batchesCreated = 0
+    }
+
+    /// A batch of the fake batch APIs: its lines, and how far it has got.
+    private struct FakeBatch {
+        var anthropic: Bool
+        var lines: [(customId: String, body: Data)]
+        var number = 0
+        var polls = 0
+        var cancelling = false
+        /// Set once ended: `completed`, `expired` or `cancelled` (Anthropic: `ended` for all three).
+        var ended: String?
+        var outputFileId: String?
+        var errorFileId: String?
+        var results: Data?
+        var succeeded = 0
+        var failed = 0
+    }
+
+    /// How the fake batch APIs move a batch along: it stays `in_progress` for `pollsInProgress` polls, then ends.
+    /// With `expire`, it ends expired, the lines answered `.hang` never done.
+    public struct BatchBehaviour: Sendable {
+        public var pollsInProgress: Int
+        public var expire: Bool
+
+        public init(pollsInProgress: Int = 1, expire: Bool = false) {
+            self.pollsInProgress = pollsInProgress
+            self.expire = expire
+        }
     }
 
     private let script: @Sendable (Request) -> Reply
     private let countsTokens: Bool
+    private let batchBehaviour: Mutex<BatchBehaviour>
     private let requestsPerSecond: Int?
     private let window: LimitWindow
     private let started = ContinuousClock.now
@@ -107,10 +141,11 @@ public final class FakeLLMServer: Sendable {
     ///     provider does, instead of the numbers the script gives.
     ///   - script: Decides each answer.
     public init(port: Int = 0, requestsPerSecond: Int? = nil, window: LimitWindow = .sliding,
-                countsTokens: Bool = false,
+                countsTokens: Bool = false, batches: BatchBehaviour = BatchBehaviour(),
                 script: @escaping @Sendable (Request) -> Reply = { _ in .classification() }) {
         self.port = Mutex(port)
         self.countsTokens = countsTokens
+        self.batchBehaviour = Mutex(batches)
         self.requestsPerSecond = requestsPerSecond
         self.window = window
         self.script = script
@@ -125,6 +160,10 @@ public final class FakeLLMServer: Sendable {
     public var anthropicBaseURL: String { "http://127.0.0.1:\(port.withLock { $0 })" }
     public var requests: [Request] { state.withLock { $0.requests } }
     public var requestCount: Int { state.withLock { $0.requests.count } }
+    /// Batches created through either batch API.
+    public var batchesCreated: Int { state.withLock { $0.batchesCreated } }
+    /// Changes how batches move along (to let a held batch finish, say).
+    public func setBatchBehaviour(_ behaviour: BatchBehaviour) { batchBehaviour.withLock { $0 = behaviour } }
     /// How many 429s the rate limit enforcement sent.
     public var throttledCount: Int { state.withLock { $0.throttled } }
 
@@ -219,6 +258,10 @@ public final class FakeLLMServer: Sendable {
                 return true
             }
         }
+        if let (code, text) = batchRoute(head, body: body) {
+            try await write(code, [:], text, outbound)
+            return true
+        }
         let anthropic = head.uri.hasSuffix("/messages")
         switch script(request) {
         case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
@@ -260,6 +303,219 @@ public final class FakeLLMServer: Sendable {
         try await outbound.write(.head(HTTPResponseHead(version: .http1_1, status: .init(statusCode: code), headers: headers)))
         try await outbound.write(.body(.byteBuffer(ByteBuffer(string: text))))
         try await outbound.write(.end(nil))
+    }
+
+    // MARK: - The batch APIs
+
+    /// Answers the batch APIs' routes (OpenAI files and batches, Anthropic message batches); `nil` for other paths.
+    private func batchRoute(_ head: HTTPRequestHead, body: Data) -> (Int, String)? {
+        let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
+        let parts = path.split(separator: "/").map(String.init)
+        func json(_ object: Any) -> String {
+            String(decoding: (try? JSONSerialization.data(withJSONObject: object)) ?? Data(), as: UTF8.self)
+        }
+        let notFound = (404, #"{"error": {"message": "no such object"}}"#)
+        /// The `*` segment when `parts` is `pattern` (`nil` when it is not, "" when the pattern has no `*`).
+        func matches(_ method: HTTPMethod, _ pattern: String) -> String? {
+            let expected = pattern.split(separator: "/").map(String.init)
+            guard head.method == method, expected.count == parts.count else { return nil }
+            var captured = ""
+            for (want, got) in zip(expected, parts) {
+                if want == "*" { captured = got } else if want != got { return nil }
+            }
+            return captured
+        }
+        if matches(.POST, "v1/files") != nil {
+            guard let file = Self.multipartFile(body, contentType: head.headers["content-type"].first ?? "") else {
+                return (400, #"{"error": {"message": "no file in the upload"}}"#)
+            }
+            let id = state.withLock { state -> String in
+                let id = "file-\(state.files.count + 1)"
+                state.files[id] = file
+                return id
+            }
+            return (200, json(["id": id, "object": "file", "purpose": "batch", "bytes": file.count]))
+        } else if let id = matches(.GET, "v1/files/*/content") {
+            return state.withLock { $0.files[id] }.map { (200, String(decoding: $0, as: UTF8.self)) } ?? notFound
+        } else if matches(.POST, "v1/batches") != nil {
+            let request = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+            guard let fileId = request["input_file_id"] as? String, let file = state.withLock({ $0.files[fileId] }) else {
+                return (400, #"{"error": {"message": "unknown input_file_id"}}"#)
+            }
+            let lines = file.split(separator: UInt8(ascii: "\n")).compactMap { line -> (String, Data)? in
+                guard let object = (try? JSONSerialization.jsonObject(with: Data(line))) as? [String: Any],
+                      let customId = object["custom_id"] as? String, let body = object["body"],
+                      let data = try? JSONSerialization.data(withJSONObject: body) else { return nil }
+                return (customId, data)
+            }
+            let id = createBatch(FakeBatch(anthropic: false, lines: lines))
+            return (200, json(openAIBatch(id) ?? [:]))
+        } else if let id = matches(.GET, "v1/batches/*") {
+            advance(id)
+            return openAIBatch(id).map { (200, json($0)) } ?? notFound
+        } else if let id = matches(.POST, "v1/batches/*/cancel") {
+            state.withLock { $0.batches[id]?.cancelling = true }
+            return openAIBatch(id).map { (200, json($0)) } ?? notFound
+        } else if matches(.POST, "v1/messages/batches") != nil {
+            let request = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
+            let lines = (request["requests"] as? [[String: Any]] ?? []).compactMap { line -> (String, Data)? in
+                guard let customId = line["custom_id"] as? String, let params = line["params"],
+                      let data = try? JSONSerialization.data(withJSONObject: params) else { return nil }
+                return (customId, data)
+            }
+            let id = createBatch(FakeBatch(anthropic: true, lines: lines))
+            return (200, json(anthropicBatch(id) ?? [:]))
+        } else if let id = matches(.GET, "v1/messages/batches/*") {
+            advance(id)
+            return anthropicBatch(id).map { (200, json($0)) } ?? notFound
+        } else if let id = matches(.GET, "v1/messages/batches/*/results") {
+            return state.withLock { $0.batches[id]?.results }.map { (200, String(decoding: $0, as: UTF8.self)) }
+                ?? notFound
+        } else if let id = matches(.POST, "v1/messages/batches/*/cancel") {
+            state.withLock { $0.batches[id]?.cancelling = true }
+            return anthropicBatch(id).map { (200, json($0)) } ?? notFound
+        }
+        return nil
+    }
+
+    private func createBatch(_ batch: FakeBatch) -> String {
+        state.withLock { state in
+            state.batchesCreated += 1
+            let id = (batch.anthropic ? "msgbatch_" : "batch_") + "\(state.batchesCreated)"
+            var batch = batch
+            batch.number = state.batchesCreated
+            state.batches[id] = batch
+            return id
+        }
+    }
+
+    /// One poll moves a batch along: it ends after the behaviour's polls in progress, or at once when cancelled.
+    /// Ending answers every line through the script, as the online API would have.
+    private func advance(_ id: String) {
+        let behaviour = batchBehaviour.withLock { $0 }
+        guard var batch = state.withLock({ $0.batches[id] }), batch.ended == nil else { return }
+        batch.polls += 1
+        guard batch.cancelling || batch.polls > behaviour.pollsInProgress else {
+            state.withLock { $0.batches[id] = batch }
+            return
+        }
+        var output = Data(), errors = Data(), results = Data()
+        func line(_ object: [String: Any], into data: inout Data) {
+            data.append((try? JSONSerialization.data(withJSONObject: object)) ?? Data())
+            data.append(UInt8(ascii: "\n"))
+        }
+        for (customId, body) in batch.lines {
+            let request = Request(index: -1, path: batch.anthropic ? "/v1/messages" : "/v1/chat/completions",
+                                  headers: [:], body: body, batchNumber: batch.number)
+            let reply: Reply = batch.cancelling ? .hang : script(request)
+            let outcome: (code: Int, body: String)?
+            switch reply {
+            case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
+                                 let promptTokens, let completionTokens, _, let cachedTokens):
+                let answer: [String: Any] = ["category": category, "priority": priority, "sentiment": sentiment,
+                                             "language": language, "confidence": confidence, "summary": summary]
+                let text = String(decoding: (try? JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]))
+                                  ?? Data(), as: UTF8.self)
+                outcome = (200, Self.success(content: text, anthropic: batch.anthropic,
+                                             prompt: countsTokens ? request.promptTokenCount : promptTokens,
+                                             completion: countsTokens ? Self.tokenCount(text) : completionTokens,
+                                             cached: cachedTokens))
+            case .content(let text, let promptTokens, let completionTokens, _):
+                outcome = (200, Self.success(content: text, anthropic: batch.anthropic, prompt: promptTokens,
+                                             completion: completionTokens, asTool: false))
+            case .status(let code, _, let text, _):
+                outcome = (code, text)
+            case .hang, .truncated:
+                outcome = nil
+            }
+            let body = outcome.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) } ?? [:]
+            if batch.anthropic {
+                let result: [String: Any]
+                switch outcome {
+                case .some(let answered) where (200..<300).contains(answered.code):
+                    result = ["type": "succeeded", "message": body]
+                    batch.succeeded += 1
+                case .some:
+                    result = ["type": "errored", "error": ["type": "error", "error": body]]
+                    batch.failed += 1
+                case .none:
+                    result = ["type": batch.cancelling ? "canceled" : "expired"]
+                    batch.failed += 1
+                }
+                line(["custom_id": customId, "result": result], into: &results)
+            } else {
+                switch outcome {
+                case .some(let answered) where (200..<300).contains(answered.code):
+                    line(["custom_id": customId, "response": ["status_code": answered.code, "body": body],
+                          "error": NSNull()], into: &output)
+                    batch.succeeded += 1
+                case .some(let answered):
+                    line(["custom_id": customId, "response": ["status_code": answered.code, "body": body],
+                          "error": NSNull()], into: &errors)
+                    batch.failed += 1
+                case .none:
+                    let code = batch.cancelling ? "batch_cancelled" : "batch_expired"
+                    line(["custom_id": customId, "response": NSNull(),
+                          "error": ["code": code, "message": "not done before the batch ended"]], into: &errors)
+                    batch.failed += 1
+                }
+            }
+        }
+        batch.ended = batch.cancelling ? "cancelled" : behaviour.expire ? "expired" : "completed"
+        state.withLock { state in
+            if batch.anthropic {
+                batch.results = results
+            } else {
+                if !output.isEmpty {
+                    batch.outputFileId = "file-\(state.files.count + 1)"
+                    state.files[batch.outputFileId!] = output
+                }
+                if !errors.isEmpty {
+                    batch.errorFileId = "file-\(state.files.count + 1)"
+                    state.files[batch.errorFileId!] = errors
+                }
+            }
+            state.batches[id] = batch
+        }
+    }
+
+    private func openAIBatch(_ id: String) -> [String: Any]? {
+        guard let batch = state.withLock({ $0.batches[id] }), !batch.anthropic else { return nil }
+        let status = batch.ended ?? (batch.cancelling ? "cancelling" : batch.polls == 0 ? "validating" : "in_progress")
+        var object: [String: Any] = [
+            "id": id, "object": "batch", "status": status, "endpoint": "/v1/chat/completions",
+            "completion_window": "24h",
+            "request_counts": ["total": batch.lines.count, "completed": batch.succeeded, "failed": batch.failed],
+        ]
+        object["output_file_id"] = batch.outputFileId
+        object["error_file_id"] = batch.errorFileId
+        return object
+    }
+
+    private func anthropicBatch(_ id: String) -> [String: Any]? {
+        guard let batch = state.withLock({ $0.batches[id] }), batch.anthropic else { return nil }
+        let done = batch.succeeded + batch.failed
+        var object: [String: Any] = [
+            "id": id, "type": "message_batch",
+            "processing_status": batch.ended != nil ? "ended" : batch.cancelling ? "canceling" : "in_progress",
+            "request_counts": ["processing": batch.lines.count - done, "succeeded": batch.succeeded,
+                               "errored": batch.failed, "canceled": 0, "expired": 0],
+        ]
+        if batch.ended != nil { object["results_url"] = "\(anthropicBaseURL)/v1/messages/batches/\(id)/results" }
+        return object
+    }
+
+    /// The file part of a `multipart/form-data` body.
+    static func multipartFile(_ body: Data, contentType: String) -> Data? {
+        guard let boundary = contentType.components(separatedBy: "boundary=").last, !boundary.isEmpty else { return nil }
+        let text = String(decoding: body, as: UTF8.self)
+        for part in text.components(separatedBy: "--" + boundary) where part.contains("name=\"file\"") {
+            guard let start = part.range(of: "\r\n\r\n") else { continue }
+            var content = String(part[start.upperBound...])
+            if content.hasSuffix("\r\n") { content.removeLast(2) }
+            return Data(content.utf8)
+        }
+        return nil
     }
 
     /// Tokens as this fake counts them, a tokenizer of its own (not Triage's estimate), shaped like BPE's: a run of

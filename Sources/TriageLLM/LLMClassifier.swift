@@ -180,23 +180,8 @@ public final class LLMClassifier: Classifier {
             usage.add(reply)
             await limiter.correct(estimatedTokens: estimate, actualTokens: reply.promptTokens + reply.completionTokens)
             do {
-                let answer = try validator.validate(reply.content)
-                return Classification(
-                    category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
-                    language: answer.language,
-                    confidence: Self.confidence(
-                        agreement: Self.agreement(with: answer.category, shots: prepared.evidence),
-                        labelProbability: reply.tokens.flatMap {
-                            LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
-                                                tokens: $0)
-                        } ?? (taxonomy.asks(.confidence) ? answer.confidence : nil)
-                    ),
-                    summary: answer.summary,
-                    model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
-                    promptTokens: usage.prompt, completionTokens: usage.completion,
-                    costUSD: usage.cost(configuration.prices[configuration.model]),
-                    cachedPromptTokens: usage.cachedPrompt > 0 ? usage.cachedPrompt : nil
-                )
+                return classification(try validator.validate(reply.content), reply: reply, prepared: prepared,
+                                      usage: usage, priceFactor: 1)
             } catch let problems as ValidationProblems {
                 guard !repaired else {
                     var error = ClassifierError.invalidOutput("after one repair request: \(problems)")
@@ -210,6 +195,69 @@ public final class LLMClassifier: Classifier {
                 messages.append(ChatMessage(role: .user, content: prompt.repairMessage(problems: problems.description)))
             }
         }
+    }
+
+    /// The classification an answer makes: validated labels, confidence from the evidence and the answer's own
+    /// probability, tokens, and cost at the price times `priceFactor` (1 online, the batch factor in batch mode).
+    private func classification(_ answer: ValidatedAnswer, reply: ChatReply, prepared: Prepared, usage: Usage,
+                                priceFactor: Double) -> Classification {
+        Classification(
+            category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
+            language: answer.language,
+            confidence: Self.confidence(
+                agreement: Self.agreement(with: answer.category, shots: prepared.evidence),
+                labelProbability: reply.tokens.flatMap {
+                    LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
+                                        tokens: $0)
+                } ?? (taxonomy.asks(.confidence) ? answer.confidence : nil)
+            ),
+            summary: answer.summary,
+            model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
+            promptTokens: usage.prompt, completionTokens: usage.completion,
+            costUSD: usage.cost(configuration.prices[configuration.model]) * priceFactor,
+            cachedPromptTokens: usage.cachedPrompt > 0 ? usage.cachedPrompt : nil
+        )
+    }
+
+    // MARK: - Batch mode
+
+    /// The request ``classify(_:)`` would send first for `query`, as the body a batch line carries: the same
+    /// conversation, examples and schema.
+    public func requestBody(for query: SupportQuery) throws -> JSONValue {
+        let prepared = prepare(query)
+        return try JSONValue.decode(api.body(system: prepared.system, messages: prepared.messages, schema: prompt.schema,
+                                             mode: mode.withLock { $0 }, logprobs: logprobs.withLock { $0 },
+                                             configuration: configuration))
+    }
+
+    /// Reads a batch line's response body (the provider's format) for `query`: validated as online answers are,
+    /// its confidence weighed the same way, its tokens priced at the batch price. There is no repair request.
+    /// - Throws: ``ClassifierError`` `invalidOutput` (with the tokens spent) when the answer does not validate,
+    ///   `server` when the body is not the provider's format.
+    public func batchClassification(from body: Data, for query: SupportQuery) throws -> Classification {
+        let reply: ChatReply
+        do {
+            reply = try api.reply(from: body)
+        } catch let error as MalformedResponse {
+            throw ClassifierError.server(error.description)
+        }
+        var usage = Usage()
+        usage.add(reply)
+        let price = configuration.prices[configuration.model]
+        do {
+            return classification(try validator.validate(reply.content), reply: reply, prepared: prepare(query),
+                                  usage: usage, priceFactor: LLMConfiguration.batchPriceFactor)
+        } catch let problems as ValidationProblems {
+            var error = ClassifierError.invalidOutput("\(problems)")
+            error = usage.charge(&error, prices: price)
+            error.costUSD *= LLMConfiguration.batchPriceFactor
+            throw error
+        }
+    }
+
+    /// The HTTP client and wire format the batch APIs use: the same endpoint, credentials and headers.
+    var transport: (client: HTTPClient, headers: [(String, String)]) {
+        (client, api.headers(configuration) + configuration.extraHeaders.map { ($0.key, $0.value) })
     }
 
     /// A classification's confidence: the mean of the evidence's agreement with the answer and the model's own

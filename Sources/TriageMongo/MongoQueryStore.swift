@@ -7,7 +7,7 @@ import TriageCore
 /// eligibility per document, so two workers never hold one query; `complete` and `fail` are conditional on the
 /// lease token (fencing). Indexes are created at start-up, idempotently. Documents with no Triage fields (written
 /// by another application) count as pending.
-public final class MongoQueryStore: QueryStore {
+public final class MongoQueryStore: QueryStore, ProviderBatchStore {
     /// Where the store lives and how it uses the driver.
     public struct Configuration: Sendable {
         /// A MongoDB connection string, honoured whole as libmongoc parses it (auth, TLS, replica set, read
@@ -21,6 +21,8 @@ public final class MongoQueryStore: QueryStore {
         public var runsCollection = "triage_runs"
         /// The collection holding the shared rate limits, a document per provider key (named by a hash).
         public var limitsCollection = "triage_limits"
+        /// The collection holding provider batches (``ProviderBatch``), a document each.
+        public var batchesCollection = "triage_batches"
         /// Threads making blocking driver calls (never more than the URI's `maxPoolSize`).
         public var threads = 8
 
@@ -35,6 +37,7 @@ public final class MongoQueryStore: QueryStore {
     private let collection: String
     private let runsCollection: String
     private let limitsCollection: String
+    private let batchesCollection: String
 
     /// Connects, checks the server answers (within the URI's server-selection timeout) and creates the indexes.
     /// - Throws: ``StoreError`` naming the host (never the password) when the server cannot be reached.
@@ -45,6 +48,7 @@ public final class MongoQueryStore: QueryStore {
         collection = configuration.collection
         runsCollection = configuration.runsCollection
         limitsCollection = configuration.limitsCollection
+        batchesCollection = configuration.batchesCollection
         try await createIndexes()
     }
 
@@ -464,6 +468,28 @@ public final class MongoQueryStore: QueryStore {
         try await connection.perform { session in
             try session.upsert(runsCollection, ["_id": .string(run.id)], replacement: document)
         }
+    }
+
+    public func saveBatch(_ batch: ProviderBatch) async throws {
+        let document: BSONDocument = [
+            "_id": .string(batch.id),
+            "createdAt": .date(batch.createdAt),
+            "state": .string(batch.state.rawValue),
+            "record": try Self.bson(encoding: batch),
+        ]
+        let batchesCollection = self.batchesCollection
+        try await connection.perform { session in
+            try session.upsert(batchesCollection, ["_id": .string(batch.id)], replacement: document)
+        }
+    }
+
+    public func batches(limit: Int) async throws -> [ProviderBatch] {
+        let batchesCollection = self.batchesCollection
+        let documents = try await connection.perform { session in
+            try session.find(batchesCollection, [:],
+                             options: ["sort": .document(["createdAt": .int32(-1)]), "limit": .int64(Int64(limit))])
+        }
+        return try documents.compactMap { $0["record"] }.map { try Self.decode(ProviderBatch.self, from: $0) }
     }
 
     public func runs(limit: Int) async throws -> [RunRecord] {

@@ -84,6 +84,17 @@ extension SQLiteQueryStore {
                 CREATE INDEX queries_reuse_key ON queries (reuse_key) WHERE reuse_key IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("v7-provider-batches") { db in
+            // One row per provider batch: its record as JSON, and what lists and finds it.
+            try db.execute(sql: """
+                CREATE TABLE provider_batches (
+                    id TEXT PRIMARY KEY,
+                    created_at REAL NOT NULL,
+                    record TEXT NOT NULL
+                );
+                CREATE INDEX provider_batches_created ON provider_batches (created_at);
+                """)
+        }
         return migrator
     }
 }

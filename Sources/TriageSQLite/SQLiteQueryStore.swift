@@ -385,6 +385,24 @@ extension SQLiteQueryStore: RateBudgetStore {
     }
 }
 
+extension SQLiteQueryStore: ProviderBatchStore {
+    public func saveBatch(_ batch: ProviderBatch) async throws {
+        let json = String(decoding: try JSONEncoder.triage.encode(batch), as: UTF8.self)
+        try await write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO provider_batches (id, created_at, record) VALUES (?, ?, ?)",
+                           arguments: [batch.id, batch.createdAt.timeIntervalSince1970, json])
+        }
+    }
+
+    public func batches(limit: Int) async throws -> [ProviderBatch] {
+        try await read { db in
+            try String.fetchAll(db, sql: "SELECT record FROM provider_batches ORDER BY created_at DESC LIMIT ?",
+                                arguments: [limit])
+                .map { try JSONDecoder.triage.decode(ProviderBatch.self, from: Data($0.utf8)) }
+        }
+    }
+}
+
 extension SQLiteQueryStore {
     static func rowID(_ id: QueryID) throws -> Int64 {
         guard let rowID = Int64(id.rawValue) else { throw StoreError.notFound("no query with id '\(id)'") }

@@ -34,11 +34,38 @@ extension Triage {
         ))
         var output: String?
 
+        /// How queries reach the model.
+        enum Via: String, ExpressibleByArgument, CaseIterable {
+            case online, batch
+        }
+
+        @Option(help: ArgumentHelp(
+            "online: a request per query as it is claimed. batch: the provider's batch API (OpenAI Batch, Anthropic "
+                + "Message Batches) at half the price, results within 24 hours; a stopped or crashed run started again "
+                + "polls the same batches (triage batches lists them).",
+            valueName: "online|batch"))
+        var via: Via = .online
+
+        @Option(help: ArgumentHelp("With --via batch: how often the provider is asked how its batches are doing.",
+                                   valueName: "seconds"))
+        var pollSeconds = 30.0
+
+        @Option(help: ArgumentHelp("With --via batch: lines per batch (the provider's limit: OpenAI 50,000, "
+                                   + "Anthropic 100,000); a larger backlog is split.", valueName: "n"))
+        var batchMaxRequests: Int?
+
+        @Option(help: ArgumentHelp("With --via batch: bytes per batch file (the provider's limit: OpenAI 200 MB, "
+                                   + "Anthropic 256 MB).", valueName: "bytes"))
+        var batchMaxBytes: Int?
+
         @Flag(help: "Report what would be processed, with its tokens, cost (online and batch), reuse and time estimated from the requests it would send; send nothing and change nothing.")
         var dryRun = false
 
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+            guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be more than 0") }
+            if let batchMaxRequests, batchMaxRequests < 1 { throw ValidationError("--batch-max-requests must be at least 1") }
+            if let batchMaxBytes, batchMaxBytes < 1_000 { throw ValidationError("--batch-max-bytes must be at least 1000") }
         }
 
         func run() async throws {
@@ -48,7 +75,10 @@ extension Triage {
                 return
             }
             let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
-                try await classify(store: store, classifier: classifier, name: name)
+                switch via {
+                case .online: try await classify(store: store, classifier: classifier, name: name)
+                case .batch: try await classifyInBatches(store: store, classifier: classifier)
+                }
             }
             if let output {
                 try Data((try Format.json(record) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
@@ -62,6 +92,29 @@ extension Triage {
                 throw ExitCode(130)
             case .completed, .running:
                 break
+            }
+        }
+
+        private func classifyInBatches(store: any QueryStore, classifier: any Classifier) async throws -> RunRecord {
+            guard let llm = classifier as? LLMClassifier else {
+                throw CLIError("--via batch needs a provider's batch API: --llm openai or --llm anthropic")
+            }
+            guard let batchStore = store as? any QueryStore & ProviderBatchStore else {
+                throw CLIError("this store cannot keep provider batches")
+            }
+            var configuration = BatchModeRunner.Configuration(owner: BatchProcessor.defaultOwner)
+            configuration.limit = limit
+            configuration.maxRequests = batchMaxRequests
+            configuration.maxBytes = batchMaxBytes
+            configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
+            // Renewed at every poll: the lease outlasts several polls.
+            configuration.leaseDuration = .seconds(max(Double(processing.leaseSeconds), 4 * pollSeconds, 3600))
+            configuration.maxAttempts = processing.maxAttempts
+            configuration.reuse = !processing.noReuse
+            configuration.reviewBelow = processing.reviewBelow
+            return try await BatchModeRunner(store: batchStore, classifier: llm, configuration: configuration,
+                                             logger: CLILogging.logger("triage.batch")).run { line in
+                FileHandle.standardError.write(Data((line + "\n").utf8))
             }
         }
 

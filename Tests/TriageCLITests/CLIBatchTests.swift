@@ -1,0 +1,163 @@
+import Foundation
+import TestSupport
+import Testing
+import TriageCore
+import TriageSQLite
+
+/// `triage run --via batch` against the fake batch APIs (OpenAI files and batches, Anthropic message batches).
+@Suite("Batch mode")
+struct CLIBatchTests {
+    static let environment = ["OPENAI_API_KEY": "sk-batch-SECRET", "ANTHROPIC_API_KEY": "sk-ant-SECRET"]
+
+    func arguments(_ server: FakeLLMServer, anthropic: Bool = false, store: String) -> [String] {
+        ["run", "--via", "batch", "--poll-seconds", "0.05", "--store", store, "--json",
+         "--llm", anthropic ? "anthropic" : "openai",
+         "--llm-url", anthropic ? server.anthropicBaseURL : server.openAIBaseURL,
+         "--model", anthropic ? "claude-3-5-haiku-latest" : "gpt-4o-mini"]
+    }
+
+    func statistics(_ result: TriageBinary.Result) throws -> [String: Any] {
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any],
+                                  "\(result.stdout) \(result.stderr)")
+        return try #require(record["statistics"] as? [String: Any])
+    }
+
+    @Test("every query classified through one batch, at half price, on both APIs", arguments: [false, true])
+    func endToEnd(anthropic: Bool) async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "20", "--store", store])
+        let server = FakeLLMServer { _ in .classification(category: "payments", promptTokens: 1_000, completionTokens: 100) }
+        let result = try await server.run {
+            try await TriageBinary.run(arguments(server, anthropic: anthropic, store: store) + ["--no-reuse"],
+                                       environment: Self.environment)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let statistics = try statistics(result)
+        #expect(statistics["classified"] as? Int == 20)
+        #expect(server.batchesCreated == 1)
+        // No online request: only the batch API's.
+        #expect(!server.requests.contains { $0.path.hasSuffix("/chat/completions") || $0.path == "/v1/messages" })
+        let online = anthropic ? (1_000 * 0.80 + 100 * 4.00) / 1_000_000 : (1_000 * 0.15 + 100 * 0.60) / 1_000_000
+        let cost = try #require(statistics["costUSD"] as? Double)
+        #expect(abs(cost - 20 * online / 2) < 1e-9, "batch prices are half the online ones")
+        #expect(try await TriageBinary.statusCounts(store: store)["classified"] == 20)
+        #expect(!(result.stdout + result.stderr).contains("SECRET"))
+        let listed = try await TriageBinary.run(["batches", "--store", store])
+        #expect(listed.stdout.contains("ingested"), "\(listed.stdout)")
+    }
+
+    @Test("a run killed while polling, started again, polls the same batch: one created, each query asked once")
+    func killedWhilePolling() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "15", "--store", store])
+        let server = FakeLLMServer(batches: .init(pollsInProgress: 1_000_000)) { _ in .classification() }
+        try await server.run {
+            let first = try TriageBinary.start(arguments(server, store: store), environment: Self.environment)
+            // Wait for the batch to be created and polled.
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !first.stderrSoFar.contains("in_progress"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(first.stderrSoFar.contains("in_progress"), "\(first.stderrSoFar)")
+            first.signal(SIGKILL)
+            _ = try await first.wait()
+            #expect(server.batchesCreated == 1)
+            server.setBatchBehaviour(.init(pollsInProgress: 0))
+            let second = try await TriageBinary.run(arguments(server, store: store), environment: Self.environment)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stderr.contains("resuming 1 unfinished batch"))
+            #expect(try statistics(second)["classified"] as? Int == 15)
+        }
+        #expect(server.batchesCreated == 1, "the second run polled the first one's batch instead of paying again")
+        let records = try await SQLiteQueryStore(location: .sqliteFile(path: folder.path("t.sqlite")))
+            .list(QueryFilter(), after: nil, limit: 100)
+        #expect(records.count == 15)
+        #expect(records.allSatisfy { $0.status == .classified && $0.attempts == 1 })
+    }
+
+    @Test("errored, expired and invalid lines go back to pending with their error, and the next batch answers them")
+    func failedLines() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        let texts = ["please refund me", "the app crashes", "where is my parcel", "cancel my plan", "invoice wrong",
+                     "card declined"]
+        let file = texts.enumerated().map { #"{"externalId": "e\#($0.offset)", "text": "\#($0.element)"}"# }
+            .joined(separator: "\n")
+        try file.write(toFile: folder.path("q.jsonl"), atomically: true, encoding: .utf8)
+        _ = try await TriageBinary.run(["import", "--file", folder.path("q.jsonl"), "--store", store])
+        // The first batch: one line errors, one is invalid, one never finishes (the batch expires). The second
+        // batch answers everything.
+        let server = FakeLLMServer(batches: .init(pollsInProgress: 1, expire: true)) { request in
+            let text = request.lastUserMessage
+            if request.batchNumber ?? 0 > 1 { return .classification(category: "billing") }
+            if text.contains("refund") { return .status(500, body: #"{"error": {"message": "overloaded"}}"#) }
+            if text.contains("crashes") { return .content(#"{"category": "not_a_category"}"#) }
+            if text.contains("parcel") { return .hang }
+            return .classification(category: "billing")
+        }
+        let result = try await server.run {
+            try await TriageBinary.run(arguments(server, store: store) + ["--no-reuse"], environment: Self.environment)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let statistics = try statistics(result)
+        #expect(statistics["classified"] as? Int == 6)
+        #expect(statistics["retried"] as? Int == 3)
+        #expect(server.batchesCreated == 2)
+        let errors = statistics["errorsByKind"] as? [String: Int] ?? [:]
+        #expect(errors.values.reduce(0, +) == 3, "\(errors)")
+        let records = try await SQLiteQueryStore(location: .sqliteFile(path: folder.path("t.sqlite")))
+            .list(QueryFilter(), after: nil, limit: 100)
+        let retried = records.filter { $0.attempts == 2 }
+        #expect(retried.count == 3)
+        #expect(Set(retried.compactMap { $0.lastError?.kind }) == ["server_error", "invalid_output", "timeout"])
+    }
+
+    @Test("a backlog over the line limit is split into batches")
+    func splitting() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "25", "--store", store])
+        let server = FakeLLMServer { _ in .classification() }
+        let result = try await server.run {
+            try await TriageBinary.run(arguments(server, store: store) + ["--no-reuse", "--batch-max-requests", "10"],
+                                       environment: Self.environment)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try statistics(result)["classified"] as? Int == 25)
+        #expect(server.batchesCreated == 3)
+    }
+
+    @Test("triage batches cancel: the provider cancels, the polling run hands the queries back and ends cancelled")
+    func cancel() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "8", "--store", store])
+        let server = FakeLLMServer(batches: .init(pollsInProgress: 1_000_000)) { _ in .classification() }
+        try await server.run {
+            let running = try TriageBinary.start(arguments(server, store: store) + ["--no-reuse"],
+                                                 environment: Self.environment)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !running.stderrSoFar.contains("in_progress"), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            let cancelled = try await TriageBinary.run(
+                ["batches", "cancel", "batch_1", "--store", store, "--llm", "openai", "--llm-url", server.openAIBaseURL],
+                environment: Self.environment)
+            #expect(cancelled.status == 0, "\(cancelled.stderr)")
+            let result = try await running.wait()
+            #expect(result.status == 130, "a cancelled run ends cancelled: \(result.stderr)")
+            #expect(try statistics(result)["released"] as? Int == 8)
+        }
+        #expect(try await TriageBinary.statusCounts(store: store)["pending"] == 8)
+        let listed = try await TriageBinary.run(["batches", "--store", store, "--json"])
+        #expect(listed.stdout.contains("\"state\" : \"ingested\""))
+    }
+}
+
