@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
@@ -108,10 +111,14 @@ public final class FakeLLMServer: Sendable {
     public struct BatchBehaviour: Sendable {
         public var pollsInProgress: Int
         public var expire: Bool
+        /// An OpenAI-compatible endpoint (`http://127.0.0.1:PORT/v1`, llama.cpp's server say) that answers the lines
+        /// instead of the script: real classifications through the batch API.
+        public var upstream: String?
 
-        public init(pollsInProgress: Int = 1, expire: Bool = false) {
+        public init(pollsInProgress: Int = 1, expire: Bool = false, upstream: String? = nil) {
             self.pollsInProgress = pollsInProgress
             self.expire = expire
+            self.upstream = upstream
         }
     }
 
@@ -258,7 +265,7 @@ public final class FakeLLMServer: Sendable {
                 return true
             }
         }
-        if let (code, text) = batchRoute(head, body: body) {
+        if let (code, text) = await batchRoute(head, body: body) {
             try await write(code, [:], text, outbound)
             return true
         }
@@ -308,7 +315,7 @@ public final class FakeLLMServer: Sendable {
     // MARK: - The batch APIs
 
     /// Answers the batch APIs' routes (OpenAI files and batches, Anthropic message batches); `nil` for other paths.
-    private func batchRoute(_ head: HTTPRequestHead, body: Data) -> (Int, String)? {
+    private func batchRoute(_ head: HTTPRequestHead, body: Data) async -> (Int, String)? {
         let path = head.uri.split(separator: "?").first.map(String.init) ?? head.uri
         let parts = path.split(separator: "/").map(String.init)
         func json(_ object: Any) -> String {
@@ -351,7 +358,7 @@ public final class FakeLLMServer: Sendable {
             let id = createBatch(FakeBatch(anthropic: false, lines: lines))
             return (200, json(openAIBatch(id) ?? [:]))
         } else if let id = matches(.GET, "v1/batches/*") {
-            advance(id)
+            await advance(id)
             return openAIBatch(id).map { (200, json($0)) } ?? notFound
         } else if let id = matches(.POST, "v1/batches/*/cancel") {
             state.withLock { $0.batches[id]?.cancelling = true }
@@ -366,7 +373,7 @@ public final class FakeLLMServer: Sendable {
             let id = createBatch(FakeBatch(anthropic: true, lines: lines))
             return (200, json(anthropicBatch(id) ?? [:]))
         } else if let id = matches(.GET, "v1/messages/batches/*") {
-            advance(id)
+            await advance(id)
             return anthropicBatch(id).map { (200, json($0)) } ?? notFound
         } else if let id = matches(.GET, "v1/messages/batches/*/results") {
             return state.withLock { $0.batches[id]?.results }.map { (200, String(decoding: $0, as: UTF8.self)) }
@@ -391,7 +398,7 @@ public final class FakeLLMServer: Sendable {
 
     /// One poll moves a batch along: it ends after the behaviour's polls in progress, or at once when cancelled.
     /// Ending answers every line through the script, as the online API would have.
-    private func advance(_ id: String) {
+    private func advance(_ id: String) async {
         let behaviour = batchBehaviour.withLock { $0 }
         guard var batch = state.withLock({ $0.batches[id] }), batch.ended == nil else { return }
         batch.polls += 1
@@ -408,7 +415,10 @@ public final class FakeLLMServer: Sendable {
             let request = Request(index: -1, path: batch.anthropic ? "/v1/messages" : "/v1/chat/completions",
                                   headers: [:], body: body, batchNumber: batch.number)
             let reply: Reply = batch.cancelling ? .hang : script(request)
-            let outcome: (code: Int, body: String)?
+            var outcome: (code: Int, body: String)?
+            if let upstream = behaviour.upstream, !batch.cancelling, !batch.anthropic {
+                outcome = await Self.forward(body, to: upstream + "/chat/completions")
+            } else {
             switch reply {
             case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
                                  let promptTokens, let completionTokens, _, let cachedTokens):
@@ -427,6 +437,7 @@ public final class FakeLLMServer: Sendable {
                 outcome = (code, text)
             case .hang, .truncated:
                 outcome = nil
+            }
             }
             let body = outcome.flatMap { try? JSONSerialization.jsonObject(with: Data($0.body.utf8)) } ?? [:]
             if batch.anthropic {
@@ -476,6 +487,24 @@ public final class FakeLLMServer: Sendable {
                 }
             }
             state.batches[id] = batch
+        }
+    }
+
+    /// POSTs a line's body to an OpenAI-compatible endpoint; its status and body, or `nil` if it did not answer.
+    private static func forward(_ body: Data, to url: String) async -> (code: Int, body: String)? {
+        guard let url = URL(string: url) else { return nil }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        request.httpBody = body
+        request.timeoutInterval = 300
+        return await withCheckedContinuation { continuation in
+            URLSession.shared.dataTask(with: request) { data, response, _ in
+                guard let status = (response as? HTTPURLResponse)?.statusCode, let data else {
+                    return continuation.resume(returning: nil)
+                }
+                continuation.resume(returning: (status, String(decoding: data, as: UTF8.self)))
+            }.resume()
         }
     }
 

@@ -36,6 +36,8 @@ struct Bench {
         if part == "all" || part == "outage" { try await outage() }
         if part == "all" || part == "fleet" { try await fleet() }
         if part == "all" || part == "scale" { try await scale() }
+        if part == "all" || part == "cost" { try await cost() }
+        if part == "all" || part == "ingest" { try await ingestion(repeats: repeats) }
         #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
         #endif

@@ -39,6 +39,31 @@ struct SmolLM2Tests {
         }
     }
 
+    @Test("batch mode: the fake batch API has SmolLM2 answer its lines, and every answer is a valid classification")
+    func batchMode() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "10", "--seed", "11", "--store", store])
+        let run = try await LlamaServer.run(slots: 1) { base in
+            let server = FakeLLMServer(batches: .init(pollsInProgress: 1, upstream: base))
+            return try await server.run {
+                try await TriageBinary.run([
+                    "run", "--via", "batch", "--poll-seconds", "0.2", "--llm", "openai", "--llm-url",
+                    server.openAIBaseURL, "--model", "smollm2", "--output-mode", "json_schema", "--max-attempts", "1",
+                    "--no-reuse", "--store", store, "--json",
+                ], environment: ["OPENAI_API_KEY": "sk-local"], timeout: .seconds(600))
+            }
+        }
+        #expect(run.status == 0, "\(run.stderr)")
+        let record = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
+        let statistics = try #require(record["statistics"] as? [String: Any])
+        #expect(statistics["classified"] as? Int == 10, "\(run.stdout)")
+        #expect((statistics["errorsByKind"] as? [String: Int]) == [:], "\(run.stdout)")
+        // The model's own token counts, through the batch API's output file.
+        #expect(((statistics["tokens"] as? [String: Any])?["prompt"] as? Int ?? 0) > 10 * 300)
+    }
+
     @Test("a query that tries to steer the model still yields a valid classification")
     func injection() async throws {
         let result = try await LlamaServer.run(slots: 1) { base in

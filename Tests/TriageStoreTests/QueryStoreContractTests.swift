@@ -370,3 +370,31 @@ struct QueryStoreContractTests {
         }
     }
 }
+
+@Suite("Provider batch records")
+struct ProviderBatchStoreTests {
+    @Test("batches are saved, replaced and listed newest first", arguments: StoreFixture.allCases)
+    func savedAndListed(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = try #require(opened.store as? any ProviderBatchStore)
+            let start = Date(timeIntervalSince1970: 1_800_000_000)
+            var first = ProviderBatch(id: "tb-1", provider: "openai", endpoint: "http://127.0.0.1:1/v1", model: "m",
+                                      runId: "r", token: "t1", queryIds: [QueryID("1"), QueryID("2")], createdAt: start)
+            let second = ProviderBatch(id: "tb-2", provider: "anthropic", endpoint: "http://127.0.0.1:1", model: "m",
+                                       runId: "r", token: "t2", queryIds: [QueryID("3")],
+                                       createdAt: start.addingTimeInterval(1))
+            try await store.saveBatch(first)
+            try await store.saveBatch(second)
+            first.providerBatchId = "batch_abc"
+            first.state = .inProgress
+            first.counts = ProviderBatch.Counts(total: 2, succeeded: 1, failed: 0)
+            try await store.saveBatch(first)
+            let listed = try await store.batches(limit: 10)
+            #expect(listed.map(\.id) == ["tb-2", "tb-1"])
+            #expect(listed.last == first)
+            #expect(try await store.batch("batch_abc")?.id == "tb-1")
+            #expect(try await store.batch("tb-2")?.queryIds == [QueryID("3")])
+            #expect(try await store.batch("nothing") == nil)
+        }
+    }
+}
