@@ -27,6 +27,9 @@ public struct BatchModeRunner: Sendable {
         /// Take an identical query's stored answer instead of sending it (``Classifier/reuseScope``).
         public var reuse = true
         public var reviewBelow: Double?
+        /// How long the batch API may stay unreachable while batches are polled before the run stops (the batches
+        /// stay recorded, and the next run polls them).
+        public var outageBudget: Duration = .seconds(600)
 
         public init(owner: String) {
             self.owner = owner
@@ -223,7 +226,7 @@ public struct BatchModeRunner: Sendable {
             var stillOpen: [ProviderBatch] = []
             for var batch in open {
                 guard let providerBatchId = batch.providerBatchId else { continue }
-                let status = try await api.status(providerBatchId)
+                let status = try await patiently { try await api.status(providerBatchId) }
                 let changed = status.state != batch.state || status.counts != batch.counts
                 batch.state = batch.state == .cancelling && !status.state.providerEnded ? .cancelling : status.state
                 batch.counts = status.counts
@@ -250,6 +253,23 @@ public struct BatchModeRunner: Sendable {
         }
     }
 
+    /// Runs a call to the batch API, waiting out a provider that does not answer (no connection, timeouts, 5xx)
+    /// with backoff for up to ``Configuration/outageBudget``: the claims stay leased meanwhile, nothing is spent.
+    private func patiently<T>(_ call: () async throws -> T) async throws -> T {
+        let started = ContinuousClock.now
+        var delay = Duration.seconds(1)
+        while true {
+            do {
+                return try await call()
+            } catch let error as ClassifierError where error.isProviderUnavailable
+                && ContinuousClock.now - started < configuration.outageBudget {
+                logger.warning("the batch API is not answering; waiting", metadata: ["error": "\(error.message)"])
+                try await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(60))
+            }
+        }
+    }
+
     private func records(_ ids: [QueryID]) async throws -> [QueryRecord] {
         var found: [QueryRecord] = []
         for id in ids {
@@ -261,7 +281,7 @@ public struct BatchModeRunner: Sendable {
     /// Writes every line's result: answers validated and classified, failures back to `pending` (or `failed` at
     /// the last attempt) with their error, cancelled lines handed back untouched.
     private func ingest(_ batch: ProviderBatch, status: ProviderBatchStatus, run: inout RunState) async throws {
-        let results = try await api.results(status)
+        let results = try await patiently { try await api.results(status) }
         let groupSize = 1_000
         var start = 0
         while start < batch.queryIds.count {
@@ -269,7 +289,9 @@ public struct BatchModeRunner: Sendable {
             start += groupSize
             var writes: [ResultWrite] = []
             var handBack: [QueryID] = []
-            for record in try await records(ids) {
+            // A query no longer held under the batch's claim was written already (a run that stopped while
+            // writing this batch) or taken over by another worker: it is not this batch's to write.
+            for record in try await records(ids) where record.lease?.token == batch.token {
                 let result = results[record.id.rawValue] ?? (batch.state == .cancelled ? .cancelled : .expired)
                 let failure: ClassifierError
                 switch result {

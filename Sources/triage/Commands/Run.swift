@@ -112,6 +112,7 @@ extension Triage {
             configuration.maxAttempts = processing.maxAttempts
             configuration.reuse = !processing.noReuse
             configuration.reviewBelow = processing.reviewBelow
+            configuration.outageBudget = .seconds(processing.outageBudgetSeconds)
             return try await BatchModeRunner(store: batchStore, classifier: llm, configuration: configuration,
                                              logger: CLILogging.logger("triage.batch")).run { line in
                 FileHandle.standardError.write(Data((line + "\n").utf8))
