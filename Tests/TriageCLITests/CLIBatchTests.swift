@@ -117,7 +117,7 @@ struct CLIBatchTests {
         #expect(Set(retried.compactMap { $0.lastError?.kind }) == ["server_error", "invalid_output", "timeout"])
     }
 
-    @Test("a backlog over the line limit is split into batches")
+    @Test("a backlog over the line or byte limit is split into batches")
     func splitting() async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
@@ -131,6 +131,17 @@ struct CLIBatchTests {
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try statistics(result)["classified"] as? Int == 25)
         #expect(server.batchesCreated == 3)
+        // And at the byte limit: a line of these requests is a few kilobytes, so 8 KB holds at most a few.
+        _ = try await TriageBinary.run(["import", "--count", "6", "--seed", "9", "--store", store])
+        let bytesServer = FakeLLMServer { _ in .classification() }
+        let split = try await bytesServer.run {
+            try await TriageBinary.run(arguments(bytesServer, store: store) + ["--no-reuse", "--batch-max-bytes", "8000"],
+                                       environment: Self.environment)
+        }
+        #expect(try statistics(split)["classified"] as? Int == 6)
+        #expect(bytesServer.batchesCreated >= 2, "6 lines of several kilobytes do not fit in one 8 KB file")
+        let sizes = bytesServer.requests.filter { $0.path == "/v1/files" }.map(\.body.count)
+        #expect(sizes.allSatisfy { $0 <= 8_000 + 1_000 }, "each upload within the limit (and its form's headers)")
     }
 
     @Test("triage batches cancel: the provider cancels, the polling run hands the queries back and ends cancelled")
