@@ -131,6 +131,9 @@ public protocol QueryStore: Sendable {
     /// One query by id, or `nil`.
     func find(_ id: QueryID) async throws -> QueryRecord?
 
+    /// The queries with these ids that exist, in id order.
+    func find(_ ids: [QueryID]) async throws -> [QueryRecord]
+
     /// A page of queries in id order, starting after `cursor`.
     func list(_ filter: QueryFilter, after cursor: QueryID?, limit: Int) async throws -> [QueryRecord]
 

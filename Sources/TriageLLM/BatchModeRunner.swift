@@ -271,11 +271,7 @@ public struct BatchModeRunner: Sendable {
     }
 
     private func records(_ ids: [QueryID]) async throws -> [QueryRecord] {
-        var found: [QueryRecord] = []
-        for id in ids {
-            if let record = try await store.find(id) { found.append(record) }
-        }
-        return found
+        try await store.find(ids)
     }
 
     /// Writes every line's result: answers validated and classified, failures back to `pending` (or `failed` at

@@ -429,6 +429,17 @@ public final class MongoQueryStore: QueryStore, ProviderBatchStore {
     }
 
     /// One indexed look-up per key (many queries may carry a key: each reused answer does too).
+    public func find(_ ids: [QueryID]) async throws -> [QueryRecord] {
+        let oids = Self.objectIDs(ids)
+        guard !oids.isEmpty else { return [] }
+        let collection = self.collection
+        let documents = try await connection.perform { session in
+            try session.find(collection, ["_id": .document(["$in": .array(oids.map { .objectID($0) })])],
+                             options: ["sort": .document(["_id": .int32(1)])])
+        }
+        return documents.compactMap(Self.record(from:))
+    }
+
     public func reusable(_ reuseKeys: [String]) async throws -> [String: QueryRecord] {
         guard !reuseKeys.isEmpty else { return [:] }
         let collection = self.collection

@@ -270,6 +270,22 @@ public final class SQLiteQueryStore: QueryStore {
         }
     }
 
+    public func find(_ ids: [QueryID]) async throws -> [QueryRecord] {
+        let rowIDs = ids.compactMap { Int64($0.rawValue) }
+        guard !rowIDs.isEmpty else { return [] }
+        return try await read { db in
+            var found: [QueryRecord] = []
+            // SQLite binds at most 32,766 parameters a statement.
+            for start in stride(from: 0, to: rowIDs.count, by: 10_000) {
+                let chunk = Array(rowIDs[start..<min(start + 10_000, rowIDs.count)])
+                let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
+                found += try Row.fetchAll(db, sql: "SELECT * FROM queries WHERE id IN (\(marks))",
+                                          arguments: StatementArguments(chunk)).map(QueryRecord.init(row:))
+            }
+            return found.sorted { $0.id < $1.id }
+        }
+    }
+
     public func list(_ filter: QueryFilter, after cursor: QueryID?, limit: Int) async throws -> [QueryRecord] {
         var conditions = ["id > ?"]
         var arguments: StatementArguments = [cursor.flatMap { Int64($0.rawValue) } ?? 0]

@@ -247,6 +247,18 @@ struct QueryStoreContractTests {
         }
     }
 
+    @Test("find by many ids returns those that exist, in id order", arguments: StoreFixture.allCases)
+    func findMany(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            _ = try await opened.store.insert(sampleQueries(5))
+            let all = try await opened.store.list(QueryFilter(), after: nil, limit: 10)
+            let found = try await opened.store.find([all[3].id, all[1].id, QueryID("000000000000000000000000"), QueryID("99999")])
+            #expect(found.map(\.id) == [all[1].id, all[3].id])
+            #expect(found.map(\.query.text) == [all[1].query.text, all[3].query.text])
+            #expect(try await opened.store.find([]).isEmpty)
+        }
+    }
+
     @Test("the backlog is claimed in the order it was imported", arguments: StoreFixture.allCases)
     func claimsInImportOrder(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
