@@ -84,8 +84,17 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral {
         try Self.encoder.encode(self)
     }
 
+    /// Parses JSON: the fast parser first (``parse(_:)-(Data)``), `JSONDecoder` for what it refuses (and its
+    /// error).
     public static func decode(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        if let value = parse(data) { return value }
+        return try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+
+    /// The elements of an array, or `nil`.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
     }
 
     /// The JSON type's name, for error messages.

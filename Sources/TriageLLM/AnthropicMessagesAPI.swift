@@ -40,42 +40,29 @@ struct AnthropicMessagesAPI: ChatAPI {
         return try JSONValue.object(body).encoded()
     }
 
-    private struct Response: Decodable {
-        struct Block: Decodable {
-            var type: String
-            var text: String?
-            var input: JSONValue?
+    var name: String { "Messages API" }
+
+    func reply(from response: JSONValue) throws -> ChatReply {
+        guard let blocks = response["content"]?.arrayValue else {
+            throw MalformedResponse(description: "the Messages API response could not be read")
         }
-
-        struct Usage: Decodable {
-            /// The prompt tokens neither read from nor written to the cache.
-            var input_tokens: Int?
-            var output_tokens: Int?
-            var cache_read_input_tokens: Int?
-            var cache_creation_input_tokens: Int?
-        }
-
-        var content: [Block]
-        var usage: Usage?
-        var model: String?
-    }
-
-    func reply(from body: Data) throws -> ChatReply {
-        let response = try decodeEnvelope(Response.self, from: body, api: "Messages API")
         let content: String
-        if let tool = response.content.first(where: { $0.type == "tool_use" }), let input = tool.input {
+        if let tool = blocks.first(where: { $0["type"]?.stringValue == "tool_use" }), let input = tool["input"] {
             content = String(decoding: try input.encoded(), as: UTF8.self)
         } else {
-            content = response.content.compactMap(\.text).joined()
+            content = blocks.compactMap { $0["text"]?.stringValue }.joined()
         }
+        let usage = response["usage"]
+        let cacheRead = usage?["cache_read_input_tokens"]?.intValue ?? 0
+        let cacheWrite = usage?["cache_creation_input_tokens"]?.intValue ?? 0
         return ChatReply(
+            // `input_tokens` are the prompt tokens neither read from nor written to the cache.
             content: content,
-            promptTokens: (response.usage?.input_tokens ?? 0) + (response.usage?.cache_read_input_tokens ?? 0)
-                + (response.usage?.cache_creation_input_tokens ?? 0),
-            completionTokens: response.usage?.output_tokens ?? 0,
-            cachedPromptTokens: response.usage?.cache_read_input_tokens ?? 0,
-            cacheWriteTokens: response.usage?.cache_creation_input_tokens ?? 0,
-            model: response.model
+            promptTokens: (usage?["input_tokens"]?.intValue ?? 0) + cacheRead + cacheWrite,
+            completionTokens: usage?["output_tokens"]?.intValue ?? 0,
+            cachedPromptTokens: cacheRead,
+            cacheWriteTokens: cacheWrite,
+            model: response["model"]?.stringValue
         )
     }
 }

@@ -172,7 +172,7 @@ public struct BatchModeRunner: Sendable {
             }
         }
         var batches: [ProviderBatch] = []
-        var lines: [(customId: String, body: JSONValue)] = []
+        var lines: [(customId: String, body: Data)] = []
         var ids: [QueryID] = []
         var bytes = 0
         var token = ""
@@ -194,7 +194,7 @@ public struct BatchModeRunner: Sendable {
         for record in toSend {
             guard let lease = record.lease else { continue }
             let body = try classifier.requestBody(for: record.query)
-            let size = try body.encoded().count + 200
+            let size = body.count + 100
             if !lines.isEmpty && (lines.count >= maxRequests || bytes + size > maxBytes || lease.token != token) {
                 try await flush()
             }
@@ -283,42 +283,29 @@ public struct BatchModeRunner: Sendable {
         while start < batch.queryIds.count {
             let ids = Array(batch.queryIds[start..<min(start + groupSize, batch.queryIds.count)])
             start += groupSize
-            var writes: [ResultWrite] = []
-            var handBack: [QueryID] = []
             // A query no longer held under the batch's claim was written already (a run that stopped while
             // writing this batch) or taken over by another worker: it is not this batch's to write.
-            for record in try await records(ids) where record.lease?.token == batch.token {
-                let result = results[record.id.rawValue] ?? (batch.state == .cancelled ? .cancelled : .expired)
-                let failure: ClassifierError
-                switch result {
-                case .succeeded(let body):
-                    do {
-                        var answer = try classifier.batchClassification(from: body, for: record.query)
-                        if configuration.reuse, let scope = classifier.reuseScope {
-                            answer.reuseKey = record.query.reuseKey(scope: scope)
-                        }
-                        if let threshold = configuration.reviewBelow { answer.needsReview = answer.confidence < threshold }
-                        writes.append(ResultWrite(id: record.id, token: batch.token, outcome: .classified(answer)))
-                        continue
-                    } catch let error as ClassifierError {
-                        failure = error
+            let held = try await records(ids).filter { $0.lease?.token == batch.token }
+            // Reading and validating the answers is most of the work: spread over the cores.
+            let decisions = await Self.concurrently(held) { record in
+                decide(record, result: results[record.id.rawValue]
+                       ?? (batch.state == .cancelled ? .cancelled : .expired), batch: batch)
+            }
+            var writes: [ResultWrite] = []
+            var handBack: [QueryID] = []
+            for decision in decisions {
+                switch decision {
+                case .write(let write, let failure):
+                    writes.append(write)
+                    if let failure {
+                        run.statistics.tokens.prompt += failure.promptTokens
+                        run.statistics.tokens.completion += failure.completionTokens
+                        run.statistics.costUSD += failure.costUSD
+                        run.statistics.errorsByKind[failure.kind, default: 0] += 1
                     }
-                case .errored(let message):
-                    failure = .server("the batch line errored: \(message)")
-                case .expired:
-                    failure = .timeout("the batch ended (\(batch.state.rawValue)) before this line was answered")
-                case .cancelled:
-                    handBack.append(record.id)
-                    continue
+                case .handBack(let id):
+                    handBack.append(id)
                 }
-                run.statistics.tokens.prompt += failure.promptTokens
-                run.statistics.tokens.completion += failure.completionTokens
-                run.statistics.costUSD += failure.costUSD
-                run.statistics.errorsByKind[failure.kind, default: 0] += 1
-                let recorded = RecordedError(kind: failure.kind, message: failure.message, at: Date())
-                let last = record.attempts >= configuration.maxAttempts
-                writes.append(ResultWrite(id: record.id, token: batch.token,
-                                          outcome: .failed(recorded, retryAt: last ? nil : Date())))
             }
             let lost = try await store.write(writes)
             run.statistics.leaseLost += lost.count
@@ -332,6 +319,60 @@ public struct BatchModeRunner: Sendable {
             if !handBack.isEmpty {
                 run.statistics.released += try await store.release(handBack, token: batch.token)
             }
+        }
+    }
+
+    private enum Decision: Sendable {
+        /// Write this result; `failure` when it records a failed line.
+        case write(ResultWrite, failure: ClassifierError?)
+        /// A cancelled line: hand the query back untouched.
+        case handBack(QueryID)
+    }
+
+    /// What one line's result makes of its query.
+    private func decide(_ record: QueryRecord, result: ProviderBatchLineResult, batch: ProviderBatch) -> Decision {
+        let failure: ClassifierError
+        switch result {
+        case .succeeded(let body):
+            do {
+                var answer = try classifier.batchClassification(from: body, for: record.query)
+                if configuration.reuse, let scope = classifier.reuseScope {
+                    answer.reuseKey = record.query.reuseKey(scope: scope)
+                }
+                if let threshold = configuration.reviewBelow { answer.needsReview = answer.confidence < threshold }
+                return .write(ResultWrite(id: record.id, token: batch.token, outcome: .classified(answer)), failure: nil)
+            } catch let error as ClassifierError {
+                failure = error
+            } catch {
+                failure = .server("the batch line could not be read: \(error)")
+            }
+        case .errored(let message):
+            failure = .server("the batch line errored: \(message)")
+        case .expired:
+            failure = .timeout("the batch ended (\(batch.state.rawValue)) before this line was answered")
+        case .cancelled:
+            return .handBack(record.id)
+        }
+        let recorded = RecordedError(kind: failure.kind, message: failure.message, at: Date())
+        let last = record.attempts >= configuration.maxAttempts
+        return .write(ResultWrite(id: record.id, token: batch.token,
+                                  outcome: .failed(recorded, retryAt: last ? nil : Date())), failure: failure)
+    }
+
+    /// `transform` over `items` on every core, in order.
+    private static func concurrently<T: Sendable, U: Sendable>(
+        _ items: [T], _ transform: @escaping @Sendable (T) -> U
+    ) async -> [U] {
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count / 100))
+        let size = (items.count + parts - 1) / max(1, parts)
+        return await withTaskGroup(of: (Int, [U]).self) { group in
+            for part in 0..<parts {
+                let slice = Array(items[min(items.count, part * size)..<min(items.count, (part + 1) * size)])
+                group.addTask { (part, slice.map(transform)) }
+            }
+            var results = [[U]](repeating: [], count: parts)
+            for await (part, mapped) in group { results[part] = mapped }
+            return results.flatMap { $0 }
         }
     }
 

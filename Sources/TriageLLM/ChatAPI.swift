@@ -38,20 +38,21 @@ protocol ChatAPI: Sendable {
     /// - Parameter logprobs: Ask for the answer's token log-probabilities, where the API has them.
     func body(system: String, messages: [ChatMessage], schema: JSONValue, mode: LLMConfiguration.OutputMode,
               logprobs: Bool, configuration: LLMConfiguration) throws -> Data
-    /// Reads a successful response body.
-    /// - Throws: `MalformedResponse` if the body is not the provider's format.
-    func reply(from body: Data) throws -> ChatReply
+    /// Reads a successful response, parsed.
+    /// - Throws: `MalformedResponse` if it is not the provider's format.
+    func reply(from response: JSONValue) throws -> ChatReply
+    /// The API's name in messages.
+    var name: String { get }
 }
 
 extension ChatAPI {
-    /// Decodes a provider's response envelope.
-    /// - Throws: `MalformedResponse` naming the API when the body is not in its format.
-    func decodeEnvelope<Envelope: Decodable>(_ type: Envelope.Type, from body: Data, api: String) throws -> Envelope {
-        do {
-            return try JSONDecoder().decode(type, from: body)
-        } catch {
-            throw MalformedResponse(description: "the \(api) response could not be read")
+    /// Reads a successful response body.
+    /// - Throws: `MalformedResponse` if the body is not the provider's format.
+    func reply(from body: Data) throws -> ChatReply {
+        guard let response = try? JSONValue.decode(body) else {
+            throw MalformedResponse(description: "the \(name) response could not be read")
         }
+        return try reply(from: response)
     }
 }
 

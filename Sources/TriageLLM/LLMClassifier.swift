@@ -89,11 +89,18 @@ public final class LLMClassifier: Classifier {
         var reserve: Int
     }
 
-    private func prepare(_ query: SupportQuery) -> Prepared {
+    /// The retrieved examples for a query, or without examples the categories' likeness to it.
+    private func evidence(_ query: SupportQuery) -> (shots: [(example: LabelledExample, score: Double)],
+                                                     likeness: [(example: LabelledExample, score: Double)]) {
         let shots = examples?.nearest(to: query.text, k: configuration.examplesPerQuery) ?? []
         // Without examples, the categories themselves (names and descriptions) are the evidence: how much each is
         // like the query orders the prompt's list and weighs the answer.
         let likeness = shots.isEmpty ? categoryIndex.nearest(to: query.text, k: taxonomy.categories.count) : []
+        return (shots, likeness)
+    }
+
+    private func prepare(_ query: SupportQuery) -> Prepared {
+        let (shots, likeness) = evidence(query)
         // The most similar example goes last, nearest the query: small models follow the latest turns most.
         let messages = shots.reversed().flatMap { shot in
             [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
@@ -180,8 +187,8 @@ public final class LLMClassifier: Classifier {
             usage.add(reply)
             await limiter.correct(estimatedTokens: estimate, actualTokens: reply.promptTokens + reply.completionTokens)
             do {
-                return classification(try validator.validate(reply.content), reply: reply, prepared: prepared,
-                                      usage: usage, priceFactor: 1)
+                return classification(try validator.validate(reply.content), reply: reply,
+                                      evidence: prepared.evidence, usage: usage, priceFactor: 1)
             } catch let problems as ValidationProblems {
                 guard !repaired else {
                     var error = ClassifierError.invalidOutput("after one repair request: \(problems)")
@@ -199,13 +206,14 @@ public final class LLMClassifier: Classifier {
 
     /// The classification an answer makes: validated labels, confidence from the evidence and the answer's own
     /// probability, tokens, and cost at the price times `priceFactor` (1 online, the batch factor in batch mode).
-    private func classification(_ answer: ValidatedAnswer, reply: ChatReply, prepared: Prepared, usage: Usage,
+    private func classification(_ answer: ValidatedAnswer, reply: ChatReply,
+                                evidence: [(example: LabelledExample, score: Double)], usage: Usage,
                                 priceFactor: Double) -> Classification {
         Classification(
             category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
             language: answer.language,
             confidence: Self.confidence(
-                agreement: Self.agreement(with: answer.category, shots: prepared.evidence),
+                agreement: Self.agreement(with: answer.category, shots: evidence),
                 labelProbability: reply.tokens.flatMap {
                     LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
                                         tokens: $0)
@@ -223,21 +231,20 @@ public final class LLMClassifier: Classifier {
 
     /// The request ``classify(_:)`` would send first for `query`, as the body a batch line carries: the same
     /// conversation, examples and schema.
-    public func requestBody(for query: SupportQuery) throws -> JSONValue {
+    public func requestBody(for query: SupportQuery) throws -> Data {
         let prepared = prepare(query)
-        return try JSONValue.decode(api.body(system: prepared.system, messages: prepared.messages, schema: prompt.schema,
-                                             mode: mode.withLock { $0 }, logprobs: logprobs.withLock { $0 },
-                                             configuration: configuration))
+        return try api.body(system: prepared.system, messages: prepared.messages, schema: prompt.schema,
+                            mode: mode.withLock { $0 }, logprobs: logprobs.withLock { $0 }, configuration: configuration)
     }
 
     /// Reads a batch line's response body (the provider's format) for `query`: validated as online answers are,
     /// its confidence weighed the same way, its tokens priced at the batch price. There is no repair request.
     /// - Throws: ``ClassifierError`` `invalidOutput` (with the tokens spent) when the answer does not validate,
     ///   `server` when the body is not the provider's format.
-    public func batchClassification(from body: Data, for query: SupportQuery) throws -> Classification {
+    public func batchClassification(from response: JSONValue, for query: SupportQuery) throws -> Classification {
         let reply: ChatReply
         do {
-            reply = try api.reply(from: body)
+            reply = try api.reply(from: response)
         } catch let error as MalformedResponse {
             throw ClassifierError.server(error.description)
         }
@@ -245,8 +252,10 @@ public final class LLMClassifier: Classifier {
         usage.add(reply)
         let price = configuration.prices[configuration.model]
         do {
-            return classification(try validator.validate(reply.content), reply: reply, prepared: prepare(query),
-                                  usage: usage, priceFactor: LLMConfiguration.batchPriceFactor)
+            let (shots, likeness) = evidence(query)
+            return classification(try validator.validate(reply.content), reply: reply,
+                                  evidence: shots.isEmpty ? likeness : shots, usage: usage,
+                                  priceFactor: LLMConfiguration.batchPriceFactor)
         } catch let problems as ValidationProblems {
             var error = ClassifierError.invalidOutput("\(problems)")
             error = usage.charge(&error, prices: price)

@@ -43,64 +43,36 @@ struct OpenAIChatAPI: ChatAPI {
         return try JSONValue.object(body).encoded()
     }
 
-    private struct Response: Decodable {
-        struct Choice: Decodable {
-            struct Message: Decodable {
-                var content: String?
-                var refusal: String?
-            }
+    var name: String { "chat-completions" }
 
-            struct Logprobs: Decodable {
-                struct Token: Decodable {
-                    struct Alternative: Decodable {
-                        var token: String
-                        var logprob: Double
-                    }
-
-                    var token: String
-                    var logprob: Double
-                    var top_logprobs: [Alternative]?
-                }
-
-                var content: [Token]?
-            }
-
-            var message: Message
-            var logprobs: Logprobs?
+    func reply(from response: JSONValue) throws -> ChatReply {
+        guard let choices = response["choices"]?.arrayValue else {
+            throw MalformedResponse(description: "the chat-completions response could not be read")
         }
-
-        struct Usage: Decodable {
-            struct PromptDetails: Decodable {
-                var cached_tokens: Int?
-            }
-
-            var prompt_tokens: Int?
-            var completion_tokens: Int?
-            var prompt_tokens_details: PromptDetails?
-        }
-
-        var choices: [Choice]
-        var usage: Usage?
-        var model: String?
-    }
-
-    func reply(from body: Data) throws -> ChatReply {
-        let response = try decodeEnvelope(Response.self, from: body, api: "chat-completions")
-        guard let choice = response.choices.first else {
+        guard let choice = choices.first else {
             throw MalformedResponse(description: "the chat-completions response has no choices")
         }
-        let message = choice.message
+        guard let message = choice["message"], case .object = message else {
+            throw MalformedResponse(description: "the chat-completions response could not be read")
+        }
+        let usage = response["usage"]
         return ChatReply(
-            content: message.content ?? message.refusal ?? "",
-            promptTokens: response.usage?.prompt_tokens ?? 0,
-            completionTokens: response.usage?.completion_tokens ?? 0,
-            cachedPromptTokens: response.usage?.prompt_tokens_details?.cached_tokens ?? 0,
-            model: response.model,
-            tokens: choice.logprobs?.content.map { tokens in
-                tokens.map { token in
-                    TokenLogprob(token: token.token, logprob: token.logprob, alternatives: (token.top_logprobs ?? []).map {
-                        TokenLogprob.Alternative(token: $0.token, logprob: $0.logprob)
-                    })
+            content: message["content"]?.stringValue ?? message["refusal"]?.stringValue ?? "",
+            promptTokens: usage?["prompt_tokens"]?.intValue ?? 0,
+            completionTokens: usage?["completion_tokens"]?.intValue ?? 0,
+            cachedPromptTokens: usage?["prompt_tokens_details"]?["cached_tokens"]?.intValue ?? 0,
+            model: response["model"]?.stringValue,
+            tokens: choice["logprobs"]?["content"]?.arrayValue.map { tokens in
+                tokens.compactMap { token in
+                    guard let text = token["token"]?.stringValue, let logprob = token["logprob"]?.doubleValue else {
+                        return nil
+                    }
+                    return TokenLogprob(token: text, logprob: logprob, alternatives: (token["top_logprobs"]?.arrayValue ?? [])
+                        .compactMap { alternative in
+                            guard let text = alternative["token"]?.stringValue,
+                                  let logprob = alternative["logprob"]?.doubleValue else { return nil }
+                            return TokenLogprob.Alternative(token: text, logprob: logprob)
+                        })
                 }
             }
         )

@@ -18,8 +18,8 @@ public struct ProviderBatchStatus: Sendable {
 
 /// How one line of a batch ended.
 public enum ProviderBatchLineResult: Sendable {
-    /// The provider's response body, as an online request would have received it.
-    case succeeded(Data)
+    /// The provider's response, as an online request would have received it.
+    case succeeded(JSONValue)
     /// The provider refused or failed the request.
     case errored(String)
     /// The batch ended before the line was done.
@@ -31,7 +31,8 @@ public enum ProviderBatchLineResult: Sendable {
 protocol ProviderBatchAPI: Sendable {
     /// Uploads the lines and starts the batch; returns the provider's id. `metadata` names the batch and the run
     /// where the API keeps metadata.
-    func submit(_ lines: [(customId: String, body: JSONValue)], metadata: [String: String]) async throws -> String
+    /// - Parameter lines: Each line's `custom_id` and request body (JSON, as the online path sends it).
+    func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String
     func status(_ id: String) async throws -> ProviderBatchStatus
     /// Each line's result by `custom_id`; lines missing from the results are not in the answer.
     func results(_ status: ProviderBatchStatus) async throws -> [String: ProviderBatchLineResult]
@@ -92,7 +93,18 @@ struct BatchHTTP: Sendable {
 
     /// The lines of a JSONL body, each parsed.
     static func lines(_ data: Data) -> [JSONValue] {
-        data.split(separator: UInt8(ascii: "\n")).compactMap { try? JSONValue.decode(Data($0)) }
+        data.withUnsafeBytes { bytes in
+            bytes.split(separator: UInt8(ascii: "\n")).compactMap { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0)) }
+        }
+    }
+}
+
+extension Data {
+    /// `prefix` followed by these bytes.
+    fileprivate func withPrefix(_ prefix: String) -> Data {
+        var data = Data(prefix.utf8)
+        data.append(self)
+        return data
     }
 }
 
@@ -103,13 +115,14 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
     /// `…/v1`, as for chat completions.
     let baseURL: String
 
-    func submit(_ lines: [(customId: String, body: JSONValue)], metadata: [String: String]) async throws -> String {
+    func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String {
         var file = Data()
         for line in lines {
-            let object: JSONValue = .object(["custom_id": .string(line.customId), "method": "POST",
-                                             "url": "/v1/chat/completions", "body": line.body])
-            file.append(try object.encoded())
-            file.append(UInt8(ascii: "\n"))
+            // The body goes in as it is, already JSON: no second encoding of every request.
+            file.append(try JSONValue.string(line.customId).encoded().withPrefix(#"{"custom_id":"#))
+            file.append(Data(#","method":"POST","url":"/v1/chat/completions","body":"#.utf8))
+            file.append(line.body)
+            file.append(Data("}\n".utf8))
         }
         let boundary = "triage-\(UUID().uuidString)"
         var form = Data("--\(boundary)\r\nContent-Disposition: form-data; name=\"purpose\"\r\n\r\nbatch\r\n".utf8)
@@ -158,7 +171,7 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
                 let response = line["response"]
                 if let code = response?["status_code"]?.intValue, (200..<300).contains(code),
                    let body = response?["body"] {
-                    results[customId] = .succeeded(try body.encoded())
+                    results[customId] = .succeeded(body)
                 } else if line["error"]?["code"]?.stringValue == "batch_expired" {
                     results[customId] = .expired
                 } else if line["error"]?["code"]?.stringValue == "batch_cancelled" {
@@ -188,10 +201,18 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
 
     private var batchesURL: String { baseURL + "/v1/messages/batches" }
 
-    func submit(_ lines: [(customId: String, body: JSONValue)], metadata: [String: String]) async throws -> String {
-        let batch = try await http.json(.POST, batchesURL, body: .object([
-            "requests": .array(lines.map { .object(["custom_id": .string($0.customId), "params": $0.body]) }),
-        ]))
+    func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String {
+        var requests = Data(#"{"requests":["#.utf8)
+        for (index, line) in lines.enumerated() {
+            if index > 0 { requests.append(UInt8(ascii: ",")) }
+            requests.append(try JSONValue.string(line.customId).encoded().withPrefix(#"{"custom_id":"#))
+            requests.append(Data(#","params":"#.utf8))
+            requests.append(line.body)
+            requests.append(UInt8(ascii: "}"))
+        }
+        requests.append(Data("]}".utf8))
+        let answer = try await http.send(.POST, batchesURL, body: requests)
+        guard let batch = try? JSONValue.decode(answer) else { throw ClassifierError.server("the batch API's answer is not JSON") }
         guard let id = batch["id"]?.stringValue else { throw ClassifierError.server("the batch was created without an id") }
         return id
     }
@@ -220,7 +241,7 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
             guard let customId = line["custom_id"]?.stringValue, let result = line["result"] else { continue }
             switch result["type"]?.stringValue {
             case "succeeded":
-                results[customId] = .succeeded(try (result["message"] ?? .null).encoded())
+                results[customId] = .succeeded(result["message"] ?? .null)
             case "expired":
                 results[customId] = .expired
             case "canceled":

@@ -209,7 +209,14 @@ struct RunStateMachine {
             }
             statistics.claimed(records.count)
             if configuration.limit != nil { distinctClaimed.insert(probe.id) }
+            toRelease += claimedNotStarted.map(Claim.init) + records.dropFirst().map(Claim.init)
             claimedNotStarted = [probe]
+            return
+        }
+        if outage != nil {
+            // A claim asked for before the provider went down: nothing can be started now, so it goes back.
+            statistics.claimed(records.count)
+            toRelease += records.map(Claim.init)
             return
         }
         guard !records.isEmpty else {

@@ -41,6 +41,29 @@ struct RunStateMachineOutageTests {
         #expect(m.nextAction(now: start.addingTimeInterval(1)) == .claim(limit: 1))
     }
 
+    @Test("a claim still out when the provider goes down is handed back when it returns, never dropped")
+    func claimOutstandingAtOutage() {
+        var m = machine { $0.batchSize = 4; $0.maxConcurrent = 4 }
+        var backlog = base.records(1...8)
+        let held = base.records(1...4)
+        _ = base.drain(&m, backlog: &backlog)
+        // One attempt ends well and frees a slot: the run asks for more, and the claim is still out...
+        #expect(m.finished(base.outcome(held[0], base.classified), now: start) == .wait)
+        #expect(m.nextAction(now: start) == .claim(limit: 4))
+        #expect(m.nextAction(now: start) == .wait, "no second claim while one is out")
+        // ...when the three others find the provider down: an outage.
+        for record in held[1...3] { _ = m.finished(base.outcome(record, .unavailable(down)), now: start) }
+        #expect(m.paused)
+        let late = base.records(5...8)
+        m.claimed(late, now: start)
+        var handedBack: [Claim] = []
+        while case .release(let claims) = m.nextAction(now: start) {
+            handedBack += claims
+            m.released(claims.count)
+        }
+        #expect(Set(handedBack) == Set((held[1...3] + late).map(Claim.init)), "the late claim goes back too")
+    }
+
     @Test("a failed probe waits twice as long; a probe that answers resumes the run at full width")
     func probes() {
         var m = machine()
