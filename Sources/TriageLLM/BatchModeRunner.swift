@@ -305,6 +305,12 @@ public struct BatchModeRunner: Sendable {
                     }
                 case .handBack(let id):
                     handBack.append(id)
+                case .askOnline(let record, let failure):
+                    run.statistics.tokens.prompt += failure.promptTokens
+                    run.statistics.tokens.completion += failure.completionTokens
+                    run.statistics.costUSD += failure.costUSD
+                    run.statistics.errorsByKind[failure.kind, default: 0] += 1
+                    writes.append(await askOnline(record, batch: batch, run: &run))
                 }
             }
             let lost = try await store.write(writes)
@@ -327,6 +333,29 @@ public struct BatchModeRunner: Sendable {
         case write(ResultWrite, failure: ClassifierError?)
         /// A cancelled line: hand the query back untouched.
         case handBack(QueryID)
+        /// An answer that does not validate: asked again online at once, with the repair request that quotes the
+        /// problems (the next batch would get the same answer from the same prompt). `failure` is what it spent.
+        case askOnline(QueryRecord, failure: ClassifierError)
+    }
+
+    /// Classifies a query whose batch answer did not validate through the online path, repair request included.
+    private func askOnline(_ record: QueryRecord, batch: ProviderBatch, run: inout RunState) async -> ResultWrite {
+        do {
+            var answer = try await classifier.classify(ClassificationRequest(id: record.id, query: record.query,
+                                                                             attempt: record.attempts))
+            if configuration.reuse, let scope = classifier.reuseScope { answer.reuseKey = record.query.reuseKey(scope: scope) }
+            if let threshold = configuration.reviewBelow { answer.needsReview = answer.confidence < threshold }
+            return ResultWrite(id: record.id, token: batch.token, outcome: .classified(answer))
+        } catch {
+            let failure = error as? ClassifierError ?? .server("\(error)")
+            run.statistics.tokens.prompt += failure.promptTokens
+            run.statistics.tokens.completion += failure.completionTokens
+            run.statistics.costUSD += failure.costUSD
+            run.statistics.errorsByKind[failure.kind, default: 0] += 1
+            let recorded = RecordedError(kind: failure.kind, message: failure.message, at: Date())
+            let last = record.attempts >= configuration.maxAttempts || failure.scope != .attempt
+            return ResultWrite(id: record.id, token: batch.token, outcome: .failed(recorded, retryAt: last ? nil : Date()))
+        }
     }
 
     /// What one line's result makes of its query.
@@ -341,6 +370,8 @@ public struct BatchModeRunner: Sendable {
                 }
                 if let threshold = configuration.reviewBelow { answer.needsReview = answer.confidence < threshold }
                 return .write(ResultWrite(id: record.id, token: batch.token, outcome: .classified(answer)), failure: nil)
+            } catch let error as ClassifierError where error.kind == ClassifierError.invalidOutput("").kind {
+                return .askOnline(record, failure: error)
             } catch let error as ClassifierError {
                 failure = error
             } catch {
