@@ -32,7 +32,7 @@ struct LLMClassifierTests {
             var configuration = LLMConfiguration(provider: provider, baseURL: base, model: "test-model",
                                                  apiKey: "sk-test-SECRET-123")
             configuration.retryPolicy = RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(50))
-            configuration.requestTimeout = .seconds(5)
+            configuration.requestTimeout = .seconds(60)  // a loaded CI machine can take seconds to answer
             configuration.prices["test-model"] = .init(promptPerMillion: 1_000, completionPerMillion: 2_000)
             configure(&configuration)
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
