@@ -159,6 +159,23 @@ public protocol QueryStore: Sendable {
     func run(_ id: String) async throws -> RunRecord?
 }
 
+extension QueryRecord {
+    /// This query's answer copied for another query with the same `reuseKey`: marked with its source, no tokens,
+    /// no cost, classified now, not flagged. `nil` when this query has no answer.
+    public func answerReused(as reuseKey: String) -> Classification? {
+        guard var answer = classification else { return nil }
+        answer.reuseKey = reuseKey
+        answer.reusedFrom = answer.reusedFrom ?? id
+        answer.promptTokens = 0
+        answer.completionTokens = 0
+        answer.costUSD = 0
+        answer.cachedPromptTokens = nil
+        answer.classifiedAt = Date()
+        answer.needsReview = false
+        return answer
+    }
+}
+
 extension QueryStore {
     /// Records a classification and marks the query `classified`.
     /// - Throws: ``StoreError/leaseLost(_:)`` when `token` is no longer the query's current lease token.

@@ -137,19 +137,11 @@ public struct BatchModeRunner: Sendable {
             var writes: [ResultWrite] = []
             toSend = []
             for (record, key) in zip(claimed, keys) {
-                guard let source = found[key], source.id != record.id, var answer = source.classification,
+                guard let source = found[key], source.id != record.id, let answer = source.answerReused(as: key),
                       let token = record.lease?.token else {
                     toSend.append(record)
                     continue
                 }
-                answer.reuseKey = key
-                answer.reusedFrom = answer.reusedFrom ?? source.id
-                answer.promptTokens = 0
-                answer.completionTokens = 0
-                answer.costUSD = 0
-                answer.cachedPromptTokens = nil
-                answer.classifiedAt = Date()
-                answer.needsReview = false
                 writes.append(ResultWrite(id: record.id, token: token, outcome: .classified(answer)))
             }
             let lost = try await store.write(writes)

@@ -28,17 +28,8 @@ struct QueryAttempt: Sendable {
     /// this query's: marked with its source, no tokens, no cost. `nil` when there is none, or the store did not
     /// say (the model is asked then).
     private func reusable(_ reuseKey: String, for record: QueryRecord) async -> Classification? {
-        guard let source = try? await reuseLookup(reuseKey), source.id != record.id,
-              var classification = source.classification else { return nil }
-        classification.reuseKey = reuseKey
-        classification.reusedFrom = classification.reusedFrom ?? source.id
-        classification.promptTokens = 0
-        classification.completionTokens = 0
-        classification.costUSD = 0
-        classification.cachedPromptTokens = nil
-        classification.classifiedAt = Date()
-        classification.needsReview = false
-        return classification
+        guard let source = try? await reuseLookup(reuseKey), source.id != record.id else { return nil }
+        return source.answerReused(as: reuseKey)
     }
 
     func run(_ record: QueryRecord) async -> QueryOutcome {
