@@ -12,6 +12,17 @@ public final class ScriptedClassifier: Classifier {
         /// Succeeds once `count` other calls have finished, or after `timeout` — whichever comes first. A query that
         /// waits for the rest of the backlog this way tells a pipeline from a batch that waits for its slowest.
         case succeedAfterOthers(count: Int, timeout: Duration)
+        /// Succeeds once the test opens `gate`: a state the test must observe lasts until it says so, however long
+        /// a loaded machine takes to get there.
+        case succeedWhenOpen(Gate)
+    }
+
+    /// Holds calls until the test opens it.
+    public final class Gate: Sendable {
+        private let opened = Mutex(false)
+        public init() {}
+        public func open() { opened.withLock { $0 = true } }
+        public var isOpen: Bool { opened.withLock { $0 } }
     }
 
     private struct State {
@@ -46,6 +57,9 @@ public final class ScriptedClassifier: Classifier {
             while finishedCount < count && ContinuousClock.now < deadline {
                 try await Task.sleep(for: .milliseconds(5))
             }
+            return classification
+        case .succeedWhenOpen(let gate):
+            while !gate.isOpen { try await Task.sleep(for: .milliseconds(5)) }
             return classification
         case .fail(let error, let delay):
             if delay > .zero { try await Task.sleep(for: delay) }

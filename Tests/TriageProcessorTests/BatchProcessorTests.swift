@@ -232,11 +232,11 @@ struct BatchProcessorTests {
     func stopFinishesInFlight(fixture: StoreFixture) async throws {
         try await fixture.withBacklog(40) { store in
             // The first call ends at once, so its slot's refill claims four and starts one: three are held unstarted.
-            // The others take long enough that a poller starved by a loaded machine still sees that state, and that
-            // the refill's claim from a MongoDB test server busy with the rest of the suite lands before they end.
+            // The others wait for the gate, so that state lasts until the stop, however slow the machine.
             let calls = Mutex(0)
+            let gate = ScriptedClassifier.Gate()
             let classifier = ScriptedClassifier { _ in
-                calls.withLock { $0 += 1; return $0 } == 1 ? .succeed() : .succeed(after: .seconds(20))
+                calls.withLock { $0 += 1; return $0 } == 1 ? .succeed() : .succeedWhenOpen(gate)
             }
             let control = RunControl()
             let processor = processor(store, classifier) {
@@ -246,6 +246,7 @@ struct BatchProcessorTests {
             async let run = processor.run(control: control)
             #expect(await eventually { classifier.finishedCount == 1 && classifier.inFlight == 4 })
             control.requestStop()
+            gate.open()
             let record = try await run
             #expect(record.state == .cancelled)
             #expect(record.statistics.classified == 5)
