@@ -97,10 +97,30 @@ public struct MockClassifier: Classifier {
     /// The first sentence of the subject or text, cut to 80 characters.
     static func summarize(_ query: SupportQuery) -> String {
         let source = query.subject.flatMap { $0.isEmpty ? nil : $0 } ?? query.text
+        if let summary = asciiSummary(source) { return summary }
         let flattened = source.split(whereSeparator: \.isNewline).joined(separator: " ")
         let sentence = flattened.split(whereSeparator: { ".!?".contains($0) }).first.map(String.init) ?? flattened
         let trimmed = sentence.trimmingCharacters(in: .whitespaces)
         return trimmed.count > 80 ? String(trimmed.prefix(79)) + "…" : trimmed
+    }
+
+    /// ``summarize(_:)`` of an ASCII text, read as bytes (the same rule: lines joined with a space, the first
+    /// sentence, trimmed of spaces and tabs, cut to 80): splitting a `String` reads it a character at a time, which
+    /// was a fifth of the mock's time. `nil` for any other text.
+    private static func asciiSummary(_ source: String) -> String? {
+        let bytes = source.utf8
+        guard bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        let flattened = Array(bytes.split(whereSeparator: { (0x0A ... 0x0D).contains($0) })
+            .joined(separator: [UInt8(ascii: " ")]))
+        let sentence = flattened.split(whereSeparator: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "!")
+                                                         || $0 == UInt8(ascii: "?") }).first ?? flattened[...]
+        let blank = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        let start = sentence.firstIndex { !blank($0) } ?? sentence.endIndex
+        let end = sentence.lastIndex { !blank($0) }.map { $0 + 1 } ?? start
+        let trimmed = sentence[start..<max(start, end)]
+        return trimmed.count > 80
+            ? String(decoding: trimmed.prefix(79), as: UTF8.self) + "…"
+            : String(decoding: trimmed, as: UTF8.self)
     }
 
     /// FNV-1a: a stable hash (Swift's `Hasher` is seeded per process).

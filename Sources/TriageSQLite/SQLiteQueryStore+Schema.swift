@@ -1,6 +1,5 @@
 import Foundation
 import GRDB
-import Synchronization
 import TriageCore
 
 extension SQLiteQueryStore {
@@ -124,103 +123,120 @@ struct QueryRow {
     }
 }
 
-extension QueryRecord {
-    /// Decodes a full `queries` row.
-    init(row: Row) throws {
-        let row = QueryColumns(row)
-        func date(_ column: String) -> Date? {
-            (row[column] as Double?).map(Date.init(timeIntervalSince1970:))
+/// Reads `queries` rows straight from SQLite's statement, column by position: every read of the table selects all its
+/// columns, whose positions are looked up once per statement. GRDB's `Row` copies each row and decodes each column
+/// through generic look-ups by name, which was most of a claim's time.
+struct QueryRecordReader {
+    /// The columns read, by their position in ``positions``.
+    private enum Column: Int, CaseIterable {
+        case id, externalId, text, subject, channel, customerId, createdAt, metadata, status, attempts, nextAttemptAt
+        case leaseOwner, leaseToken, leaseExpiresAt, errorKind, errorMessage, errorAt, category, priority, sentiment
+        case language, confidence, summary, model, taxonomyVersion, promptTokens, completionTokens, latencyMs
+        case classifiedAt, updatedAt, costUSD, expectedCategory, expectedPriority, expectedSentiment, needsReview
+        case correction, reuseKey, reusedFrom
+
+        /// The column's name in the table: the case's name in snake case.
+        var name: String {
+            self == .costUSD ? "cost_usd" : "\(self)".reduce(into: "") { name, character in
+                if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
+            }
         }
-        let metadataJSON: String? = row["metadata"]
-        let metadata = try metadataJSON.map {
+    }
+
+    private let statement: Statement
+    /// Each column's index in the statement's result, or -1 if it has none.
+    private let positions: [CInt]
+
+    init(_ statement: Statement) {
+        self.statement = statement
+        let index = Dictionary(statement.columnNames.enumerated().map { ($1, CInt($0)) },
+                               uniquingKeysWith: { first, _ in first })
+        positions = Column.allCases.map { index[$0.name] ?? -1 }
+    }
+
+    /// The records a statement yields, in its order.
+    static func records(_ statement: Statement, arguments: StatementArguments) throws -> [QueryRecord] {
+        let reader = QueryRecordReader(statement)
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        var records: [QueryRecord] = []
+        while try rows.next() != nil { records.append(try reader.record()) }
+        return records
+    }
+
+    private func read<Value: StatementColumnConvertible>(_ column: Column, as: Value.Type = Value.self) -> Value? {
+        let position = positions[column.rawValue]
+        return position < 0 ? nil : Value.fromStatement(statement.sqliteStatement, atUncheckedIndex: position)
+    }
+
+    private func text(_ column: Column) -> String? { read(column) }
+    private func real(_ column: Column) -> Double? { read(column) }
+    private func integer(_ column: Column) -> Int? { read(column) }
+    private func date(_ column: Column) -> Date? { real(column).map(Date.init(timeIntervalSince1970:)) }
+
+    /// The record at the statement's current row.
+    func record() throws -> QueryRecord {
+        let metadata = try text(.metadata).map {
             try JSONDecoder.triage.decode([String: String].self, from: Data($0.utf8))
         } ?? [:]
         var query = SupportQuery(
-            text: row["text"] ?? "",
-            subject: row["subject"],
-            channel: row["channel"],
-            customerId: row["customer_id"],
-            externalId: row["external_id"],
-            createdAt: date("created_at") ?? Date(timeIntervalSince1970: 0),
+            text: text(.text) ?? "",
+            subject: text(.subject),
+            channel: text(.channel),
+            customerId: text(.customerId),
+            externalId: text(.externalId),
+            createdAt: date(.createdAt) ?? Date(timeIntervalSince1970: 0),
             metadata: metadata
         )
-        let expected = ExpectedLabels(category: row["expected_category"], priority: row["expected_priority"],
-                                      sentiment: row["expected_sentiment"])
+        let expected = ExpectedLabels(category: text(.expectedCategory), priority: text(.expectedPriority),
+                                      sentiment: text(.expectedSentiment))
         query.expected = expected.isEmpty ? nil : expected
         var lease: Lease?
-        if let owner: String = row["lease_owner"], let token: String = row["lease_token"],
-           let expiresAt = date("lease_expires_at") {
+        if let owner = text(.leaseOwner), let token = text(.leaseToken), let expiresAt = date(.leaseExpiresAt) {
             lease = Lease(owner: owner, token: token, expiresAt: expiresAt)
         }
         var lastError: RecordedError?
-        if let kind: String = row["error_kind"] {
-            lastError = RecordedError(kind: kind, message: row["error_message"] ?? "", at: date("error_at") ?? Date())
+        if let kind = text(.errorKind) {
+            lastError = RecordedError(kind: kind, message: text(.errorMessage) ?? "", at: date(.errorAt) ?? Date())
         }
         var classification: Classification?
-        if let category: String = row["category"] {
+        if let category = text(.category) {
             classification = Classification(
                 category: category,
-                priority: row["priority"] ?? "",
-                sentiment: row["sentiment"] ?? "",
-                language: row["language"] ?? "",
-                confidence: row["confidence"] ?? 0,
-                summary: row["summary"] ?? "",
-                model: row["model"] ?? "",
-                taxonomyVersion: row["taxonomy_version"] ?? "",
-                promptTokens: row["prompt_tokens"] ?? 0,
-                completionTokens: row["completion_tokens"] ?? 0,
-                latencyMs: row["latency_ms"] ?? 0,
-                costUSD: row["cost_usd"] ?? 0,
-                classifiedAt: date("classified_at") ?? Date(),
-                needsReview: row["needs_review"] ?? false,
-                reuseKey: row["reuse_key"],
-                reusedFrom: (row["reused_from"] as String?).map(QueryID.init)
+                priority: text(.priority) ?? "",
+                sentiment: text(.sentiment) ?? "",
+                language: text(.language) ?? "",
+                confidence: real(.confidence) ?? 0,
+                summary: text(.summary) ?? "",
+                model: text(.model) ?? "",
+                taxonomyVersion: text(.taxonomyVersion) ?? "",
+                promptTokens: integer(.promptTokens) ?? 0,
+                completionTokens: integer(.completionTokens) ?? 0,
+                latencyMs: real(.latencyMs) ?? 0,
+                costUSD: real(.costUSD) ?? 0,
+                classifiedAt: date(.classifiedAt) ?? Date(),
+                needsReview: (integer(.needsReview) ?? 0) != 0,
+                reuseKey: text(.reuseKey),
+                reusedFrom: text(.reusedFrom).map(QueryID.init)
             )
         }
-        let statusName: String = row["status"] ?? ""
-        let id: Int64 = row["id"] ?? 0
+        let statusName = text(.status) ?? ""
+        let id = integer(.id) ?? 0
         guard let status = QueryStatus(rawValue: statusName) else {
             throw StoreError.database("query \(id): unknown status '\(statusName)'")
         }
-        self.init(
+        return QueryRecord(
             id: QueryID(String(id)),
             query: query,
             status: status,
-            attempts: row["attempts"] ?? 0,
-            nextAttemptAt: date("next_attempt_at") ?? Date(),
+            attempts: integer(.attempts) ?? 0,
+            nextAttemptAt: date(.nextAttemptAt) ?? Date(),
             lease: lease,
             lastError: lastError,
             classification: classification,
-            correction: try (row["correction"] as String?).map {
+            correction: try text(.correction).map {
                 try JSONDecoder.triage.decode(Correction.self, from: Data($0.utf8))
             },
-            updatedAt: date("updated_at") ?? Date()
+            updatedAt: date(.updatedAt) ?? Date()
         )
-    }
-}
-
-/// A `queries` row read by column position. Every read of the table selects all its columns in the schema's order,
-/// so their positions are looked up once and kept; GRDB's look-up by name compares the names, ignoring case, on
-/// every read of every column.
-private struct QueryColumns {
-    private static let layout = Mutex<(names: [String], index: [String: Int])?>(nil)
-
-    private let row: Row
-    private let index: [String: Int]
-
-    init(_ row: Row) {
-        self.row = row
-        if let known = Self.layout.withLock({ $0 }), known.names.elementsEqual(row.columnNames) {
-            index = known.index
-        } else {
-            let names = Array(row.columnNames)
-            let index = Dictionary(names.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
-            Self.layout.withLock { $0 = (names, index) }
-            self.index = index
-        }
-    }
-
-    subscript<Value: DatabaseValueConvertible>(_ name: String) -> Value? {
-        index[name].flatMap { row[$0] }
     }
 }

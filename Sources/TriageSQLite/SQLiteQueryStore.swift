@@ -124,7 +124,7 @@ public final class SQLiteQueryStore: QueryStore {
         // Expired leases first (the oldest work), then pending queries by due time: two searches that each walk
         // an index in order and stop at the limit. One search with OR sorted the whole backlog on every claim.
         return try await write { db in
-            let rows = try Row.fetchAll(db, sql: """
+            let claim = try db.cachedStatement(sql: """
                 UPDATE queries
                 SET status = 'processing', attempts = attempts + 1,
                     lease_owner = ?, lease_token = ?, lease_expires_at = ?, updated_at = ?
@@ -138,8 +138,10 @@ public final class SQLiteQueryStore: QueryStore {
                                     ORDER BY next_attempt_at, id LIMIT ?)
                     LIMIT ?)
                 RETURNING *
-                """, arguments: [owner, token, expiresAt, nowSeconds, nowSeconds, limit, nowSeconds, limit, limit])
-            return try rows.map(QueryRecord.init(row:)).sorted { $0.id < $1.id }
+                """)
+            return try QueryRecordReader.records(claim, arguments: [
+                owner, token, expiresAt, nowSeconds, nowSeconds, limit, nowSeconds, limit, limit,
+            ]).sorted { $0.id < $1.id }
         }
     }
 
@@ -266,7 +268,8 @@ public final class SQLiteQueryStore: QueryStore {
     public func find(_ id: QueryID) async throws -> QueryRecord? {
         guard let rowID = Int64(id.rawValue) else { return nil }
         return try await read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM queries WHERE id = ?", arguments: [rowID]).map(QueryRecord.init(row:))
+            try QueryRecordReader.records(db.cachedStatement(sql: "SELECT * FROM queries WHERE id = ?"),
+                                          arguments: [rowID]).first
         }
     }
 
@@ -279,8 +282,8 @@ public final class SQLiteQueryStore: QueryStore {
             for start in stride(from: 0, to: rowIDs.count, by: 10_000) {
                 let chunk = Array(rowIDs[start..<min(start + 10_000, rowIDs.count)])
                 let marks = Array(repeating: "?", count: chunk.count).joined(separator: ",")
-                found += try Row.fetchAll(db, sql: "SELECT * FROM queries WHERE id IN (\(marks))",
-                                          arguments: StatementArguments(chunk)).map(QueryRecord.init(row:))
+                found += try QueryRecordReader.records(db.makeStatement(sql: "SELECT * FROM queries WHERE id IN (\(marks))"),
+                                                       arguments: StatementArguments(chunk))
             }
             return found.sorted { $0.id < $1.id }
         }
@@ -314,7 +317,7 @@ public final class SQLiteQueryStore: QueryStore {
         _ = arguments.append(contentsOf: [limit])
         let sql = "SELECT * FROM queries WHERE \(conditions.joined(separator: " AND ")) ORDER BY id LIMIT ?"
         return try await read { [arguments] db in
-            try Row.fetchAll(db, sql: sql, arguments: arguments).map(QueryRecord.init(row:))
+            try QueryRecordReader.records(db.cachedStatement(sql: sql), arguments: arguments)
         }
     }
 
@@ -322,13 +325,13 @@ public final class SQLiteQueryStore: QueryStore {
         guard let rowID = Int64(id.rawValue) else { return nil }
         let json = String(decoding: try JSONEncoder.triage.encode(correction), as: UTF8.self)
         return try await write { db in
-            try Row.fetchOne(db, sql: """
+            try QueryRecordReader.records(db.makeStatement(sql: """
                 UPDATE queries
                 SET correction = ?, updated_at = ?,
                     status = CASE WHEN status IN ('pending', 'failed') THEN 'classified' ELSE status END
                 WHERE id = ?
                 RETURNING *
-                """, arguments: [json, Date().timeIntervalSince1970, rowID]).map(QueryRecord.init(row:))
+                """), arguments: [json, Date().timeIntervalSince1970, rowID]).first
         }
     }
 
@@ -339,9 +342,7 @@ public final class SQLiteQueryStore: QueryStore {
                 sql: "SELECT * FROM queries WHERE reuse_key = ? AND status = 'classified' LIMIT 1")
             var found: [String: QueryRecord] = [:]
             for key in Set(reuseKeys) {
-                if let row = try Row.fetchOne(statement, arguments: [key]) {
-                    found[key] = try QueryRecord(row: row)
-                }
+                found[key] = try QueryRecordReader.records(statement, arguments: [key]).first
             }
             return found
         }

@@ -60,4 +60,26 @@ struct MockClassifierTests {
         let hacked = try await classify(SupportQuery(text: "Someone hacked my account, lock it immediately!"))
         #expect(hacked.category == "account_access" && hacked.priority == "urgent" && hacked.sentiment == "negative")
     }
+
+    @Test("an ASCII text is summarised byte by byte exactly as any other text is character by character")
+    func asciiSummaryMatchesTheCharacterRule() async throws {
+        // The first sentence has a letter, so a non-ASCII letter after it changes no summary, only the reading.
+        var random = SeededGenerator(seed: 11)
+        let pieces = ["a", "Bc", " ", "  ", "\t", "\n", "\r\n", "\n\n", "!", "?", ".", "word", "x y"]
+        func text(_ count: Int, from pieces: [String]) -> String {
+            (0..<count).map { _ in pieces.randomElement(using: &random)! }.joined()
+        }
+        for _ in 0..<400 {
+            let first = text(Int.random(in: 0...60, using: &random), from: pieces.filter { !".!?".contains($0) })
+                + "z" + text(Int.random(in: 0...8, using: &random), from: [" ", "\t", "q"])
+            let ascii = first + "." + text(Int.random(in: 0...10, using: &random), from: pieces)
+            let bytes = try await classify(SupportQuery(text: ascii)).summary
+            let characters = try await classify(SupportQuery(text: ascii + " é")).summary
+            #expect(bytes == characters, "\(ascii.debugDescription)")
+        }
+        #expect(try await classify(SupportQuery(text: "\n  Where is\r\nmy order?! Thanks.")).summary
+                == "Where is my order")
+        #expect(try await classify(SupportQuery(text: String(repeating: "long ", count: 30))).summary
+                == String(String(repeating: "long ", count: 16).prefix(79)) + "…")
+    }
 }
