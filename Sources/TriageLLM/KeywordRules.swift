@@ -66,7 +66,7 @@ struct KeywordRules: Sendable {
     private let sentiments: [String]
 
     init(taxonomy: Taxonomy) {
-        var phrases = PhraseSet()
+        var phrases = PhraseSet.Builder()
         categories = taxonomy.categories.map { label in
             let keywords = Self.categoryKeywords[label.name] ?? []
             let described = Set(label.description.lowercased()
@@ -84,7 +84,7 @@ struct KeywordRules: Sendable {
         positive = phrases.add(Self.positiveWords)
         doubleBang = phrases.add(["!!"])[0]
         languages = Self.languageMarkers.map { ($0.0, phrases.add($0.1)) }
-        self.phrases = phrases
+        self.phrases = PhraseSet(phrases)
         fallbackCategory = taxonomy.categoryNames.contains("other") ? "other" : taxonomy.categoryNames.last ?? "other"
         priorities = taxonomy.priorityNames
         sentiments = taxonomy.sentimentNames
@@ -138,40 +138,72 @@ struct KeywordRules: Sendable {
     }
 }
 
-/// Phrases looked for in a text all at once: one pass over its bytes, trying at each position only the phrases that
-/// start with its byte. (String.contains goes through NSString on Linux, and a search per phrase reads the text a
-/// hundred times.)
+/// Phrases looked for in a text all at once: one pass over its bytes, trying at each position only the phrases whose
+/// first two bytes fall in the same bucket as its own. (String.contains goes through NSString on Linux, and a search per phrase reads the text
+/// a hundred times.)
 struct PhraseSet: Sendable {
-    private var phrases: [[UInt8]] = []
-    /// Per first byte, the phrases that start with it.
-    private var startingWith = [[Int]](repeating: [], count: 256)
+    /// Numbers phrases as they are added.
+    struct Builder {
+        fileprivate var phrases: [[UInt8]] = []
 
-    /// Adds phrases (not empty); returns their numbers, which index ``found(in:)``'s answer.
-    mutating func add(_ words: [String]) -> [Int] {
-        words.map { word in
-            let bytes = Array(word.utf8)
-            precondition(!bytes.isEmpty, "a phrase cannot be empty")
-            phrases.append(bytes)
-            startingWith[Int(bytes[0])].append(phrases.count - 1)
-            return phrases.count - 1
+        /// Adds phrases (not empty); returns their numbers, which index ``PhraseSet/found(in:)``'s answer.
+        mutating func add(_ words: [String]) -> [Int] {
+            words.map { word in
+                precondition(!word.utf8.isEmpty, "a phrase cannot be empty")
+                phrases.append(Array(word.utf8))
+                return phrases.count - 1
+            }
         }
+    }
+
+    /// Every phrase's bytes, one after another: phrase `n` is `bytes[start[n] ..< start[n + 1]]`.
+    private let bytes: [UInt8]
+    private let start: [Int]
+    /// The phrases whose first two bytes fall in bucket `b` (``bucket(_:_:)``) are
+    /// `numbers[firstInBucket[b] ..< firstInBucket[b + 1]]`; one-byte phrases are listed by their byte in `oneByte`.
+    private let firstInBucket: [Int32]
+    private let numbers: [Int32]
+    private let oneByte: [[Int]]
+
+    init(_ builder: Builder) {
+        bytes = builder.phrases.flatMap { $0 }
+        start = builder.phrases.reduce(into: [0]) { $0.append($0.last! + $1.count) }
+        var buckets = [[Int32]](repeating: [], count: Self.bucketCount)
+        var oneByte = [[Int]](repeating: [], count: 256)
+        for (number, phrase) in builder.phrases.enumerated() {
+            if phrase.count == 1 {
+                oneByte[Int(phrase[0])].append(number)
+            } else {
+                buckets[Self.bucket(phrase[0], phrase[1])].append(Int32(number))
+            }
+        }
+        numbers = buckets.flatMap { $0 }
+        firstInBucket = buckets.reduce(into: [0]) { $0.append($0.last! + Int32($1.count)) }
+        self.oneByte = oneByte
+    }
+
+    private static let bucketCount = 4_096
+
+    private static func bucket(_ first: UInt8, _ second: UInt8) -> Int {
+        (Int(first) << 5 ^ Int(second)) & (bucketCount - 1)
     }
 
     /// Which phrases occur in `text`, by number.
     func found(in text: String) -> [Bool] {
-        var found = [Bool](repeating: false, count: phrases.count)
+        var found = [Bool](repeating: false, count: start.count - 1)
         var text = text
         text.withUTF8 { text in
-            for start in text.indices {
-                for number in startingWith[Int(text[start])] where !found[number] {
-                    let phrase = phrases[number]
-                    guard phrase.count <= text.count - start else { continue }
-                    var matched = true
-                    for offset in 1..<phrase.count where text[start + offset] != phrase[offset] {
-                        matched = false
-                        break
-                    }
-                    if matched { found[number] = true }
+            for position in text.indices {
+                for number in oneByte[Int(text[position])] { found[number] = true }
+                guard position + 1 < text.count else { break }
+                let bucket = Self.bucket(text[position], text[position + 1])
+                for slot in Int(firstInBucket[bucket]) ..< Int(firstInBucket[bucket + 1]) {
+                    let number = Int(numbers[slot])
+                    let (from, length) = (start[number], start[number + 1] - start[number])
+                    guard !found[number], length <= text.count - position else { continue }
+                    var offset = 0
+                    while offset < length, text[position + offset] == bytes[from + offset] { offset += 1 }
+                    if offset == length { found[number] = true }
                 }
             }
         }
