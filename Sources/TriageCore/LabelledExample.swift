@@ -28,6 +28,6 @@ extension Array where Element == LabelledExample {
                 hasher.update(data: Data([0]))
             }
         }
-        return hasher.finalize().prefix(6).map { String(format: "%02x", $0) }.joined()
+        return hasher.finalize().prefix(6).hexDigits
     }
 }

@@ -81,7 +81,7 @@ public struct RateBudget: Sendable, Hashable, Codable {
     /// Processes with the same endpoint and key share one budget; a different key (or none) is another budget.
     public static func name(endpoint: String, apiKey: String?) -> String {
         let digest = SHA256.hash(data: Data((endpoint + "\u{1F}" + (apiKey ?? "")).utf8))
-        return "key-" + digest.prefix(12).map { String(format: "%02x", $0) }.joined()
+        return "key-" + digest.prefix(12).hexDigits
     }
 }
 

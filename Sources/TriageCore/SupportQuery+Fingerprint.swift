@@ -7,7 +7,7 @@ extension SupportQuery {
     public var contentFingerprint: String {
         let fields = [text, subject ?? "", channel ?? "", customerId ?? ""].joined(separator: "\u{1F}")
         let digest = SHA256.hash(data: Data(fields.utf8))
-        return "fp-" + digest.prefix(8).map { String(format: "%02x", $0) }.joined()
+        return "fp-" + digest.prefix(8).hexDigits
     }
 }
 
@@ -18,6 +18,6 @@ extension SupportQuery {
     public func reuseKey(scope: String) -> String {
         let normalised = text.lowercased().split(whereSeparator: { $0.isWhitespace }).joined(separator: " ")
         let digest = SHA256.hash(data: Data((scope + "\u{1F}" + normalised).utf8))
-        return "rk-" + digest.prefix(16).map { String(format: "%02x", $0) }.joined()
+        return "rk-" + digest.prefix(16).hexDigits
     }
 }

@@ -44,7 +44,7 @@ public struct Taxonomy: Sendable, Hashable, Codable {
         encoder.outputFormatting = [.sortedKeys]
         let data = (try? encoder.encode(self)) ?? Data()
         let digest = SHA256.hash(data: data)
-        return digest.prefix(6).map { String(format: "%02x", $0) }.joined()
+        return digest.prefix(6).hexDigits
     }
 
     /// The fields the model is asked for, in answer order.

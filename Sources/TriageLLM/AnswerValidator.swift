@@ -28,8 +28,10 @@ struct AnswerValidator: Sendable {
                 problems.append(object[field] == nil ? "'\(field)' is missing" : "'\(field)' must be a string")
                 return ""
             }
-            let normalized = raw.trimmingCharacters(in: .whitespaces).lowercased().replacingOccurrences(of: " ", with: "_")
-                .replacingOccurrences(of: "-", with: "_")
+            // Spaces and hyphens are single bytes in UTF-8, never part of another character's bytes.
+            let normalized = String(decoding: raw.trimmingWhitespace.lowercased().utf8.map {
+                $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0
+            }, as: UTF8.self)
             guard allowed.contains(normalized) else {
                 problems.append("\(field) '\(raw)' is not one of \(allowed.joined(separator: ", "))")
                 return ""
@@ -43,8 +45,7 @@ struct AnswerValidator: Sendable {
         var language = ""
         if !taxonomy.asks(.language) {
             // Not asked for.
-        } else if let raw = object["language"]?.stringValue?.trimmingCharacters(in: .whitespaces).lowercased(),
-           raw.range(of: "^[a-z]{2,3}(-[a-z0-9]{2,4})?$", options: .regularExpression) != nil {
+        } else if let raw = object["language"]?.stringValue?.trimmingWhitespace.lowercased(), Self.isLanguageCode(raw) {
             language = raw
         } else {
             problems.append("'language' must be an ISO 639-1 code such as \"en\"")
@@ -60,18 +61,28 @@ struct AnswerValidator: Sendable {
             problems.append("'confidence' must be a number from 0 to 1 (got \(shown))")
         }
 
-        var summary = object["summary"]?.stringValue?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        var summary = object["summary"]?.stringValue?.trimmingWhitespace ?? ""
         if summary.isEmpty && taxonomy.asks(.summary) { problems.append("'summary' must be a non-empty string") }
-        if summary.count > 200 { summary = String(summary.prefix(199)) + "…" }
+        if summary.utf8.count > 200, summary.count > 200 { summary = String(summary.prefix(199)) + "…" }
 
         guard problems.isEmpty else { throw ValidationProblems(problems) }
         return ValidatedAnswer(category: category, priority: priority, sentiment: sentiment, language: language,
                                confidence: confidence, summary: summary)
     }
 
+    /// Whether `code` reads as an ISO 639 code, with a region or script if any: `[a-z]{2,3}(-[a-z0-9]{2,4})?`.
+    static func isLanguageCode(_ code: String) -> Bool {
+        let parts = code.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
+        let letter = { (byte: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
+        let digit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+        guard (2...3).contains(parts[0].count), parts[0].allSatisfy(letter) else { return false }
+        return parts.count == 1
+            || parts.count == 2 && (2...4).contains(parts[1].count) && parts[1].allSatisfy { letter($0) || digit($0) }
+    }
+
     /// The JSON object in `content`: the whole text, or inside a Markdown fence, or from the first `{` to the last `}`.
     static func extractObject(from content: String) -> JSONValue? {
-        let trimmed = content.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = content.trimmingWhitespace
         var candidates = [trimmed]
         if let start = trimmed.firstIndex(of: "{"), let end = trimmed.lastIndex(of: "}"), start < end {
             candidates.append(String(trimmed[start...end]))

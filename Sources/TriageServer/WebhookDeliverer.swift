@@ -42,7 +42,7 @@ public enum WebhookSignature {
         var message = Array("\(timestamp).".utf8)
         message.append(contentsOf: body)
         let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Array(secret.utf8)))
-        return "v1=" + code.map { String(format: "%02x", $0) }.joined()
+        return "v1=" + code.hexDigits
     }
 
     /// Whether `signature` is valid for `body` and `timestamp`, and the timestamp within `tolerance` of `now`.

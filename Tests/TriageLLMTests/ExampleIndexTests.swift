@@ -1,6 +1,6 @@
 import Testing
 import TriageCore
-import TriageLLM
+@testable import TriageLLM
 
 @Suite("ExampleIndex")
 struct ExampleIndexTests {
@@ -41,5 +41,17 @@ struct ExampleIndexTests {
         let twins = ExampleIndex([LabelledExample(text: "lost card", category: "a"),
                                   LabelledExample(text: "lost card", category: "b")])
         #expect(twins.nearest(to: "card lost again", k: 2).map(\.example.category) == ["a", "b"])
+    }
+
+    @Test("ASCII text is split into words byte by byte exactly as any other text is character by character")
+    func asciiWordsMatchTheCharacterRule() {
+        var random = SeededGenerator(seed: 9)
+        let pieces = ["a", "Zq", "09", " ", "\t", "\r\n", "'", "-", "_", "@", "[", "`", "{", "~", "^", "Order", "x1"]
+        for _ in 0..<400 {
+            let text = (0..<Int.random(in: 0...30, using: &random)).map { _ in pieces.randomElement(using: &random)! }
+                .joined()
+            // A trailing non-ASCII word sends the text the character way, and adds only itself.
+            #expect(ExampleIndex.words(text) == Array(ExampleIndex.words(text + " é").dropLast()), "\(text.debugDescription)")
+        }
     }
 }
