@@ -279,7 +279,7 @@ public struct BatchModeRunner: Sendable {
             // writing this batch) or taken over by another worker: it is not this batch's to write.
             let held = try await records(ids).filter { $0.lease?.token == batch.token }
             // Reading and validating the answers is most of the work: spread over the cores.
-            let decisions = await Self.concurrently(held) { record in
+            let decisions = await held.concurrentMap { record in
                 decide(record, result: results[record.id.rawValue]
                        ?? (batch.state == .cancelled ? .cancelled : .expired), batch: batch)
             }
@@ -380,23 +380,6 @@ public struct BatchModeRunner: Sendable {
         let last = record.attempts >= configuration.maxAttempts
         return .write(ResultWrite(id: record.id, token: batch.token,
                                   outcome: .failed(recorded, retryAt: last ? nil : Date())), failure: failure)
-    }
-
-    /// `transform` over `items` on every core, in order.
-    private static func concurrently<T: Sendable, U: Sendable>(
-        _ items: [T], _ transform: @escaping @Sendable (T) -> U
-    ) async -> [U] {
-        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, items.count / 100))
-        let size = (items.count + parts - 1) / max(1, parts)
-        return await withTaskGroup(of: (Int, [U]).self) { group in
-            for part in 0..<parts {
-                let slice = Array(items[min(items.count, part * size)..<min(items.count, (part + 1) * size)])
-                group.addTask { (part, slice.map(transform)) }
-            }
-            var results = [[U]](repeating: [], count: parts)
-            for await (part, mapped) in group { results[part] = mapped }
-            return results.flatMap { $0 }
-        }
     }
 
     private func count(_ answer: Classification, run: inout RunState) {

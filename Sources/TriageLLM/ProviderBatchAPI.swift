@@ -92,10 +92,14 @@ struct BatchHTTP: Sendable {
     }
 
     /// The lines of a JSONL body, each parsed.
-    static func lines(_ data: Data) -> [JSONValue] {
-        data.withUnsafeBytes { bytes in
-            bytes.split(separator: UInt8(ascii: "\n")).compactMap { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0)) }
+    static func lines(_ data: Data) async -> [JSONValue] {
+        // Found in one pass, parsed on every core: a 50,000-line file is tens of megabytes of JSON.
+        let lines = data.withUnsafeBytes { bytes in
+            bytes.split(separator: UInt8(ascii: "\n")).map { $0.startIndex..<$0.endIndex }
         }
+        return await lines.concurrentMap { line in
+            data.withUnsafeBytes { JSONValue.parse(UnsafeRawBufferPointer(rebasing: $0[line])) }
+        }.compactMap { $0 }
     }
 }
 
@@ -166,7 +170,7 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
     func results(_ status: ProviderBatchStatus) async throws -> [String: ProviderBatchLineResult] {
         var results: [String: ProviderBatchLineResult] = [:]
         for fileId in [status.outputFileId, status.errorFileId].compactMap({ $0 }) {
-            for line in BatchHTTP.lines(try await http.send(.GET, baseURL + "/files/\(fileId)/content")) {
+            for line in await BatchHTTP.lines(try await http.send(.GET, baseURL + "/files/\(fileId)/content")) {
                 guard let customId = line["custom_id"]?.stringValue else { continue }
                 let response = line["response"]
                 if let code = response?["status_code"]?.intValue, (200..<300).contains(code),
@@ -237,7 +241,7 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
     func results(_ status: ProviderBatchStatus) async throws -> [String: ProviderBatchLineResult] {
         guard let url = status.resultsURL else { return [:] }
         var results: [String: ProviderBatchLineResult] = [:]
-        for line in BatchHTTP.lines(try await http.send(.GET, url)) {
+        for line in await BatchHTTP.lines(try await http.send(.GET, url)) {
             guard let customId = line["custom_id"]?.stringValue, let result = line["result"] else { continue }
             switch result["type"]?.stringValue {
             case "succeeded":
