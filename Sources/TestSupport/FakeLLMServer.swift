@@ -94,6 +94,8 @@ public final class FakeLLMServer: Sendable {
     private struct FakeBatch {
         var anthropic: Bool
         var lines: [(customId: String, body: Data)]
+        var metadata: [String: String] = [:]
+        var createdAt = Int(Date().timeIntervalSince1970)
         var number = 0
         var polls = 0
         var cancelling = false
@@ -114,11 +116,16 @@ public final class FakeLLMServer: Sendable {
         /// An OpenAI-compatible endpoint (`http://127.0.0.1:PORT/v1`, llama.cpp's server say) that answers the lines
         /// instead of the script: real classifications through the batch API.
         public var upstream: String?
+        /// Creating an OpenAI batch starts it, and the answer never comes: a client that dies then has a batch at
+        /// the provider whose id it never learnt.
+        public var createUnanswered: Bool
 
-        public init(pollsInProgress: Int = 1, expire: Bool = false, upstream: String? = nil) {
+        public init(pollsInProgress: Int = 1, expire: Bool = false, upstream: String? = nil,
+                    createUnanswered: Bool = false) {
             self.pollsInProgress = pollsInProgress
             self.expire = expire
             self.upstream = upstream
+            self.createUnanswered = createUnanswered
         }
     }
 
@@ -355,8 +362,22 @@ public final class FakeLLMServer: Sendable {
                       let data = try? JSONSerialization.data(withJSONObject: body) else { return nil }
                 return (customId, data)
             }
-            let id = createBatch(FakeBatch(anthropic: false, lines: lines))
+            let id = createBatch(FakeBatch(anthropic: false, lines: lines,
+                                           metadata: request["metadata"] as? [String: String] ?? [:]))
+            if batchBehaviour.withLock({ $0.createUnanswered }) { try? await Task.sleep(for: .seconds(3600)) }
             return (200, json(openAIBatch(id) ?? [:]))
+        } else if matches(.GET, "v1/batches") != nil {
+            // Newest first, a page at a time: `limit`, and `after` the last id of the page before.
+            let query = URLComponents(string: head.uri)?.queryItems ?? []
+            let limit = query.first { $0.name == "limit" }?.value.flatMap(Int.init) ?? 20
+            let after = query.first { $0.name == "after" }?.value
+            let ids = state.withLock { state in
+                state.batches.filter { !$0.value.anthropic }.sorted { $0.value.number > $1.value.number }.map(\.key)
+            }
+            let rest = after.flatMap { ids.firstIndex(of: $0) }.map { Array(ids[($0 + 1)...]) } ?? ids
+            let page = Array(rest.prefix(limit))
+            return (200, json(["object": "list", "data": page.compactMap(openAIBatch), "has_more": rest.count > limit,
+                               "first_id": page.first ?? "", "last_id": page.last ?? ""] as [String: Any]))
         } else if let id = matches(.GET, "v1/batches/*") {
             await advance(id)
             return openAIBatch(id).map { (200, json($0)) } ?? notFound
@@ -513,7 +534,7 @@ public final class FakeLLMServer: Sendable {
         let status = batch.ended ?? (batch.cancelling ? "cancelling" : batch.polls == 0 ? "validating" : "in_progress")
         var object: [String: Any] = [
             "id": id, "object": "batch", "status": status, "endpoint": "/v1/chat/completions",
-            "completion_window": "24h",
+            "completion_window": "24h", "metadata": batch.metadata, "created_at": batch.createdAt,
             "request_counts": ["total": batch.lines.count, "completed": batch.succeeded, "failed": batch.failed],
         ]
         object["output_file_id"] = batch.outputFileId

@@ -206,7 +206,16 @@ public struct BatchModeRunner: Sendable {
                         onProgress: @Sendable (String) -> Void) async throws {
         var open = batches
         for index in open.indices where open[index].providerBatchId == nil {
-            // Recorded but never confirmed: the run stopped between the two. Send it now.
+            // Recorded but never confirmed: the run stopped between the two. If the provider started it (its
+            // metadata names it), poll that one; otherwise send it now.
+            let name = open[index].id, since = open[index].createdAt
+            if let started = try await patiently({ try await api.submitted(named: name, since: since) }) {
+                open[index].providerBatchId = started
+                open[index].state = .validating
+                try await store.saveBatch(open[index])
+                onProgress("batch \(started): found at the provider, started before the last run stopped")
+                continue
+            }
             let records = try await records(open[index].queryIds)
             let lines = try records.map { (customId: $0.id.rawValue, body: try classifier.requestBody(for: $0.query)) }
             open[index].providerBatchId = try await api.submit(lines, metadata: ["triage_batch": open[index].id,

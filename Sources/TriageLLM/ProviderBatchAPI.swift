@@ -33,6 +33,10 @@ protocol ProviderBatchAPI: Sendable {
     /// where the API keeps metadata.
     /// - Parameter lines: Each line's `custom_id` and request body (JSON, as the online path sends it).
     func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String
+    /// The provider's id of a batch submitted with `metadata["triage_batch"] == name` no earlier than `since`, if the
+    /// provider lists one: a run that stopped between starting a batch and recording its id finds it here instead
+    /// of paying for it again. `nil` where the API keeps no metadata to tell batches apart.
+    func submitted(named name: String, since: Date) async throws -> String?
     func status(_ id: String) async throws -> ProviderBatchStatus
     /// Each line's result by `custom_id`; lines missing from the results are not in the answer.
     func results(_ status: ProviderBatchStatus) async throws -> [String: ProviderBatchLineResult]
@@ -145,6 +149,24 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
         return id
     }
 
+    func submitted(named name: String, since: Date) async throws -> String? {
+        // Newest first; the pages stop at batches created before this one was recorded (with a few minutes for the
+        // two clocks), and at fifty pages.
+        let oldest = since.timeIntervalSince1970 - 300
+        var after: String?
+        for _ in 0..<50 {
+            let page = try await http.json(.GET, baseURL + "/batches?limit=100" + (after.map { "&after=\($0)" } ?? ""))
+            let batches = page["data"]?.arrayValue ?? []
+            if let found = batches.first(where: { $0["metadata"]?["triage_batch"]?.stringValue == name }) {
+                return found["id"]?.stringValue
+            }
+            guard page["has_more"] == .bool(true), let last = batches.last?["id"]?.stringValue,
+                  batches.allSatisfy({ ($0["created_at"]?.doubleValue ?? 0) >= oldest }) else { return nil }
+            after = last
+        }
+        return nil
+    }
+
     func status(_ id: String) async throws -> ProviderBatchStatus {
         let batch = try await http.json(.GET, baseURL + "/batches/\(id)")
         let state: ProviderBatch.State = switch batch["status"]?.stringValue ?? "" {
@@ -220,6 +242,9 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
         guard let id = batch["id"]?.stringValue else { throw ClassifierError.server("the batch was created without an id") }
         return id
     }
+
+    /// Anthropic's batches keep no metadata: nothing tells this run's batch from another's of the same size.
+    func submitted(named name: String, since: Date) async throws -> String? { nil }
 
     func status(_ id: String) async throws -> ProviderBatchStatus {
         let batch = try await http.json(.GET, batchesURL + "/\(id)")

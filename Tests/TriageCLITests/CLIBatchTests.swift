@@ -79,6 +79,34 @@ struct CLIBatchTests {
         #expect(records.allSatisfy { $0.status == .classified && $0.attempts == 1 })
     }
 
+    @Test("a run killed after the provider started its batch but before it learnt the id finds that batch by its metadata")
+    func killedBeforeRecordingTheId() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "12", "--store", store])
+        let server = FakeLLMServer(batches: .init(pollsInProgress: 0, createUnanswered: true)) { _ in .classification() }
+        try await server.run {
+            let first = try TriageBinary.start(arguments(server, store: store), environment: Self.environment)
+            let deadline = ContinuousClock.now + .seconds(60)
+            while server.batchesCreated == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            // The provider has the batch; the store has it recorded, without the provider's id.
+            #expect(server.batchesCreated == 1)
+            first.signal(SIGKILL)
+            _ = try await first.wait()
+            server.setBatchBehaviour(.init(pollsInProgress: 0))
+            let second = try await TriageBinary.run(arguments(server, store: store), environment: Self.environment)
+            #expect(second.status == 0, "\(second.stderr)")
+            #expect(second.stderr.contains("found at the provider"), "\(second.stderr)")
+            #expect(try statistics(second)["classified"] as? Int == 12)
+        }
+        #expect(server.batchesCreated == 1, "the second run polled the batch the provider had started, not a new one")
+        let counts = try await TriageBinary.statusCounts(store: store)
+        #expect(counts["classified"] == 12 && counts.values.reduce(0, +) == 12, "\(counts)")
+    }
+
     @Test("errored and expired lines go back to pending and the next batch answers them; an invalid one is repaired online")
     func failedLines() async throws {
         let folder = try TemporaryDirectory()
