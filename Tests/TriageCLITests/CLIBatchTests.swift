@@ -58,11 +58,7 @@ struct CLIBatchTests {
         try await server.run {
             let first = try TriageBinary.start(arguments(server, store: store), environment: Self.environment)
             // Wait for the batch to be created and polled.
-            let deadline = ContinuousClock.now + .seconds(60)
-            while !first.stderrSoFar.contains("in_progress"), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(first.stderrSoFar.contains("in_progress"), "\(first.stderrSoFar)")
+            #expect(await eventually { first.stderrSoFar.contains("in_progress") }, "\(first.stderrSoFar)")
             first.signal(SIGKILL)
             _ = try await first.wait()
             #expect(server.batchesCreated == 1)
@@ -88,12 +84,8 @@ struct CLIBatchTests {
         let server = FakeLLMServer(batches: .init(pollsInProgress: 0, createUnanswered: true)) { _ in .classification() }
         try await server.run {
             let first = try TriageBinary.start(arguments(server, store: store), environment: Self.environment)
-            let deadline = ContinuousClock.now + .seconds(60)
-            while server.batchesCreated == 0, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(20))
-            }
             // The provider has the batch; the store has it recorded, without the provider's id.
-            #expect(server.batchesCreated == 1)
+            #expect(await eventually { server.batchesCreated == 1 })
             first.signal(SIGKILL)
             _ = try await first.wait()
             server.setBatchBehaviour(.init(pollsInProgress: 0))
@@ -186,10 +178,7 @@ struct CLIBatchTests {
         try await server.run {
             let running = try TriageBinary.start(arguments(server, store: store) + ["--no-reuse"],
                                                  environment: Self.environment)
-            let deadline = ContinuousClock.now + .seconds(60)
-            while !running.stderrSoFar.contains("in_progress"), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
+            #expect(await eventually { running.stderrSoFar.contains("in_progress") }, "\(running.stderrSoFar)")
             let cancelled = try await TriageBinary.run(
                 ["batches", "cancel", "batch_1", "--store", store, "--llm", "openai", "--llm-url", server.openAIBaseURL],
                 environment: Self.environment)
