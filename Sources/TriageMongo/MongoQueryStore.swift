@@ -495,21 +495,21 @@ public final class MongoQueryStore: QueryStore, ProviderBatchStore {
     }
 
     public func batches(limit: Int) async throws -> [ProviderBatch] {
-        let batchesCollection = self.batchesCollection
-        let documents = try await connection.perform { session in
-            try session.find(batchesCollection, [:],
-                             options: ["sort": .document(["createdAt": .int32(-1)]), "limit": .int64(Int64(limit))])
-        }
-        return try documents.compactMap { $0["record"] }.map { try Self.decode(ProviderBatch.self, from: $0) }
+        try await newestRecords(ProviderBatch.self, in: batchesCollection, by: "createdAt", limit: limit)
     }
 
     public func runs(limit: Int) async throws -> [RunRecord] {
-        let runsCollection = self.runsCollection
+        try await newestRecords(RunRecord.self, in: runsCollection, by: "startedAt", limit: limit)
+    }
+
+    /// The `record` field of the newest `limit` documents of a collection, newest first by `field`.
+    private func newestRecords<Record: Decodable>(_ type: Record.Type, in collection: String, by field: String,
+                                                  limit: Int) async throws -> [Record] {
         let documents = try await connection.perform { session in
-            try session.find(runsCollection, [:],
-                             options: ["sort": .document(["startedAt": .int32(-1)]), "limit": .int64(Int64(limit))])
+            try session.find(collection, [:],
+                             options: ["sort": .document([field: .int32(-1)]), "limit": .int64(Int64(limit))])
         }
-        return try documents.compactMap { $0["record"] }.map { try Self.decode(RunRecord.self, from: $0) }
+        return try documents.compactMap { $0["record"] }.map { try Self.decode(Record.self, from: $0) }
     }
 
     public func run(_ id: String) async throws -> RunRecord? {

@@ -30,17 +30,11 @@ struct LLMClassifierLogprobsTests {
         let classification = try await server.run {
             var configuration = LLMConfiguration(provider: .openAI, baseURL: server.openAIBaseURL, model: "m")
             configuration.requestTimeout = .seconds(60)  // a loaded CI machine can take seconds to answer
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
-                                           logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
             let request = ClassificationRequest(id: QueryID("1"), query: SupportQuery(text: text), attempt: 1)
-            do {
-                let classification = try await classifier.classify(request)
-                try await client.shutdown()
-                return classification
-            } catch {
-                try? await client.shutdown()
-                throw error
+            return try await withHTTPClient { client in
+                try await LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
+                                        logger: Logger(label: "t", factory: { _ in SwiftLogNoOpLogHandler() }))
+                    .classify(request)
             }
         }
         return (classification, server)

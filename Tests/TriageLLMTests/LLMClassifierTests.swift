@@ -35,16 +35,9 @@ struct LLMClassifierTests {
             configuration.requestTimeout = .seconds(60)  // a loaded CI machine can take seconds to answer
             configuration.prices["test-model"] = .init(promptPerMillion: 1_000, completionPerMillion: 2_000)
             configure(&configuration)
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
-                                           logger: Self.silent)
-            do {
-                let result = try await body(classifier, server)
-                try await client.shutdown()
-                return result
-            } catch {
-                try? await client.shutdown()
-                throw error
+            return try await withHTTPClient { client in
+                try await body(LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
+                                             logger: Self.silent), server)
             }
         }
     }

@@ -26,16 +26,9 @@ struct PromptCachingTests {
             let base = provider == .openAI ? server.openAIBaseURL : server.anthropicBaseURL
             var configuration = LLMConfiguration(provider: provider, baseURL: base, model: "test-model", apiKey: "sk-t")
             configuration.prices["test-model"] = Self.price
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
-                                           logger: Self.silent, examples: examples.map(ExampleIndex.init))
-            do {
-                let result = try await body(classifier, server)
-                try await client.shutdown()
-                return result
-            } catch {
-                try? await client.shutdown()
-                throw error
+            return try await withHTTPClient { client in
+                try await body(LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
+                                             logger: Self.silent, examples: examples.map(ExampleIndex.init)), server)
             }
         }
     }
