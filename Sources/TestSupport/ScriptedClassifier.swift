@@ -67,6 +67,11 @@ public final class ScriptedClassifier: Classifier {
         }
     }
 
+    /// Scripted answers are not reused, estimated, or sent in batches.
+    public var reuseScope: String? { nil }
+    public func estimate(_ query: SupportQuery) -> UsageEstimate? { nil }
+    public var batches: (any ProviderBatches)? { nil }
+
     private var classification: Classification {
         Classification(
             category: "orders_shipping", priority: "normal", sentiment: "neutral", language: "en",

@@ -45,7 +45,7 @@ extension Bench {
 
     /// Classifies the store through the fake, online (64 in flight) or in batch mode.
     static func classify(store: SQLiteQueryStore, baseURL: String, batch: Bool, reuse: Bool,
-                         onProgress: @escaping @Sendable (String) -> Void = { _ in }) async throws -> RunRecord {
+                         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }) async throws -> RunRecord {
         var configuration = LLMConfiguration(provider: .openAI, baseURL: baseURL, model: "gpt-4o-mini", apiKey: "sk-bench")
         configuration.requestTimeout = .seconds(300)
         var http = HTTPClient.Configuration()
@@ -54,21 +54,16 @@ extension Bench {
         let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
                                        logger: silent)
         do {
-            let record: RunRecord
+            var settings = BatchProcessor.Configuration()
+            settings.batchSize = 64
+            settings.maxConcurrent = 64
+            settings.reuse = reuse
             if batch {
-                var settings = BatchModeRunner.Configuration(owner: "bench")
-                settings.pollInterval = .milliseconds(20)
-                settings.reuse = reuse
-                record = try await BatchModeRunner(store: store, classifier: classifier, configuration: settings,
-                                                   logger: silent).run(onProgress: onProgress)
-            } else {
-                var settings = BatchProcessor.Configuration()
-                settings.batchSize = 64
-                settings.maxConcurrent = 64
-                settings.reuse = reuse
-                record = try await BatchProcessor(store: store, classifier: classifier, configuration: settings,
-                                                  logger: silent).run()
+                settings.via = .batch
+                settings.batch.pollInterval = .milliseconds(20)
             }
+            let record = try await BatchProcessor(store: store, classifier: classifier, configuration: settings,
+                                                  logger: silent).run(onProgress: onProgress)
             try await client.shutdown()
             return record
         } catch {
@@ -92,7 +87,7 @@ extension Bench {
                 let store = try await filledStore(count: count, in: folder)
                 let completed = Marker()
                 let record = try await classify(store: store, baseURL: server.openAIBaseURL, batch: true, reuse: false) {
-                    if $0.contains(": completed") { completed.mark() }
+                    if $0.batches?.contains(where: { $0.state == .completed }) == true { completed.mark() }
                 }
                 guard record.statistics.classified == count, let start = completed.at,
                       let end = record.statistics.finishedAt else { throw BenchError("batch ingestion did not finish") }

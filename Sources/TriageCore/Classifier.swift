@@ -31,12 +31,13 @@ public protocol Classifier: Sendable {
     /// What classifying `query` would spend, estimated from the request that would be sent (examples included)
     /// without sending it; `nil` when the classifier cannot tell.
     func estimate(_ query: SupportQuery) -> UsageEstimate?
-}
 
-extension Classifier {
-    public var reuseScope: String? { nil }
+    /// The provider's batch API for this classifier's requests (half the price, answers within a day), or `nil`
+    /// when it has none.
+    var batches: (any ProviderBatches)? { get }
 
-    public func estimate(_ query: SupportQuery) -> UsageEstimate? { nil }
+    // No defaults for these: a wrapper (metering, say) that forgot one would silently turn a capability off, as
+    // answer reuse once was under `triage serve`. Each conformer says what it offers.
 }
 
 /// The tokens and cost one classification is expected to take.

@@ -61,6 +61,9 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
         }
     }
 
+    /// Whether the model answered, but not in a form the taxonomy accepts.
+    public var isInvalidOutput: Bool { code == .invalidOutput }
+
     public var description: String { "\(kind): \(message)" }
 
     /// The same error with another message.

@@ -87,12 +87,13 @@ public struct StoreSummary: Sendable, Hashable, Codable {
     public func count(_ status: QueryStatus) -> Int { byStatus[status.rawValue] ?? 0 }
 }
 
-/// Durable storage for queries and runs, shared safely by several workers.
+/// Durable storage for queries and runs, shared safely by several workers, with the provider batches and shared rate
+/// budgets kept beside them (every store has both: nobody asks a store what it can do at run time).
 ///
 /// Every implementation passes the same contract test suite. Work moves through leases: ``claim(limit:owner:leaseFor:now:)``
 /// hands out queries under a fresh token, and ``complete(_:token:classification:)`` and
 /// ``fail(_:token:error:retryAt:)`` are applied only while that token is current.
-public protocol QueryStore: Sendable {
+public protocol QueryStore: ProviderBatchStore, RateBudgetStore {
     /// Adds queries in bulk. A query whose `externalId` is already stored is skipped, so re-importing adds nothing twice.
     /// All or nothing: on error nothing is added.
     func insert(_ queries: [SupportQuery]) async throws -> InsertResult

@@ -15,6 +15,9 @@ public struct RunOptions: Sendable, Hashable, Codable {
     public var maxAttempts: Int
     public var limit: Int?
     public var classifier: String
+    /// `online` or `batch` (the provider's batch API); absent in records of runs before batch mode was the
+    /// processor's.
+    public var via: String?
 
     public init(batchSize: Int, maxConcurrent: Int, maxAttempts: Int, limit: Int?, classifier: String) {
         self.batchSize = batchSize

@@ -264,11 +264,6 @@ public final class LLMClassifier: Classifier {
         }
     }
 
-    /// The HTTP client and wire format the batch APIs use: the same endpoint, credentials and headers.
-    var transport: (client: HTTPClient, headers: [(String, String)]) {
-        (client, api.headers(configuration) + configuration.extraHeaders.map { ($0.key, $0.value) })
-    }
-
     /// A classification's confidence: the mean of the evidence's agreement with the answer and the model's own
     /// probability for it — the chosen label's probability from token log-probabilities, or where the endpoint
     /// returns none, the confidence the model states. docs/quality.md gives the formula and its measured calibration.
@@ -312,83 +307,46 @@ public final class LLMClassifier: Classifier {
 
     private func send(system: String, _ messages: [ChatMessage]) async throws -> ChatReply {
         let currentMode = mode.withLock { $0 }
-        var request = HTTPClientRequest(url: api.endpoint(configuration))
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json")
-        for (name, value) in api.headers(configuration) + configuration.extraHeaders.map({ ($0.key, $0.value) }) {
-            request.headers.add(name: name, value: value)
-        }
         let askLogprobs = logprobs.withLock { $0 }
         let body = try api.body(system: system, messages: messages, schema: prompt.schema, mode: currentMode,
-                                logprobs: askLogprobs,
-                                configuration: configuration)
-        request.body = .bytes(ByteBuffer(bytes: body))
-
-        let status: HTTPResponseStatus
-        let headers: HTTPHeaders
+                                logprobs: askLogprobs, configuration: configuration)
         let data: Data
         do {
-            let response = try await client.execute(request, timeout: TimeAmount(configuration.requestTimeout))
-            status = response.status
-            headers = response.headers
-            data = Data(buffer: try await response.body.collect(upTo: configuration.maxResponseBytes))
-        } catch is CancellationError {
-            throw CancellationError()
-        } catch let error as HTTPClientError
-            where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
-            throw RequestFailure(disposition: .retry(.timeout(
-                "no answer within \(configuration.requestTimeout) from \(host)"), retryAfter: nil))
-        } catch is NIOTooManyBytesError {
-            throw RequestFailure(disposition: .retry(.server(
-                "the response was larger than \(configuration.maxResponseBytes) bytes"), retryAfter: nil))
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw RequestFailure(disposition: .retry(.connection(
-                "request to \(host) failed: \(redact(String(describing: error)))"), retryAfter: nil))
+            data = try await transport.send(.POST, api.endpoint(configuration), body: body,
+                                            timeout: configuration.requestTimeout,
+                                            maxResponseBytes: configuration.maxResponseBytes)
+        } catch let failure as ProviderTransport.Failure {
+            let error = failure.error
+            if error.kind == ClassifierError.rateLimited("").kind {
+                await limiter.throttled(retryAfter: failure.retryAfter)
+            }
+            switch error.scope {
+            case .attempt:
+                throw RequestFailure(disposition: .retry(error, retryAfter: failure.retryAfter))
+            case .run:
+                throw RequestFailure(disposition: .final(error))
+            case .query:
+                // A 4xx that may only say the endpoint lacks something we asked for: ask for less, and again.
+                let message = failure.providerMessage
+                if askLogprobs && message.lowercased().contains("logprob") {
+                    logger.info("the endpoint refuses logprobs; asking without them")
+                    logprobs.withLock { $0 = false }
+                    throw RequestFailure(disposition: .downgrade)
+                }
+                if let lower = lowerMode(from: currentMode, because: message) {
+                    logger.info("the endpoint lacks structured output mode; falling back", metadata: [
+                        "llm.mode": "\(currentMode.rawValue)", "llm.fallback": "\(lower.rawValue)",
+                    ])
+                    throw RequestFailure(disposition: .downgrade)
+                }
+                throw RequestFailure(disposition: .final(error))
+            }
         }
-
-        switch status.code {
-        case 200..<300:
-            do {
-                return try api.reply(from: data)
-            } catch let error as MalformedResponse {
-                throw RequestFailure(disposition: .retry(.server("\(error.description) (HTTP \(status.code))"),
-                                                         retryAfter: nil))
-            }
-        case 429:
-            let retryAfter = RetryAfter.delay(from: headers.map { ($0.name, $0.value) })
-            await limiter.throttled(retryAfter: retryAfter)
-            throw RequestFailure(disposition: .retry(.rateLimited("HTTP 429: \(providerMessage(data))"),
-                                                     retryAfter: retryAfter))
-        case 408, 409, 500..<600:
-            let retryAfter = RetryAfter.delay(from: headers.map { ($0.name, $0.value) })
-            throw RequestFailure(disposition: .retry(.server("HTTP \(status.code): \(providerMessage(data))"),
-                                                     retryAfter: retryAfter))
-        case 401, 403:
-            throw RequestFailure(disposition: .final(.unauthorized(
-                "HTTP \(status.code) from \(host): the API key was refused (\(providerMessage(data)))")))
-        case 404:
-            throw RequestFailure(disposition: .final(.configuration(
-                "HTTP 404 from \(host): unknown model '\(configuration.model)' or wrong endpoint "
-                    + "(\(providerMessage(data)))")))
-        default:
-            let message = providerMessage(data)
-            if askLogprobs && message.lowercased().contains("logprob") {
-                logger.info("the endpoint refuses logprobs; asking without them")
-                logprobs.withLock { $0 = false }
-                throw RequestFailure(disposition: .downgrade)
-            }
-            if let lower = lowerMode(from: currentMode, because: message) {
-                logger.info("the endpoint lacks structured output mode; falling back", metadata: [
-                    "llm.mode": "\(currentMode.rawValue)", "llm.fallback": "\(lower.rawValue)",
-                ])
-                throw RequestFailure(disposition: .downgrade)
-            }
-            if message.lowercased().contains("model") && message.lowercased().contains("not") {
-                throw RequestFailure(disposition: .final(.configuration("HTTP \(status.code): \(message)")))
-            }
-            throw RequestFailure(disposition: .final(.rejected("HTTP \(status.code): \(message)")))
+        do {
+            return try api.reply(from: data)
+        } catch let error as MalformedResponse {
+            throw RequestFailure(disposition: .retry(.server("\(error.description) (from \(transport.host))"),
+                                                     retryAfter: nil))
         }
     }
 
@@ -403,24 +361,10 @@ public final class LLMClassifier: Classifier {
         }
     }
 
-    /// The provider's error message (`{"error": {"message": …}}`), or the start of the body; secrets removed.
-    private func providerMessage(_ data: Data) -> String {
-        let value = try? JSONValue.decode(data)
-        let message = value?["error"]?["message"]?.stringValue ?? value?["error"]?.stringValue
-            ?? value?["message"]?.stringValue
-            ?? String(decoding: data.prefix(300), as: UTF8.self)
-        return redact(message.isEmpty ? "(empty body)" : message)
-    }
-
-    private func redact(_ text: String) -> String {
-        guard let key = configuration.apiKey, key.count >= 4 else { return text }
-        return text.replacingOccurrences(of: key, with: "***")
-    }
-
-    /// The endpoint's host and port, for messages (never its credentials).
-    private var host: String {
-        guard let url = URL(string: configuration.baseURL), let host = url.host else { return "the LLM endpoint" }
-        return url.port.map { "\(host):\($0)" } ?? host
+    /// The one way to the provider: credentials, deadline, and one table from status to error.
+    var transport: ProviderTransport {
+        ProviderTransport(client: client, configuration: configuration,
+                          headers: api.headers(configuration) + configuration.extraHeaders.map { ($0.key, $0.value) })
     }
 }
 

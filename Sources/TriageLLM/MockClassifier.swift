@@ -72,6 +72,12 @@ public struct MockClassifier: Classifier {
     static func promptTokens(_ query: SupportQuery) -> Int { 180 + query.text.utf8.count / 4 }
     static let completionTokens = 45
 
+    /// The mock's answers are not reused: each query is its own test of the pipeline.
+    public var reuseScope: String? { nil }
+
+    /// The mock has no batch API.
+    public var batches: (any ProviderBatches)? { nil }
+
     /// Exactly what the mock will report (it costs nothing).
     public func estimate(_ query: SupportQuery) -> UsageEstimate? {
         UsageEstimate(promptTokens: Self.promptTokens(query), completionTokens: Self.completionTokens, costUSD: 0,

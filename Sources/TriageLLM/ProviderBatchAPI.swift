@@ -5,37 +5,11 @@ import NIOFoundationCompat
 import NIOHTTP1
 import TriageCore
 
-/// What a provider's batch API said about one batch.
-public struct ProviderBatchStatus: Sendable {
-    public var state: ProviderBatch.State
-    public var counts: ProviderBatch.Counts
-    /// Where the results are read from, once the batch ended: an output and an error file (OpenAI), or a results URL
-    /// (Anthropic).
-    var outputFileId: String?
-    var errorFileId: String?
-    var resultsURL: String?
-}
-
-/// How one line of a batch ended.
-public enum ProviderBatchLineResult: Sendable {
-    /// The provider's response, as an online request would have received it.
-    case succeeded(JSONValue)
-    /// The provider refused or failed the request.
-    case errored(String)
-    /// The batch ended before the line was done.
-    case expired
-    case cancelled
-}
-
 /// One provider's batch API: OpenAI's Batch API (files and batches) or Anthropic's Message Batches.
 protocol ProviderBatchAPI: Sendable {
-    /// Uploads the lines and starts the batch; returns the provider's id. `metadata` names the batch and the run
-    /// where the API keeps metadata.
-    /// - Parameter lines: Each line's `custom_id` and request body (JSON, as the online path sends it).
-    func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String
-    /// The provider's id of a batch submitted with `metadata["triage_batch"] == name` no earlier than `since`, if the
-    /// provider lists one: a run that stopped between starting a batch and recording its id finds it here instead
-    /// of paying for it again. `nil` where the API keeps no metadata to tell batches apart.
+    /// Uploads the lines and starts the batch; returns the provider's id.
+    func submit(_ lines: [ProviderBatchLine], metadata: [String: String]) async throws -> String
+    /// See ``ProviderBatches/submitted(named:since:)``.
     func submitted(named name: String, since: Date) async throws -> String?
     func status(_ id: String) async throws -> ProviderBatchStatus
     /// Each line's result by `custom_id`; lines missing from the results are not in the answer.
@@ -43,36 +17,19 @@ protocol ProviderBatchAPI: Sendable {
     func cancel(_ id: String) async throws
 }
 
-/// The HTTP both batch APIs share: JSON in, JSON out, errors as ``ClassifierError``s with the provider's message
-/// and never the key.
+/// The HTTP both batch APIs share: JSON in, JSON out, through the one ``ProviderTransport``.
 struct BatchHTTP: Sendable {
-    let client: HTTPClient
-    let headers: [(String, String)]
+    let transport: ProviderTransport
     let timeout: Duration
     let maxResponseBytes: Int
 
     func send(_ method: HTTPMethod, _ url: String, body: Data? = nil, contentType: String = "application/json")
         async throws -> Data {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        if let body {
-            request.headers.add(name: "Content-Type", value: contentType)
-            request.body = .bytes(ByteBuffer(bytes: body))
-        }
-        let response: HTTPClientResponse
-        let data: Data
         do {
-            response = try await client.execute(request, timeout: TimeAmount(timeout))
-            data = Data(buffer: try await response.body.collect(upTo: maxResponseBytes))
-        } catch {
-            throw ClassifierError.connection("batch API request to \(Self.host(url)) failed: \(error)")
-        }
-        switch response.status.code {
-        case 200..<300: return data
-        case 401, 403: throw ClassifierError.unauthorized("HTTP \(response.status.code) from the batch API: the API key was refused")
-        case 429, 500..<600: throw ClassifierError.server("HTTP \(response.status.code) from the batch API: \(Self.message(data))")
-        default: throw ClassifierError.rejected("HTTP \(response.status.code) from the batch API: \(Self.message(data))")
+            return try await transport.send(method, url, body: body, contentType: contentType, timeout: timeout,
+                                            maxResponseBytes: maxResponseBytes)
+        } catch let failure as ProviderTransport.Failure {
+            throw failure.error
         }
     }
 
@@ -81,18 +38,8 @@ struct BatchHTTP: Sendable {
         do {
             return try JSONValue.decode(data)
         } catch {
-            throw ClassifierError.server("the batch API's answer is not JSON")
+            throw ClassifierError.server("the batch API's answer from \(transport.host) is not JSON")
         }
-    }
-
-    static func message(_ data: Data) -> String {
-        let value = try? JSONValue.decode(data)
-        return value?["error"]?["message"]?.stringValue ?? String(decoding: data.prefix(300), as: UTF8.self)
-    }
-
-    static func host(_ url: String) -> String {
-        guard let parsed = URL(string: url), let host = parsed.host else { return "the LLM endpoint" }
-        return parsed.port.map { "\(host):\($0)" } ?? host
     }
 
     /// The lines of a JSONL body, each parsed.
@@ -123,7 +70,7 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
     /// `…/v1`, as for chat completions.
     let baseURL: String
 
-    func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String {
+    func submit(_ lines: [ProviderBatchLine], metadata: [String: String]) async throws -> String {
         var file = Data()
         for line in lines {
             // The body goes in as it is, already JSON: no second encoding of every request.
@@ -140,7 +87,9 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
         form.append(Data("\r\n--\(boundary)--\r\n".utf8))
         let uploaded = try JSONValue.decode(try await http.send(.POST, baseURL + "/files", body: form,
                                                                 contentType: "multipart/form-data; boundary=\(boundary)"))
-        guard let fileId = uploaded["id"]?.stringValue else { throw ClassifierError.server("the file upload returned no id") }
+        guard let fileId = uploaded["id"]?.stringValue else {
+            throw ClassifierError.server("the file upload returned no id")
+        }
         let batch = try await http.json(.POST, baseURL + "/batches", body: .object([
             "input_file_id": .string(fileId), "endpoint": "/v1/chat/completions", "completion_window": "24h",
             "metadata": .object(metadata.mapValues(JSONValue.string)),
@@ -195,18 +144,22 @@ struct OpenAIBatchAPI: ProviderBatchAPI {
             for line in await BatchHTTP.lines(try await http.send(.GET, baseURL + "/files/\(fileId)/content")) {
                 guard let customId = line["custom_id"]?.stringValue else { continue }
                 let response = line["response"]
-                if let code = response?["status_code"]?.intValue, (200..<300).contains(code),
-                   let body = response?["body"] {
-                    results[customId] = .succeeded(body)
-                } else if line["error"]?["code"]?.stringValue == "batch_expired" {
+                let code = response?["status_code"]?.intValue
+                switch (code, line["error"]?["code"]?.stringValue) {
+                case (let code?, _) where (200..<300).contains(code):
+                    results[customId] = response?["body"].map(ProviderBatchLineResult.succeeded)
+                        ?? .failed(.server("a line answered \(code) without a body"))
+                case (_, "batch_expired"):
                     results[customId] = .expired
-                } else if line["error"]?["code"]?.stringValue == "batch_cancelled" {
+                case (_, "batch_cancelled"):
                     results[customId] = .cancelled
-                } else {
-                    let message = line["error"]?["message"]?.stringValue
-                        ?? response?["body"]?["error"]?["message"]?.stringValue
-                        ?? "HTTP \(response?["status_code"]?.intValue ?? 0)"
-                    results[customId] = .errored(message)
+                case (let code?, _):
+                    // The line's own HTTP answer: the same table as an online request's.
+                    results[customId] = .failed(http.transport.lineError(status: code, body: response?["body"]))
+                case (nil, let errorCode):
+                    let invalid = errorCode?.contains("invalid") == true
+                    results[customId] = .failed(http.transport.lineError(status: invalid ? 400 : 500,
+                                                                         body: .object(["error": line["error"] ?? .null])))
                 }
             }
         }
@@ -227,7 +180,7 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
 
     private var batchesURL: String { baseURL + "/v1/messages/batches" }
 
-    func submit(_ lines: [(customId: String, body: Data)], metadata: [String: String]) async throws -> String {
+    func submit(_ lines: [ProviderBatchLine], metadata: [String: String]) async throws -> String {
         var requests = Data(#"{"requests":["#.utf8)
         for (index, line) in lines.enumerated() {
             if index > 0 { requests.append(UInt8(ascii: ",")) }
@@ -238,8 +191,12 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
         }
         requests.append(Data("]}".utf8))
         let answer = try await http.send(.POST, batchesURL, body: requests)
-        guard let batch = try? JSONValue.decode(answer) else { throw ClassifierError.server("the batch API's answer is not JSON") }
-        guard let id = batch["id"]?.stringValue else { throw ClassifierError.server("the batch was created without an id") }
+        guard let batch = try? JSONValue.decode(answer) else {
+            throw ClassifierError.server("the batch API's answer is not JSON")
+        }
+        guard let id = batch["id"]?.stringValue else {
+            throw ClassifierError.server("the batch was created without an id")
+        }
         return id
     }
 
@@ -276,8 +233,10 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
             case "canceled":
                 results[customId] = .cancelled
             default:
-                results[customId] = .errored(result["error"]?["error"]?["message"]?.stringValue
-                                             ?? result["error"]?["message"]?.stringValue ?? "errored")
+                // `errored`: Anthropic names the error's type, which stands for the status an online request gets.
+                let error = result["error"]?["error"] ?? result["error"]
+                results[customId] = .failed(http.transport.lineError(status: Self.status(ofErrorType:
+                    error?["type"]?.stringValue), body: .object(["error": error ?? .null])))
             }
         }
         return results
@@ -286,17 +245,19 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
     func cancel(_ id: String) async throws {
         _ = try await http.json(.POST, batchesURL + "/\(id)/cancel")
     }
-}
 
-extension LLMClassifier {
-    /// The batch API of the classifier's provider, at its endpoint, with its credentials.
-    var batchAPI: any ProviderBatchAPI {
-        let (client, headers) = transport
-        let http = BatchHTTP(client: client, headers: headers, timeout: max(configuration.requestTimeout, .seconds(120)),
-                             maxResponseBytes: 512 * 1024 * 1024)
-        return switch configuration.provider {
-        case .openAI: OpenAIBatchAPI(http: http, baseURL: configuration.baseURL.trimmingSuffix("/"))
-        case .anthropic: AnthropicBatchAPI(http: http, baseURL: configuration.baseURL.trimmingSuffix("/"))
+    /// The HTTP status an online request gets for each of Anthropic's error types.
+    static func status(ofErrorType type: String?) -> Int {
+        switch type {
+        case "invalid_request_error": 400
+        case "authentication_error": 401
+        case "permission_error": 403
+        case "not_found_error": 404
+        case "request_too_large": 413
+        case "rate_limit_error": 429
+        case "overloaded_error": 529
+        default: 500
         }
     }
 }
+

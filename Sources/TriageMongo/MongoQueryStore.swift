@@ -7,7 +7,7 @@ import TriageCore
 /// eligibility per document, so two workers never hold one query; `complete` and `fail` are conditional on the
 /// lease token (fencing). Indexes are created at start-up, idempotently. Documents with no Triage fields (written
 /// by another application) count as pending.
-public final class MongoQueryStore: QueryStore, ProviderBatchStore {
+public final class MongoQueryStore: QueryStore {
     /// Where the store lives and how it uses the driver.
     public struct Configuration: Sendable {
         /// A MongoDB connection string, honoured whole as libmongoc parses it (auth, TLS, replica set, read
@@ -56,7 +56,8 @@ public final class MongoQueryStore: QueryStore, ProviderBatchStore {
     public var namespace: String { "\(connection.database).\(collection)" }
 
     private func createIndexes() async throws {
-        let (collection, runsCollection) = (self.collection, self.runsCollection)
+        let (collection, runsCollection, batchesCollection) = (self.collection, self.runsCollection,
+                                                               self.batchesCollection)
         try await connection.perform { session in
             try session.command(["ping": .int32(1)])
             try session.command([
@@ -79,6 +80,16 @@ public final class MongoQueryStore: QueryStore, ProviderBatchStore {
                     .document(["key": .document(["startedAt": .int32(-1)]), "name": .string("triage_startedAt")]),
                 ]),
             ])
+            try session.command([
+                "createIndexes": .string(batchesCollection),
+                "indexes": .array([
+                    .document(["key": .document(["createdAt": .int32(-1)]), "name": .string("triage_createdAt")]),
+                    .document(["key": .document(["providerBatchId": .int32(1)]),
+                               "name": .string("triage_providerBatchId"), "sparse": .bool(true)]),
+                    .document(["key": .document(["state": .int32(1), "createdAt": .int32(1)]),
+                               "name": .string("triage_state_createdAt")]),
+                ]),
+            ])
         }
     }
 
@@ -87,9 +98,13 @@ public final class MongoQueryStore: QueryStore, ProviderBatchStore {
         await connection.close()
     }
 
-    /// Drops the store's collections, data and indexes. For tests; `triage` never calls it.
+    /// The collections the store creates and keeps: queries, runs, shared rate limits, provider batches.
+    public var collections: [String] { [collection, runsCollection, limitsCollection, batchesCollection] }
+
+    /// Drops every collection the store created (``collections``), data and indexes. For tests; `triage` never
+    /// calls it.
     public func drop() async throws {
-        let names = [collection, runsCollection, limitsCollection]
+        let names = collections
         try await connection.perform { session in
             for name in names {
                 // A collection that was never created answers NamespaceNotFound: already gone.
@@ -482,20 +497,45 @@ public final class MongoQueryStore: QueryStore, ProviderBatchStore {
     }
 
     public func saveBatch(_ batch: ProviderBatch) async throws {
-        let document: BSONDocument = [
+        var document: BSONDocument = [
             "_id": .string(batch.id),
             "createdAt": .date(batch.createdAt),
             "state": .string(batch.state.rawValue),
+            "provider": .string(batch.provider),
+            "endpoint": .string(batch.endpoint),
             "record": try Self.bson(encoding: batch),
         ]
+        document["providerBatchId"] = batch.providerBatchId.map(BSONValue.string)
         let batchesCollection = self.batchesCollection
-        try await connection.perform { session in
+        try await connection.perform { [document] session in
             try session.upsert(batchesCollection, ["_id": .string(batch.id)], replacement: document)
         }
     }
 
     public func batches(limit: Int) async throws -> [ProviderBatch] {
         try await newestRecords(ProviderBatch.self, in: batchesCollection, by: "createdAt", limit: limit)
+    }
+
+    public func batch(_ id: String) async throws -> ProviderBatch? {
+        try await batchRecords(["$or": .array([.document(["_id": .string(id)]),
+                                               .document(["providerBatchId": .string(id)])])], options: [:]).first
+    }
+
+    public func unfinishedBatches(provider: String, endpoint: String) async throws -> [ProviderBatch] {
+        // Through the state index: the unfinished batches are few, whatever the store keeps; the provider and
+        // endpoint are read from each record (batches recorded before the document carried them have them there).
+        let states = ProviderBatch.State.unfinished.map { BSONValue.string($0.rawValue) }
+        return try await batchRecords(["state": .document(["$in": .array(states)])],
+                                      options: ["sort": .document(["createdAt": .int32(1)])])
+            .filter { $0.provider == provider && $0.endpoint == endpoint }
+    }
+
+    private func batchRecords(_ filter: BSONDocument, options: BSONDocument) async throws -> [ProviderBatch] {
+        let batchesCollection = self.batchesCollection
+        let documents = try await connection.perform { session in
+            try session.find(batchesCollection, filter, options: options)
+        }
+        return try documents.compactMap { $0["record"] }.map { try Self.decode(ProviderBatch.self, from: $0) }
     }
 
     public func runs(limit: Int) async throws -> [RunRecord] {

@@ -3,7 +3,10 @@ import Logging
 import TriageCore
 
 /// Classifies the backlog: claims queries from a ``QueryStore`` in batches, keeps up to `maxConcurrent`
-/// classifications in flight, refills a slot the moment one frees, and writes each result as it lands.
+/// classifications in flight, refills a slot the moment one frees, and writes each result as it lands — or, with
+/// ``Configuration/via`` `.batch`, gathers them into the provider's batches (half the price, answers within a day)
+/// and writes each line's result when a batch is read. Both ways share every rule: what a result makes of its query,
+/// reuse, review, statistics, the outage pause and how a run stops.
 ///
 /// Failures stay with their query: a transient error schedules a retry through `nextAttemptAt` with exponential
 /// backoff and jitter, and after `maxAttempts` the query is `failed` with its last error. A run-level error
@@ -58,8 +61,42 @@ public struct BatchProcessor: Sendable {
         public var providerOutageBudget: Duration = .seconds(600)
         /// Waits between probes of a provider that is down, doubling up to the upper bound.
         public var outageProbe: ClosedRange<Duration> = .seconds(1) ... .seconds(30)
+        /// How claimed queries reach the model.
+        public var via: Via = .online
+        /// How batch mode gathers, submits and polls.
+        public var batch = Batch()
 
         public init() {}
+
+        /// How claimed queries reach the model.
+        public enum Via: String, Sendable, Hashable, Codable, CaseIterable {
+            /// A request per query, as soon as a slot is free.
+            case online
+            /// Through the provider's batch API (``Classifier/batches``): half the price, answers within 24 hours.
+            case batch
+        }
+
+        /// How batch mode gathers claimed queries into provider batches and follows them.
+        public struct Batch: Sendable, Hashable {
+            /// Lines per batch, below the provider's limit (OpenAI 50,000, Anthropic 100,000); `nil` for the limit.
+            public var maxRequests: Int?
+            /// Bytes per batch, below the provider's limit (OpenAI 200 MB, Anthropic 256 MB); `nil` for the limit.
+            public var maxBytes: Int?
+            /// How often the provider is asked how a batch is doing.
+            public var pollInterval: Duration = .seconds(30)
+            /// In a continuous run, how long a batch gathers new queries before it is sent (unless it fills first).
+            public var window: Duration = .seconds(60)
+            /// Batches followed at once; claiming waits while this many are at the provider and the next is full.
+            public var maxOpen = 8
+
+            public init() {}
+
+            /// A claim in batch mode outlasts several polls and at least an hour: a batch takes hours at the provider,
+            /// and its queries stay held meanwhile (renewed every third of the lease).
+            public func leaseDuration(atLeast configured: Duration) -> Duration {
+                max(configured, pollInterval * 4, .seconds(3600))
+            }
+        }
 
         /// The most classifications any run keeps in flight, whatever it is configured with: each is a task holding
         /// a claimed query, and far past what any provider's rate limit serves.
@@ -75,6 +112,9 @@ public struct BatchProcessor: Sendable {
         var configuration = configuration
         configuration.maxConcurrent = min(max(1, configuration.maxConcurrent), Configuration.maximumConcurrency)
         configuration.batchSize = min(max(1, configuration.batchSize), configuration.maxConcurrent)
+        if configuration.via == .batch {
+            configuration.leaseDuration = configuration.batch.leaseDuration(atLeast: configuration.leaseDuration)
+        }
         self.configuration = configuration
         self.store = StoreAccess(store: store, configuration: configuration, logger: logger)
         self.classifier = classifier
@@ -94,21 +134,29 @@ public struct BatchProcessor: Sendable {
     ///   - onProgress: Called after every finished query, and once at the end.
     /// - Returns: The run record, also saved in the store. A run stopped by a run-level error returns state
     ///   `failed` with the reason in `error`; every query it had claimed is `pending` again.
-    /// - Throws: Only if the store cannot save the run record.
+    /// - Throws: ``ClassifierError`` `configuration` for batch mode with a classifier that has no batch API;
+    ///   otherwise only if the store cannot save the run record.
     public func run(
         id: String = UUID().uuidString.lowercased(),
         control: RunControl = RunControl(),
         onProgress: @escaping @Sendable (RunProgress) -> Void = { _ in }
     ) async throws -> RunRecord {
-        let options = RunOptions(
+        if configuration.via == .batch, classifier.batches == nil {
+            throw ClassifierError.configuration(
+                "batch mode needs a provider's batch API: --llm openai or --llm anthropic")
+        }
+        var options = RunOptions(
             batchSize: configuration.batchSize, maxConcurrent: configuration.maxConcurrent,
             maxAttempts: configuration.maxAttempts, limit: configuration.limit, classifier: configuration.classifierName
         )
+        options.via = configuration.via.rawValue
         let eligible = try await store.reconnecting("count", giveUp: { control.stopRequested }) { [store] in
             try await store.store.eligibleCount(now: Date())
         }
+        let batches = configuration.via == .batch ? classifier.batches : nil
         var machine = RunStateMachine(runId: id, configuration: configuration,
-                                      total: min(eligible, configuration.limit ?? .max), startedAt: .now)
+                                      total: min(eligible, configuration.limit ?? .max), startedAt: .now,
+                                      batchLimits: batches.map { ($0.maxRequests, $0.maxBytes) })
         var record = RunRecord(id: id, owner: configuration.owner, state: .running, options: options,
                                statistics: machine.statistics.snapshot(finished: false))
         try await store.reconnecting("save run", giveUp: { control.stopRequested }) { [store, record] in
@@ -120,8 +168,13 @@ public struct BatchProcessor: Sendable {
 
         let attempt = QueryAttempt(classifier: classifier, store: store, configuration: configuration, logger: logger,
                                    control: control)
+        let performer = batches.map {
+            ProviderBatchPerformer(batches: $0, attempt: attempt, store: store, runId: id, logger: logger,
+                                   giveUp: { control.abortRequested })
+        }
         let release = await withTaskGroup(of: Event.self) { group in
-            await drive(&machine, group: &group, attempt: attempt, control: control, onProgress: onProgress)
+            await drive(&machine, group: &group, attempt: attempt, batches: performer, control: control,
+                        onProgress: onProgress)
         }
         if !release.isEmpty {
             machine.released(await store.release(RunStateMachine.LeaseGroup.grouping(release),
@@ -150,6 +203,11 @@ public struct BatchProcessor: Sendable {
         case finished(QueryOutcome)
         case claimed(Result<[QueryRecord], any Error>)
         case tick
+        case resumed(Result<[ProviderBatch], any Error>)
+        case prepared([QueryRecord], outcomes: [QueryOutcome], lines: [BatchLine])
+        case submitted([BatchLine], ProviderBatch, ClassifierError?)
+        case polled(String, Result<(ProviderBatch, ProviderBatchStatus), ClassifierError>)
+        case ingested(ProviderBatch, Result<[BatchLineOutcome], ClassifierError>)
     }
 
     /// The run loop: report each event to the machine and perform what it asks, until it says the run is over.
@@ -158,6 +216,7 @@ public struct BatchProcessor: Sendable {
         _ machine: inout RunStateMachine,
         group: inout TaskGroup<Event>,
         attempt: QueryAttempt,
+        batches: ProviderBatchPerformer?,
         control: RunControl,
         onProgress: @escaping @Sendable (RunProgress) -> Void
     ) async -> [RunStateMachine.Claim] {
@@ -166,6 +225,9 @@ public struct BatchProcessor: Sendable {
         group.addTask { try? await Task.sleep(for: tickInterval); return .tick }
         defer { group.cancelAll() }
 
+        // Progress is reported once the machine has acted on an event, so that the slots it refilled show as in
+        // flight (a full run at four slots shows four, not three).
+        var progressAfterRefill = false
         while true {
             if (control.abortRequested || Task.isCancelled) && !machine.aborted {
                 perform(machine.abort(), machine: machine, group: &group)
@@ -198,10 +260,43 @@ public struct BatchProcessor: Sendable {
                                                          giveUp: { control.abortRequested }))
                     onProgress(machine.progress(state: .running))
                 case .finish(let release):
+                    if progressAfterRefill { onProgress(machine.progress(state: .running)) }
                     return release
                 case .cancelInFlight, .wait:
                     break actions
+                case .resumeBatches:
+                    guard let batches else { break }
+                    group.addTask {
+                        do { return .resumed(.success(try await batches.resume())) } catch {
+                            return .resumed(.failure(error))
+                        }
+                    }
+                case .prepare(let records):
+                    guard let batches else { break }
+                    group.addTask {
+                        let (outcomes, lines) = await batches.prepare(records)
+                        return .prepared(records, outcomes: outcomes, lines: lines)
+                    }
+                case .submit(let lines, let followers):
+                    guard let batches else { break }
+                    // Shielded: once the provider may be starting a batch, its id must reach the store.
+                    group.addTask {
+                        let (batch, error) = await StoreAccess.shielded {
+                            await batches.submit(lines, followers: followers)
+                        }
+                        return .submitted(lines, batch, error)
+                    }
+                case .poll(let batch):
+                    guard let batches else { break }
+                    group.addTask { .polled(batch.id, await batches.poll(batch)) }
+                case .ingest(let batch, let status, let refusal):
+                    guard let batches else { break }
+                    group.addTask { .ingested(batch, await batches.ingest(batch, status: status, refusal: refusal)) }
                 }
+            }
+            if progressAfterRefill {
+                progressAfterRefill = false
+                onProgress(machine.progress(state: .running))
             }
             guard let event = await group.next() else { return [] }
             switch event {
@@ -220,7 +315,37 @@ public struct BatchProcessor: Sendable {
                     logger.info("lease lost; another worker holds the query", metadata: ["query.id": "\(outcome.record.id)"])
                 }
                 perform(machine.finished(outcome, now: Date()), machine: machine, group: &group)
-                onProgress(machine.progress(state: .running))
+                progressAfterRefill = true
+            case .resumed(let result):
+                if case .success(let found) = result, !found.isEmpty {
+                    logger.info("following unfinished batches recorded in the store", metadata: [
+                        "batch.count": "\(found.count)",
+                    ])
+                }
+                perform(machine.batchesResumed(result, now: Date()), machine: machine, group: &group)
+                progressAfterRefill = true
+            case .prepared(let records, let outcomes, let lines):
+                perform(machine.prepared(records, outcomes: outcomes, lines: lines, now: Date()), machine: machine,
+                        group: &group)
+                progressAfterRefill = true
+            case .submitted(let lines, let batch, let error):
+                if let error {
+                    logger.info("batch submission failed", metadata: ["batch.id": "\(batch.id)", "error": "\(error)"])
+                }
+                perform(machine.submitted(lines, batch: batch, error: error, now: Date()), machine: machine,
+                        group: &group)
+                progressAfterRefill = true
+            case .polled(let id, let result):
+                if case .failure(let error) = result {
+                    logger.warning("the batch API did not answer a poll", metadata: [
+                        "batch.id": "\(id)", "error": "\(error.message)",
+                    ])
+                }
+                perform(machine.polled(id, result, now: Date()), machine: machine, group: &group)
+                progressAfterRefill = true
+            case .ingested(let batch, let result):
+                perform(machine.ingested(batch, result, now: Date()), machine: machine, group: &group)
+                progressAfterRefill = true
             }
         }
     }

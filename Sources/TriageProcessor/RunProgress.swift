@@ -15,6 +15,10 @@ public struct RunProgress: Sendable, Hashable, Codable {
     public var elapsedSeconds: Double
     /// Why the run is paused (a provider outage), when it is.
     public var paused: String?
+    /// In batch mode: the provider batches the run follows, as last polled.
+    public var batches: [BatchProgress]?
+    /// In batch mode: queries gathered for the next batch.
+    public var gathering: Int?
 
     public init(
         runId: String, state: RunState, total: Int, classified: Int, failed: Int, retried: Int, inFlight: Int,

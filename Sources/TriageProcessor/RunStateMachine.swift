@@ -6,8 +6,9 @@ import TriageCore
 /// no clock: ``BatchProcessor`` reports what happened (a claim's result, a finished query, a stop request, the time)
 /// and performs the ``Action`` it gets back. The tests drive it with plain values.
 ///
-/// A new behaviour (submitting a batch, waiting for a shared rate limit) is a new action here and a new branch where
-/// the processor performs actions, not a new branch inside the run loop.
+/// Online and batch mode differ only in what is performed: online, a claimed query is started as an attempt; in batch
+/// mode (``BatchModeState``) it is prepared, gathered into a provider batch, submitted, polled and read. Both end in
+/// the same rule for what a result makes of its query, the same statistics, outage pause and stop.
 struct RunStateMachine {
     /// What the processor does next.
     enum Action: Hashable {
@@ -26,6 +27,22 @@ struct RunStateMachine {
         case release([Claim])
         /// The run is over: hand these claims back untouched, then record the run as ``endState``.
         case finish(release: [Claim])
+
+        // Batch mode (``BatchModeState``):
+
+        /// Find the batches of this provider a stopped run left unfinished; report ``batchesResumed(_:now:)``.
+        case resumeBatches
+        /// Give these claimed queries an answer without the model, or make each the line it would send; report
+        /// ``prepared(_:outcomes:lines:now:)``.
+        case prepare([QueryRecord])
+        /// Record a batch of these lines (and of the queries identical to them, which take their answers), then
+        /// submit it; report ``submitted(_:batch:error:now:)``.
+        case submit([BatchLine], followers: [QueryRecord])
+        /// Ask the provider how this batch is doing; report ``polled(_:_:now:)``.
+        case poll(ProviderBatch)
+        /// Read the ended batch (or the one the provider refused): each line concluded and written; report
+        /// ``ingested(_:_:now:)``.
+        case ingest(ProviderBatch, ProviderBatchStatus?, refusal: ClassifierError?)
     }
 
     /// A provider outage the run is waiting out.
@@ -50,6 +67,11 @@ struct RunStateMachine {
         init(_ record: QueryRecord) {
             id = record.id
             token = record.lease?.token ?? ""
+        }
+
+        init(id: QueryID, token: String) {
+            self.id = id
+            self.token = token
         }
     }
 
@@ -111,8 +133,14 @@ struct RunStateMachine {
     private(set) var outage: Outage?
     /// When the provider last answered with a classification.
     private var lastAnswer: Date?
+    /// Batch mode's part of the decisions; `nil` online.
+    private(set) var batch: BatchModeState?
+    /// A batch of the run was cancelled at the provider (`triage batches cancel`).
+    private var batchCancelled = false
 
-    init(runId: String, configuration: BatchProcessor.Configuration, total: Int, startedAt: ContinuousClock.Instant) {
+    /// - Parameter batchLimits: The provider's limits on one batch, for a run in batch mode.
+    init(runId: String, configuration: BatchProcessor.Configuration, total: Int, startedAt: ContinuousClock.Instant,
+         batchLimits: (requests: Int, bytes: Int)? = nil) {
         self.runId = runId
         self.configuration = configuration
         self.total = total
@@ -120,7 +148,14 @@ struct RunStateMachine {
         lastRenewal = startedAt
         statistics = RunStatisticsCollector(startedAt: Date(), reviewing: configuration.reviewBelow != nil,
                                             reusing: configuration.reuse)
+        if configuration.via == .batch, let batchLimits {
+            batch = BatchModeState(settings: configuration.batch, providerLimits: batchLimits,
+                                   continuous: configuration.continuous)
+        }
     }
+
+    /// Claims a run in batch mode asks for at a time.
+    static let batchClaimSize = 1_000
 
     // MARK: Events
 
@@ -130,9 +165,15 @@ struct RunStateMachine {
             inFlight[Claim(record)] = record
             return .settle(record, error)
         }
-        if outage != nil, !toRelease.isEmpty {
+        if outage != nil || batch != nil, !toRelease.isEmpty {
             defer { toRelease = [] }
             return .release(toRelease)
+        }
+        if batch != nil {
+            let (stopped, aborted, drained) = (stopped, aborted, claimsExhausted(now: now))
+            if let action = batch?.next(now: now, stopped: stopped, aborted: aborted, drained: drained) {
+                return action
+            }
         }
         if !stopped, var pause = outage {
             // Paused: one probe at a time, each a single query, until one is answered.
@@ -162,7 +203,23 @@ struct RunStateMachine {
             if backlogEmpty, configuration.continuous, let poll = nextPoll, poll <= now {
                 backlogEmpty = false
             }
-            if inFlight.count < configuration.maxConcurrent {
+            if let batch, batch.resumed, inFlight.count < configuration.maxConcurrent || claimedNotStarted.isEmpty {
+                // Batch mode: what is claimed is gathered into batches, not started; only repairs of answers that did
+                // not validate are started online, in the slots.
+                if inFlight.count < configuration.maxConcurrent, let record = claimedNotStarted.popFirst() {
+                    inFlight[Claim(record)] = record
+                    startedAt[Claim(record)] = now
+                    return .start(record)
+                }
+                if !backlogEmpty, !claiming {
+                    let budget = min(claimBudget, batch.room, Self.batchClaimSize)
+                    if budget > 0 {
+                        claiming = true
+                        return .claim(limit: budget)
+                    }
+                    if claimBudget <= 0 { backlogEmpty = true }
+                }
+            } else if batch == nil, inFlight.count < configuration.maxConcurrent {
                 if let record = claimedNotStarted.popFirst() {
                     inFlight[Claim(record)] = record
                     startedAt[Claim(record)] = now
@@ -189,12 +246,22 @@ struct RunStateMachine {
             }
             return nextAction(now: now)
         }
-        guard inFlight.isEmpty, !hasWorkAhead, !claiming else { return .wait }
+        guard inFlight.isEmpty, !hasWorkAhead, !claiming, batch?.idle(aborted: aborted) ?? true else { return .wait }
         let release = claimedNotStarted.map(Claim.init) + toRelease + suspects.map { Claim($0.record) }
+            + (batch?.abandoned() ?? [])
         suspects = []
         claimedNotStarted = []
         toRelease = []
         return .finish(release: release)
+    }
+
+    /// A run that is not continuous has claimed all it will take for now: the backlog is empty, or the limit reached.
+    /// In batch mode the retries it scheduled count as backlog: they go into the next batch together, not one batch
+    /// per backoff.
+    private func claimsExhausted(now: Date) -> Bool {
+        guard !claiming else { return false }
+        if claimBudget <= 0 { return true }
+        return backlogEmpty && (!configuration.waitForRetries || retryDue.isEmpty)
     }
 
     /// A claim returned these queries (none: the backlog is empty for now).
@@ -233,7 +300,11 @@ struct RunStateMachine {
         if configuration.limit != nil {
             distinctClaimed.formUnion(records.map(\.id))
         }
-        claimedNotStarted = ArraySlice(records)
+        if batch != nil {
+            batch?.claimed(records)
+        } else {
+            claimedNotStarted = ArraySlice(records)
+        }
     }
 
     /// A claim failed: the store stayed unreachable past its budget, or refused. While stopping, that only means there
@@ -247,19 +318,21 @@ struct RunStateMachine {
         return abort(because: "the store failed: \(error)")
     }
 
-    /// One attempt ended.
-    mutating func finished(_ outcome: QueryOutcome, now: Date = Date()) -> Action {
-        inFlight[Claim(outcome.record)] = nil
-        let started = startedAt.removeValue(forKey: Claim(outcome.record))
+    /// One attempt ended (or, `inFlight` false, a query answered without one: reused, or a batch line).
+    mutating func finished(_ outcome: QueryOutcome, now: Date = Date(), inFlight wasInFlight: Bool = true) -> Action {
+        if wasInFlight { inFlight[Claim(outcome.record)] = nil }
+        let started = wasInFlight ? startedAt.removeValue(forKey: Claim(outcome.record)) : nil
         statistics.record(outcome)
         if outcome.needsRelease {
             toRelease.append(Claim(outcome.record))
         }
-        if case .classified = outcome.result { lastAnswer = now }
+        // Only the model's own answer says the provider is up: a reused answer asked nothing of it.
+        let answeredByModel = if case .classified(let answer) = outcome.result { answer.reusedFrom == nil } else { false }
+        if answeredByModel { lastAnswer = now }
         switch outcome.result {
         case .unavailable(let error):
             return providerUnavailable(outcome.record, error, now: now)
-        case .classified where outage != nil || !suspects.isEmpty:
+        case .classified where answeredByModel && (outage != nil || !suspects.isEmpty):
             // The provider answered a request sent after these: an outage is over (what it handed back is pending
             // again), and what failed before the request was sent counts after all.
             let sent = started ?? .distantPast
@@ -337,12 +410,83 @@ struct RunStateMachine {
         guard now - lastRenewal >= configuration.leaseDuration / 3 else { return [] }
         lastRenewal = now
         return LeaseGroup.grouping(Array(inFlight.keys) + claimedNotStarted.map(Claim.init)
-                                   + suspects.map { Claim($0.record) })
+                                   + suspects.map { Claim($0.record) } + (batch?.held ?? []))
     }
 
     /// Claims handed back at the end.
     mutating func released(_ count: Int) {
         statistics.released(count)
+    }
+
+    // MARK: Batch mode
+
+    /// The unfinished batches a stopped run left were found (or could not be read: the run goes on without them).
+    mutating func batchesResumed(_ result: Result<[ProviderBatch], any Error>, now: Date) -> Action {
+        switch result {
+        case .success(let batches): batch?.resumed(batches, now: now)
+        case .failure(let error):
+            batch?.resumeFailed()
+            return abort(because: "the store failed: \(error)")
+        }
+        return .wait
+    }
+
+    /// Claimed queries were prepared: `outcomes` were answered without the model and written, `lines` are to send.
+    mutating func prepared(_ records: [QueryRecord], outcomes: [QueryOutcome], lines: [BatchLine], now: Date) -> Action {
+        batch?.prepared(records, lines: lines, now: now)
+        var action = Action.wait
+        for outcome in outcomes where finished(outcome, now: now, inFlight: false) == .cancelInFlight {
+            action = .cancelInFlight
+        }
+        return action
+    }
+
+    /// A batch was recorded and submitted (`error` nil), or its submission failed.
+    mutating func submitted(_ lines: [BatchLine], batch submitted: ProviderBatch, error: ClassifierError?,
+                            now: Date) -> Action {
+        let handBack = batch?.submitted(lines, batch: submitted, error: error, now: now) ?? []
+        guard !handBack.isEmpty, let error else { return .wait }
+        toRelease += handBack
+        return abort(because: "the batch API refused the run (\(error.kind)): \(error.message)")
+    }
+
+    /// A poll of a batch answered.
+    mutating func polled(_ id: String, _ result: Result<(ProviderBatch, ProviderBatchStatus), ClassifierError>,
+                         now: Date) -> Action {
+        let budget = configuration.providerOutageBudget
+        guard let reason = batch?.polled(id, result, now: now, outageBudget: budget) else { return .wait }
+        return abort(because: reason)
+    }
+
+    /// A batch was read: each line's outcome is counted; repairs are started online; cancelled lines go back.
+    mutating func ingested(_ read: ProviderBatch, _ result: Result<[BatchLineOutcome], ClassifierError>,
+                           now: Date) -> Action {
+        let failure: ClassifierError? = if case .failure(let error) = result { error } else { nil }
+        let budget = configuration.providerOutageBudget
+        if let reason = batch?.ingested(read.id, failure: failure, now: now, outageBudget: budget) {
+            return abort(because: reason)
+        }
+        guard case .success(let lines) = result else { return .wait }
+        var action = Action.wait
+        for line in lines {
+            switch line {
+            case .concluded(let outcome):
+                if finished(outcome, now: now, inFlight: false) == .cancelInFlight { action = .cancelInFlight }
+            case .repairOnline(let record, let spent):
+                statistics.spent(spent)
+                claimedNotStarted.append(record)
+            case .handBack(let claim):
+                toRelease.append(claim)
+            case .prepareAgain(let record):
+                batch?.prepareAgain([record])
+            }
+        }
+        if read.state == .cancelled, !configuration.continuous {
+            // Someone cancelled the batch at the provider: the run ends, cancelled, once the rest is done.
+            batchCancelled = true
+            stop()
+        }
+        return action
     }
 
     // MARK: Reading
@@ -352,7 +496,7 @@ struct RunStateMachine {
 
     /// How the run ends: `failed` on its own error, `cancelled` if stopped, else `completed`.
     var endState: RunState {
-        runError != nil ? .failed : (stopped ? .cancelled : .completed)
+        runError != nil ? .failed : (stopped || batchCancelled ? .cancelled : .completed)
     }
 
     var inFlightCount: Int { inFlight.count }
@@ -363,6 +507,10 @@ struct RunStateMachine {
             runId: runId, state: state, total: total, classified: s.classified, failed: s.failed,
             retried: s.retried, inFlight: inFlight.count, elapsedSeconds: statistics.elapsedSeconds
         )
+        if let batch {
+            progress.batches = batch.progress
+            progress.gathering = batch.gatheredCount
+        }
         if let outage, state == .running {
             progress.paused = "the LLM provider is not answering (for \(Int(now.timeIntervalSince(outage.since))) s); "
                 + "probing with one query, nothing is spent meanwhile"

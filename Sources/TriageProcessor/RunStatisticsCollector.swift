@@ -65,6 +65,15 @@ struct RunStatisticsCollector {
         }
     }
 
+    /// What a failed answer cost that is not an attempt's outcome (a batch answer that did not validate, asked
+    /// again online).
+    mutating func spent(_ error: ClassifierError) {
+        statistics.tokens.prompt += error.promptTokens
+        statistics.tokens.completion += error.completionTokens
+        statistics.costUSD += error.costUSD
+        statistics.errorsByKind[error.kind, default: 0] += 1
+    }
+
     /// The statistics as of now, with derived figures filled in.
     func snapshot(finished: Bool) -> RunStatistics {
         var result = statistics

@@ -122,4 +122,9 @@ struct StoreAccess: Sendable {
     static func shielded<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await Task { try await body() }.value
     }
+
+    /// ``shielded(_:)`` for work that cannot fail.
+    static func shielded<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await Task { await body() }.value
+    }
 }

@@ -94,6 +94,23 @@ extension SQLiteQueryStore {
                 CREATE INDEX provider_batches_created ON provider_batches (created_at);
                 """)
         }
+        migrator.registerMigration("v8-provider-batch-lookups") { db in
+            // What finds a batch without reading every record: by the provider's id (`triage batches cancel`), and
+            // the unfinished ones of a provider's endpoint (a run started again), however many batches were kept.
+            try db.execute(sql: """
+                ALTER TABLE provider_batches ADD COLUMN provider_batch_id TEXT;
+                ALTER TABLE provider_batches ADD COLUMN state TEXT NOT NULL DEFAULT 'submitting';
+                ALTER TABLE provider_batches ADD COLUMN provider TEXT NOT NULL DEFAULT '';
+                ALTER TABLE provider_batches ADD COLUMN endpoint TEXT NOT NULL DEFAULT '';
+                UPDATE provider_batches SET provider_batch_id = json_extract(record, '$.providerBatchId'),
+                    state = json_extract(record, '$.state'), provider = json_extract(record, '$.provider'),
+                    endpoint = json_extract(record, '$.endpoint');
+                CREATE INDEX provider_batches_provider_id ON provider_batches (provider_batch_id)
+                    WHERE provider_batch_id IS NOT NULL;
+                CREATE INDEX provider_batches_unfinished ON provider_batches (provider, endpoint, created_at)
+                    WHERE state != 'ingested';
+                """)
+        }
         return migrator
     }
 }

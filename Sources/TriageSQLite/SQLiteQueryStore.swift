@@ -408,15 +408,34 @@ extension SQLiteQueryStore: ProviderBatchStore {
     public func saveBatch(_ batch: ProviderBatch) async throws {
         let json = String(decoding: try JSONEncoder.triage.encode(batch), as: UTF8.self)
         try await write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO provider_batches (id, created_at, record) VALUES (?, ?, ?)",
-                           arguments: [batch.id, batch.createdAt.timeIntervalSince1970, json])
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO provider_batches
+                    (id, created_at, record, provider_batch_id, state, provider, endpoint)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [batch.id, batch.createdAt.timeIntervalSince1970, json, batch.providerBatchId,
+                                 batch.state.rawValue, batch.provider, batch.endpoint])
         }
     }
 
     public func batches(limit: Int) async throws -> [ProviderBatch] {
+        try await batchRecords("SELECT record FROM provider_batches ORDER BY created_at DESC LIMIT ?", [limit])
+    }
+
+    public func batch(_ id: String) async throws -> ProviderBatch? {
+        try await batchRecords("SELECT record FROM provider_batches WHERE id = ? OR provider_batch_id = ? LIMIT 1",
+                               [id, id]).first
+    }
+
+    public func unfinishedBatches(provider: String, endpoint: String) async throws -> [ProviderBatch] {
+        try await batchRecords("""
+            SELECT record FROM provider_batches
+            WHERE provider = ? AND endpoint = ? AND state != 'ingested' ORDER BY created_at
+            """, [provider, endpoint])
+    }
+
+    private func batchRecords(_ sql: String, _ arguments: StatementArguments) async throws -> [ProviderBatch] {
         try await read { db in
-            try String.fetchAll(db, sql: "SELECT record FROM provider_batches ORDER BY created_at DESC LIMIT ?",
-                                arguments: [limit])
+            try String.fetchAll(db, sql: sql, arguments: arguments)
                 .map { try JSONDecoder.triage.decode(ProviderBatch.self, from: Data($0.utf8)) }
         }
     }

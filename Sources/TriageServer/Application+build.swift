@@ -59,7 +59,8 @@ func buildRouter(
     let store = dependencies.store
     QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: api)
-    RunsController(store: store, runs: runs, configuration: configuration).addRoutes(to: api)
+    RunsController(store: store, classifier: dependencies.classifier, runs: runs, configuration: configuration)
+        .addRoutes(to: api)
     StatsController(store: store, runs: runs, configuration: configuration,
                     categories: dependencies.classifier.taxonomy.categoryNames).addRoutes(to: api)
     let operations = OperationsController(configuration: configuration, dependencies: dependencies, logger: logger)

@@ -40,6 +40,8 @@ enum OpenAPIDocument {
             "properties": {
               "batchSize": { "type": "integer", "minimum": 1 }, "maxConcurrent": { "type": "integer", "minimum": 1 },
               "limit": { "type": "integer", "minimum": 1 },
+              "via": { "type": "string", "enum": ["online", "batch"],
+                       "description": "batch: through the provider's batch API, half the price, within 24 hours." },
               "webhook": { "type": "string", "format": "uri", "description": "Receives the run's end event, signed." }
             }
           },

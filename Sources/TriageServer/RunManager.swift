@@ -11,6 +11,8 @@ struct RunRequest: Sendable, Codable, Hashable {
     var batchSize: Int?
     var maxConcurrent: Int?
     var limit: Int?
+    /// `online` (the default) or `batch`: through the provider's batch API at half the price.
+    var via: BatchProcessor.Configuration.Via?
     /// A receiver for this run's end event, besides the configured ones; see ``WebhookTargetPolicy``.
     var webhook: String?
 }
@@ -153,8 +155,8 @@ final class RunManager: Service, Sendable {
         let meter = ProgressMeter(metrics: metrics)
         let handle = pending.handle
         do {
-            var record = try await BatchProcessor(store: store, classifier: classifier, configuration: pending.processor,
-                                                  logger: logger)
+            var record = try await BatchProcessor(store: store, classifier: classifier,
+                                                  configuration: pending.processor, logger: logger)
                 .run(id: pending.id, control: handle.control) { progress in
                     handle.progress.withLock { $0 = progress }
                     meter.record(progress)

@@ -7,6 +7,7 @@ import TriageProcessor
 /// `/v1/runs`: start a run (within the operator's limits), follow it, list runs, cancel one.
 struct RunsController: Sendable {
     let store: any QueryStore
+    let classifier: any Classifier
     let runs: RunManager
     let configuration: ServerConfiguration
 
@@ -26,7 +27,16 @@ struct RunsController: Sendable {
     func startRun(_ request: Request) async throws -> JSONResponse<Accepted> {
         let buffer = try await RequestBody.collect(request, limit: configuration.maxBodyBytes)
         let body = buffer.readableBytes == 0 ? RunRequest() : try RequestBody.decode(RunRequest.self, from: buffer)
-        let processor = try body.processorConfiguration(within: configuration.processor)
+        var processor = try body.processorConfiguration(within: configuration.processor)
+        if let via = body.via {
+            guard via == .online || classifier.batches != nil else {
+                throw HTTPError(.badRequest, message: """
+                    field 'via': this server's classifier has no batch API (serve it with --llm openai or \
+                    --llm anthropic)
+                    """)
+            }
+            processor.via = via
+        }
         if let webhook = body.webhook {
             do {
                 try await configuration.webhooks.targetPolicy.check(webhook)

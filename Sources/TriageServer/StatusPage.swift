@@ -101,6 +101,22 @@ enum StatusPage {
                         body: ResponseBody(byteBuffer: ByteBuffer(string: html)))
     }
 
+    /// A run's provider batches, one line each: the provider's id and state, and its counts as last polled.
+    static func batchLines(_ run: RunProgress) -> String {
+        guard let batches = run.batches else { return "" }
+        var lines = batches.map { batch in
+            """
+            <div class="muted">batch \(escape(batch.providerBatchId ?? batch.id)): \(escape(batch.state.rawValue)) · \
+            \(Format.count(batch.succeeded + batch.failed)) of \(Format.count(batch.total)) done · \
+            \(Format.count(batch.failed)) failed</div>
+            """
+        }
+        if let gathering = run.gathering, gathering > 0 {
+            lines.append("<div class=\"muted\">\(Format.count(gathering)) gathered for the next batch</div>")
+        }
+        return lines.joined()
+    }
+
     /// The page's content (`GET /v1/status-page`): counts, runs in progress, recent runs.
     static func renderContent(summary: StoreSummary, active: [RunProgress], recent: [RunRecord],
                               review: [QueryRecord] = [], categories: [String] = [], openToAll: Bool,
@@ -131,7 +147,8 @@ enum StatusPage {
                 <div class="bar"><span style="width:\(percent)%"></span></div><div class="num">\(percent)%</div></div>
                 <div class="muted">\(Format.count(run.done)) of \(Format.count(run.total)) · \(Format.count(run.classified)) classified ·
                 \(Format.count(run.failed)) failed · \(run.inFlight) in flight · \(String(format: "%.1f", run.rate)) queries/s · \(eta)</div>\
-                \(run.paused.map { "<div class=\"warning\">Paused: \(escape($0))</div>" } ?? "")</div>
+                \(run.paused.map { "<div class=\"warning\">Paused: \(escape($0))</div>" } ?? "")\
+                \(Self.batchLines(run))</div>
 
                 """
         }

@@ -80,12 +80,16 @@ public final class TriageMetrics: Sendable {
     }
 }
 
-/// Counts what a classifier does — latency, in-flight requests, tokens, outcomes — around any ``Classifier``.
+/// Counts what a classifier does — latency, in-flight requests, tokens, outcomes — around any ``Classifier``,
+/// offering every capability the base offers (reuse, estimates, the batch API: a test checks each).
 struct MeteredClassifier: Classifier {
     let base: any Classifier
     let metrics: TriageMetrics
 
     var taxonomy: Taxonomy { base.taxonomy }
+    var reuseScope: String? { base.reuseScope }
+    func estimate(_ query: SupportQuery) -> UsageEstimate? { base.estimate(query) }
+    var batches: (any ProviderBatches)? { base.batches.map { MeteredBatches(base: $0, metrics: metrics) } }
 
     func classify(_ request: ClassificationRequest) async throws -> Classification {
         metrics.inFlight(1)
@@ -99,6 +103,44 @@ struct MeteredClassifier: Classifier {
             return classification
         } catch let error as ClassifierError {
             metrics.latency(ContinuousClock.now - started)
+            metrics.classificationError(kind: error.kind)
+            metrics.tokens(prompt: error.promptTokens, completion: error.completionTokens)
+            throw error
+        }
+    }
+}
+
+/// Counts the answers a provider batch brings, as ``MeteredClassifier`` counts online ones.
+struct MeteredBatches: ProviderBatches {
+    let base: any ProviderBatches
+    let metrics: TriageMetrics
+
+    var provider: String { base.provider }
+    var endpoint: String { base.endpoint }
+    var model: String { base.model }
+    var maxRequests: Int { base.maxRequests }
+    var maxBytes: Int { base.maxBytes }
+
+    func requestBody(for query: SupportQuery) throws -> Data { try base.requestBody(for: query) }
+    func submit(_ lines: [ProviderBatchLine], metadata: [String: String]) async throws -> String {
+        try await base.submit(lines, metadata: metadata)
+    }
+    func submitted(named name: String, since: Date) async throws -> String? {
+        try await base.submitted(named: name, since: since)
+    }
+    func status(_ providerBatchId: String) async throws -> ProviderBatchStatus { try await base.status(providerBatchId) }
+    func results(_ status: ProviderBatchStatus) async throws -> [String: ProviderBatchLineResult] {
+        try await base.results(status)
+    }
+    func cancel(_ providerBatchId: String) async throws { try await base.cancel(providerBatchId) }
+
+    func classification(from response: JSONValue, for query: SupportQuery) throws -> Classification {
+        do {
+            let classification = try base.classification(from: response, for: query)
+            metrics.classified(category: classification.category)
+            metrics.tokens(prompt: classification.promptTokens, completion: classification.completionTokens)
+            return classification
+        } catch let error as ClassifierError {
             metrics.classificationError(kind: error.kind)
             metrics.tokens(prompt: error.promptTokens, completion: error.completionTokens)
             throw error

@@ -65,7 +65,8 @@ struct CLIBatchTests {
             server.setBatchBehaviour(.init(pollsInProgress: 0))
             let second = try await TriageBinary.run(arguments(server, store: store), environment: Self.environment)
             #expect(second.status == 0, "\(second.stderr)")
-            #expect(second.stderr.contains("resuming 1 unfinished batch"))
+            #expect(second.stderr.contains("batch batch_1: in_progress, 0 of 14 done (sent by an earlier run"),
+                    "the second run follows the batch the first sent: \(second.stderr)")
             #expect(try statistics(second)["classified"] as? Int == 15)
         }
         #expect(server.batchesCreated == 1, "the second run polled the first one's batch instead of paying again")
@@ -91,7 +92,8 @@ struct CLIBatchTests {
             server.setBatchBehaviour(.init(pollsInProgress: 0))
             let second = try await TriageBinary.run(arguments(server, store: store), environment: Self.environment)
             #expect(second.status == 0, "\(second.stderr)")
-            #expect(second.stderr.contains("found at the provider"), "\(second.stderr)")
+            #expect(second.stderr.contains("batch batch_1: ") && second.stderr.contains("sent by an earlier run"),
+                    "the batch the provider had started is followed: \(second.stderr)")
             #expect(try statistics(second)["classified"] as? Int == 12)
         }
         #expect(server.batchesCreated == 1, "the second run polled the batch the provider had started, not a new one")

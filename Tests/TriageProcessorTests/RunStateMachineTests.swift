@@ -54,6 +54,9 @@ struct RunStateMachineTests {
                 machine.released(claims.count)
             case .wait, .finish, .cancelInFlight:
                 return actions
+            case .resumeBatches, .prepare, .submit, .poll, .ingest:
+                Issue.record("an online run asked for batch mode's \(action)")
+                return actions
             }
         }
     }

@@ -385,28 +385,73 @@ struct QueryStoreContractTests {
 
 @Suite("Provider batch records")
 struct ProviderBatchStoreTests {
-    @Test("batches are saved, replaced and listed newest first", arguments: StoreFixture.allCases)
+    static let start = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func batch(_ id: String, provider: String = "openai", endpoint: String = "http://127.0.0.1:1/v1",
+               claims: [ProviderBatch.Claims], at offset: TimeInterval) -> ProviderBatch {
+        ProviderBatch(id: id, provider: provider, endpoint: endpoint, model: "m", runId: "r", claims: claims,
+                      createdAt: Self.start.addingTimeInterval(offset))
+    }
+
+    @Test("batches are saved, replaced and listed newest first, with the leases of several claims",
+          arguments: StoreFixture.allCases)
     func savedAndListed(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
-            let store = try #require(opened.store as? any ProviderBatchStore)
-            let start = Date(timeIntervalSince1970: 1_800_000_000)
-            var first = ProviderBatch(id: "tb-1", provider: "openai", endpoint: "http://127.0.0.1:1/v1", model: "m",
-                                      runId: "r", token: "t1", queryIds: [QueryID("1"), QueryID("2")], createdAt: start)
-            let second = ProviderBatch(id: "tb-2", provider: "anthropic", endpoint: "http://127.0.0.1:1", model: "m",
-                                       runId: "r", token: "t2", queryIds: [QueryID("3")],
-                                       createdAt: start.addingTimeInterval(1))
+            // A capability every store has, typed: no cast.
+            let store = opened.store
+            var first = batch("tb-1", claims: [.init(token: "t1", queryIds: [QueryID("1"), QueryID("2")]),
+                                               .init(token: "t9", queryIds: [QueryID("9")])], at: 0)
+            let second = batch("tb-2", provider: "anthropic", endpoint: "http://127.0.0.1:1",
+                               claims: [.init(token: "t2", queryIds: [QueryID("3")])], at: 1)
             try await store.saveBatch(first)
             try await store.saveBatch(second)
             first.providerBatchId = "batch_abc"
             first.state = .inProgress
-            first.counts = ProviderBatch.Counts(total: 2, succeeded: 1, failed: 0)
+            first.counts = ProviderBatch.Counts(total: 3, succeeded: 1, failed: 0)
             try await store.saveBatch(first)
             let listed = try await store.batches(limit: 10)
             #expect(listed.map(\.id) == ["tb-2", "tb-1"])
             #expect(listed.last == first)
-            #expect(try await store.batch("batch_abc")?.id == "tb-1")
+            #expect(try await opened.peer.batch("batch_abc")?.id == "tb-1")
+            #expect(try await store.batch("tb-1")?.tokens == [QueryID("1"): "t1", QueryID("2"): "t1", QueryID("9"): "t9"])
             #expect(try await store.batch("tb-2")?.queryIds == [QueryID("3")])
             #expect(try await store.batch("nothing") == nil)
         }
     }
+
+    @Test("a restarted run finds the unfinished batches of its provider and endpoint, however many others there are",
+          arguments: StoreFixture.allCases)
+    func unfinished(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let store = opened.store
+            // More finished batches than the 10,000 the old listing read, then the unfinished ones.
+            let finished = fixture == .mongo ? 300 : 10_100
+            for n in 0..<finished {
+                var done = batch("done-\(n)", claims: [.init(token: "t", queryIds: [QueryID("\(n)")])],
+                                 at: TimeInterval(n))
+                done.state = .ingested
+                try await store.saveBatch(done)
+            }
+            var open = batch("open", claims: [.init(token: "t", queryIds: [QueryID("1")])], at: -10)
+            open.state = .inProgress
+            try await store.saveBatch(open)
+            try await store.saveBatch(batch("recorded", claims: [], at: 50_000))
+            try await store.saveBatch(batch("elsewhere", endpoint: "http://127.0.0.1:2/v1", claims: [], at: 1))
+            try await store.saveBatch(batch("other", provider: "anthropic", claims: [], at: 2))
+            let found = try await opened.peer.unfinishedBatches(provider: "openai", endpoint: "http://127.0.0.1:1/v1")
+            #expect(found.map(\.id) == ["open", "recorded"], "oldest first, of this provider and endpoint only")
+        }
+    }
+
+    @Test("a batch record written before batches gathered several claims still reads, as one claim")
+    func oldRecord() throws {
+        let json = """
+            {"id":"tb-old","provider":"openai","endpoint":"e","model":"m","runId":"r","token":"t1",
+             "queryIds":["1","2"],"state":"in_progress","counts":{"total":2,"succeeded":0,"failed":0},
+             "createdAt":"2026-01-01T00:00:00Z","updatedAt":"2026-01-01T00:00:00Z"}
+            """
+        let batch = try JSONDecoder.triage.decode(ProviderBatch.self, from: Data(json.utf8))
+        #expect(batch.claims == [.init(token: "t1", queryIds: [QueryID("1"), QueryID("2")])])
+    }
 }
+

@@ -10,7 +10,7 @@ struct RateBudgetStoreTests {
     @Test("two processes taking spans at once get disjoint, back-to-back spans", arguments: StoreFixture.allCases)
     func concurrentSpansAreDisjoint(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
-            let stores = [opened.store, opened.peer].map { $0 as! any RateBudgetStore }
+            let stores: [any RateBudgetStore] = [opened.store, opened.peer]
             let now = Date()
             let spans = try await withThrowingTaskGroup(of: [Range<Date>].self) { group in
                 for store in stores {
@@ -43,7 +43,7 @@ struct RateBudgetStoreTests {
     @Test("a 429 recorded by one process pauses and slows the other's next span", arguments: StoreFixture.allCases)
     func throttlingIsShared(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
-            let (one, other) = (opened.store as! any RateBudgetStore, opened.peer as! any RateBudgetStore)
+            let (one, other): (any RateBudgetStore, any RateBudgetStore) = (opened.store, opened.peer)
             let now = Date()
             try await one.updateRateBudget("key-test") { $0.throttle(retryAfter: .seconds(3), now: now) }
             let grant = try await other.updateRateBudget("key-test") {

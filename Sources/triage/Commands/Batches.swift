@@ -10,7 +10,7 @@ extension Triage {
             abstract: "List the provider batches of the store (triage run --via batch), or cancel one.",
             discussion: """
                 Each batch is listed with its state as last polled and the provider's counts. A batch still at the \
-                provider is followed by the next `triage run --via batch`; `triage batches cancel ID` asks the \
+                provider is followed by the next `triage run --via batch` (or a `work` or `serve --workers` in batch mode); `triage batches cancel ID` asks the \
                 provider to cancel it (its finished lines are still written, the rest go back to pending).
                 """,
             subcommands: [List.self, Cancel.self],
@@ -27,10 +27,7 @@ extension Triage {
             var limit = 50
 
             func run() async throws {
-                guard let batchStore = try await store.open() as? any ProviderBatchStore else {
-                    throw CLIError("this store cannot keep provider batches")
-                }
-                let batches = try await batchStore.batches(limit: limit)
+                let batches = try await store.open().batches(limit: limit)
                 if format.json {
                     print(try Format.json(batches))
                     return
@@ -63,18 +60,11 @@ extension Triage {
 
             func run() async throws {
                 let opened = try await store.open()
-                guard let batchStore = opened as? any QueryStore & ProviderBatchStore else {
-                    throw CLIError("this store cannot keep provider batches")
-                }
                 let batch = try await classifier.withClassifier(concurrency: 1, store: opened) { classifier, _ in
-                    guard let llm = classifier as? LLMClassifier else {
+                    guard let batches = classifier.batches else {
                         throw CLIError("cancelling a batch needs its provider: --llm openai or --llm anthropic")
                     }
-                    return try await BatchModeRunner(
-                        store: batchStore, classifier: llm,
-                        configuration: BatchModeRunner.Configuration(owner: BatchProcessor.defaultOwner),
-                        logger: CLILogging.logger("triage.batch")
-                    ).cancel(id)
+                    return try await ProviderBatchCancel.cancel(id, store: opened, batches: batches)
                 }
                 if format.json {
                     print(try Format.json(batch))

@@ -15,6 +15,11 @@ extension Triage {
                 --max-attempts the query is marked failed with its error. Ctrl-C stops claiming and finishes what \
                 is in flight; a second Ctrl-C hands in-flight queries back to pending at once.
 
+                With --via batch the backlog goes through the provider's batch API at half the price: each batch is \
+                recorded in the store before it is paid for, and a run started again follows the same batches. \
+                Ctrl-C stops sending batches and keeps following the ones sent; a second Ctrl-C stops at once, \
+                hands back what was not sent, and leaves the sent batches for the next run.
+
                 Exit status: 0 when the run completed, 2 when it stopped on an error (the queries it held are \
                 pending again), 130 when it was interrupted.
                 """
@@ -34,38 +39,11 @@ extension Triage {
         ))
         var output: String?
 
-        /// How queries reach the model.
-        enum Via: String, ExpressibleByArgument, CaseIterable {
-            case online, batch
-        }
-
-        @Option(help: ArgumentHelp(
-            "online: a request per query as it is claimed. batch: the provider's batch API (OpenAI Batch, Anthropic "
-                + "Message Batches) at half the price, results within 24 hours; a stopped or crashed run started again "
-                + "polls the same batches (triage batches lists them).",
-            valueName: "online|batch"))
-        var via: Via = .online
-
-        @Option(help: ArgumentHelp("With --via batch: how often the provider is asked how its batches are doing.",
-                                   valueName: "seconds"))
-        var pollSeconds = 30.0
-
-        @Option(help: ArgumentHelp("With --via batch: lines per batch (the provider's limit: OpenAI 50,000, "
-                                   + "Anthropic 100,000); a larger backlog is split.", valueName: "n"))
-        var batchMaxRequests: Int?
-
-        @Option(help: ArgumentHelp("With --via batch: bytes per batch file (the provider's limit: OpenAI 200 MB, "
-                                   + "Anthropic 256 MB).", valueName: "bytes"))
-        var batchMaxBytes: Int?
-
         @Flag(help: "Report what would be processed, with its tokens, cost (online and batch), reuse and time estimated from the requests it would send; send nothing and change nothing.")
         var dryRun = false
 
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
-            guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be more than 0") }
-            if let batchMaxRequests, batchMaxRequests < 1 { throw ValidationError("--batch-max-requests must be at least 1") }
-            if let batchMaxBytes, batchMaxBytes < 1_000 { throw ValidationError("--batch-max-bytes must be at least 1000") }
         }
 
         func run() async throws {
@@ -75,10 +53,9 @@ extension Triage {
                 return
             }
             let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
-                switch via {
-                case .online: try await classify(store: store, classifier: classifier, name: name)
-                case .batch: try await classifyInBatches(store: store, classifier: classifier)
-                }
+                var configuration = processing.configuration(classifierName: name)
+                configuration.limit = limit
+                return try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
             }
             if let output {
                 try Data((try Format.json(record) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
@@ -93,36 +70,6 @@ extension Triage {
             case .completed, .running:
                 break
             }
-        }
-
-        private func classifyInBatches(store: any QueryStore, classifier: any Classifier) async throws -> RunRecord {
-            guard let llm = classifier as? LLMClassifier else {
-                throw CLIError("--via batch needs a provider's batch API: --llm openai or --llm anthropic")
-            }
-            guard let batchStore = store as? any QueryStore & ProviderBatchStore else {
-                throw CLIError("this store cannot keep provider batches")
-            }
-            var configuration = BatchModeRunner.Configuration(owner: BatchProcessor.defaultOwner)
-            configuration.limit = limit
-            configuration.maxRequests = batchMaxRequests
-            configuration.maxBytes = batchMaxBytes
-            configuration.pollInterval = .milliseconds(Int(pollSeconds * 1000))
-            // Renewed at every poll: the lease outlasts several polls.
-            configuration.leaseDuration = .seconds(max(Double(processing.leaseSeconds), 4 * pollSeconds, 3600))
-            configuration.maxAttempts = processing.maxAttempts
-            configuration.reuse = !processing.noReuse
-            configuration.reviewBelow = processing.reviewBelow
-            configuration.outageBudget = .seconds(processing.outageBudgetSeconds)
-            return try await BatchModeRunner(store: batchStore, classifier: llm, configuration: configuration,
-                                             logger: CLILogging.logger("triage.batch")).run { line in
-                FileHandle.standardError.write(Data((line + "\n").utf8))
-            }
-        }
-
-        private func classify(store: any QueryStore, classifier: any Classifier, name: String) async throws -> RunRecord {
-            var configuration = processing.configuration(classifierName: name)
-            configuration.limit = limit
-            return try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
         }
 
         /// Reads what a run would take, once: lists it to `--output`, and estimates what it would send and spend from

@@ -38,6 +38,8 @@ enum RunSession {
             for source in signals { source.cancel() }
         }
         let record = try await processor.run(control: control) { progress in
+            // A provider batch changing state is news worth a line of its own, even from a quiet worker.
+            reporter.batches(progress)
             guard showProgress else { return }
             if progress.state == .running {
                 reporter.update(progress)

@@ -116,6 +116,9 @@ extension Triage {
             do {
                 try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
                     configuration.processor = processing.configuration(classifierName: name)
+                    if processing.via == .batch, classifier.batches == nil {
+                        throw CLIError("--via batch needs a provider's batch API: --llm openai or --llm anthropic")
+                    }
                     let (store, workers, shown) = (store, workers, self.store.displayURI)
                     let app = buildApplication(
                         configuration: configuration,

@@ -17,6 +17,11 @@ extension Triage {
                 hands the rest back to pending, prints the statistics and exits 0. A second signal hands in-flight \
                 queries back at once. Exit status 2 when it stopped on an error (the queries it held are pending \
                 again).
+
+                With --via batch it gathers new queries for up to --batch-window-seconds (or until \
+                --batch-max-requests), sends them as one provider batch at half the price, and keeps gathering \
+                while the batch runs. SIGTERM stops sending and keeps following the batches sent; a second signal \
+                leaves them, recorded in the store, for the next worker.
                 """
         )
 

@@ -170,7 +170,7 @@ struct ClassifierOptions: ParsableArguments {
         let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
                                        logger: CLILogging.logger("triage.llm"),
                                        examples: examples.map(ExampleIndex.init),
-                                       sharedLimits: store as? any RateBudgetStore)
+                                       sharedLimits: store)
         do {
             let result = try await body(classifier, "\(configuration.provider.rawValue):\(configuration.model)")
             try await client.shutdown()

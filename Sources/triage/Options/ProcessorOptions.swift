@@ -2,6 +2,8 @@ import ArgumentParser
 import TriageCore
 import TriageProcessor
 
+extension BatchProcessor.Configuration.Via: ExpressibleByArgument {}
+
 /// How the batch processor works, shared by `run` and `work`.
 struct ProcessorOptions: ParsableArguments {
     @Option(help: "Queries claimed from the store at a time (at most --max-concurrent).")
@@ -40,6 +42,30 @@ struct ProcessorOptions: ParsableArguments {
             + "reused, at no cost."))
     var noReuse = false
 
+    @Option(help: ArgumentHelp(
+        "online: a request per query as it is claimed. batch: the provider's batch API (OpenAI Batch, Anthropic "
+            + "Message Batches) at half the price, results within 24 hours; a stopped or crashed process started "
+            + "again follows the same batches (triage batches lists them).",
+        valueName: "online|batch"))
+    var via: BatchProcessor.Configuration.Via = .online
+
+    @Option(help: ArgumentHelp("With --via batch: how often the provider is asked how its batches are doing.",
+                               valueName: "seconds"))
+    var pollSeconds = 30.0
+
+    @Option(help: ArgumentHelp("With --via batch: lines per batch (the provider's limit: OpenAI 50,000, "
+                               + "Anthropic 100,000); a larger backlog is split.", valueName: "n"))
+    var batchMaxRequests: Int?
+
+    @Option(help: ArgumentHelp("With --via batch: bytes per batch file (the provider's limit: OpenAI 200 MB, "
+                               + "Anthropic 256 MB).", valueName: "bytes"))
+    var batchMaxBytes: Int?
+
+    @Option(help: ArgumentHelp(
+        "With --via batch, for a worker (work, serve --workers): how long a batch gathers new queries before it is "
+            + "sent, unless it fills first (--batch-max-requests).", valueName: "seconds"))
+    var batchWindowSeconds = 60.0
+
     func validate() throws {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be at least 1") }
         let most = BatchProcessor.Configuration.maximumConcurrency
@@ -53,6 +79,12 @@ struct ProcessorOptions: ParsableArguments {
         if let reviewBelow, !(0...1).contains(reviewBelow) {
             throw ValidationError("--review-below must be from 0 to 1, not \(reviewBelow)")
         }
+        guard pollSeconds > 0 else { throw ValidationError("--poll-seconds must be more than 0") }
+        guard batchWindowSeconds >= 0 else { throw ValidationError("--batch-window-seconds must be 0 or more") }
+        if let batchMaxRequests, batchMaxRequests < 1 {
+            throw ValidationError("--batch-max-requests must be at least 1")
+        }
+        if let batchMaxBytes, batchMaxBytes < 1_000 { throw ValidationError("--batch-max-bytes must be at least 1000") }
     }
 
     /// The processor's configuration these flags describe.
@@ -68,6 +100,11 @@ struct ProcessorOptions: ParsableArguments {
         configuration.reuse = !noReuse
         configuration.storeOutageBudget = .seconds(outageBudgetSeconds)
         configuration.providerOutageBudget = .seconds(outageBudgetSeconds)
+        configuration.via = via
+        configuration.batch.maxRequests = batchMaxRequests
+        configuration.batch.maxBytes = batchMaxBytes
+        configuration.batch.pollInterval = .milliseconds(Int(pollSeconds * 1000))
+        configuration.batch.window = .milliseconds(Int(batchWindowSeconds * 1000))
         return configuration
     }
 }

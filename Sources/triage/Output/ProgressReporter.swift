@@ -8,6 +8,8 @@ final class ProgressReporter: Sendable {
     private struct State {
         var lastDraw = ContinuousClock.now - .seconds(60)
         var drewLine = false
+        /// The provider batches as last shown.
+        var batches: [String: BatchProgress] = [:]
     }
 
     private let interactive: Bool
@@ -31,6 +33,27 @@ final class ProgressReporter: Sendable {
         FileHandle.standardError.write(Data((interactive ? "\r\u{1B}[2K" + line : line + "\n").utf8))
     }
 
+    /// Prints a line for each provider batch that is new or changed since the last progress.
+    func batches(_ progress: RunProgress) {
+        let changed: [BatchProgress] = state.withLock { state in
+            (progress.batches ?? []).filter { batch in
+                defer { state.batches[batch.id] = batch }
+                return state.batches[batch.id] != batch
+            }
+        }
+        guard !changed.isEmpty else { return }
+        let lines = changed.map { Self.render($0, runId: progress.runId) }.joined(separator: "\n") + "\n"
+        FileHandle.standardError.write(Data(((interactive ? "\r\u{1B}[2K" : "") + lines).utf8))
+    }
+
+    /// `batch batch_abc: in_progress, 120 of 500 done, 3 failed (sent by an earlier run)`
+    static func render(_ batch: BatchProgress, runId: String) -> String {
+        "batch \(batch.providerBatchId ?? batch.id): \(batch.state.rawValue), "
+            + "\(Format.count(batch.succeeded + batch.failed)) of \(Format.count(batch.total)) done"
+            + (batch.failed > 0 ? ", \(Format.count(batch.failed)) failed" : "")
+            + (batch.runId != runId ? " (sent by an earlier run, followed by this one)" : "")
+    }
+
     /// Draws the final state and ends the line.
     func finish(_ progress: RunProgress) {
         let drew = state.withLock { $0.drewLine }
@@ -51,6 +74,10 @@ final class ProgressReporter: Sendable {
         ]
         if p.failed > 0 { parts.append("failed \(p.failed)") }
         if p.retried > 0 { parts.append("retried \(p.retried)") }
+        if let batches = p.batches {
+            parts.append("batches \(batches.count)")
+            if let gathering = p.gathering, gathering > 0 { parts.append("gathering \(Format.count(gathering))") }
+        }
         parts.append("in flight \(p.inFlight)")
         if p.paused != nil { parts.append("PAUSED: provider not answering") }
         return parts.joined(separator: "  ")

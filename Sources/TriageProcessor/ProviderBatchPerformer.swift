@@ -1,0 +1,278 @@
+import Foundation
+import Logging
+import TriageCore
+
+/// One line of a batch being gathered: a claimed query the run will send, and the body it sends.
+struct BatchLine: Sendable, Hashable {
+    var record: QueryRecord
+    var body: Data
+    /// Identical queries share it: only one of them is sent (``RunStateMachine``'s batch state holds the others).
+    var reuseKey: String?
+
+    var size: Int { body.count + ProviderBatchPerformer.lineOverhead }
+}
+
+/// How one line of a batch the run read ended, for the run to account for.
+enum BatchLineOutcome: Sendable {
+    /// Decided by the one rule (``QueryAttempt/concluded(_:_:latency:)``) and written.
+    case concluded(QueryOutcome)
+    /// The answer did not validate: asked again online at once, repair request included (the next batch would get
+    /// the same answer to the same prompt). `spent` is what the batch answer cost.
+    case repairOnline(QueryRecord, spent: ClassifierError)
+    /// A cancelled line: handed back untouched.
+    case handBack(RunStateMachine.Claim)
+    /// A query identical to a line, held for its answer: prepared again, it takes it.
+    case prepareAgain(QueryRecord)
+}
+
+/// Performs what batch mode asks of a run (``RunStateMachine`` decides it): finds the batches a stopped run left,
+/// prepares claimed queries (an answer without the model, or a line to send), submits a batch (recorded in the store
+/// before the provider is asked to start it, and its provider id right after), polls it, and reads it — each line's
+/// result concluded by the same rule as an online attempt, written in groups under the lease it was claimed with.
+struct ProviderBatchPerformer: Sendable {
+    let batches: any ProviderBatches
+    let attempt: QueryAttempt
+    let store: StoreAccess
+    let runId: String
+    let logger: Logger
+    /// Gives up waiting out an unreachable store.
+    let giveUp: @Sendable () -> Bool
+
+    /// Bytes a line takes beyond its body: the `custom_id` and the framing of the provider's format.
+    static let lineOverhead = 160
+    /// Results are read from the store, validated and written this many at a time.
+    static let ingestGroup = 1_000
+
+    /// The batches of this provider and endpoint that a run left unfinished.
+    func resume() async throws -> [ProviderBatch] {
+        try await store.reconnecting("resume batches", giveUp: giveUp) { [store, batches] in
+            try await store.store.unfinishedBatches(provider: batches.provider, endpoint: batches.endpoint)
+        }
+    }
+
+    /// For each record: an answer without the model (written now), or the line to send.
+    func prepare(_ records: [QueryRecord]) async -> (outcomes: [QueryOutcome], lines: [BatchLine]) {
+        await withTaskGroup(of: (QueryOutcome?, BatchLine?).self) { group in
+            for record in records {
+                group.addTask { [attempt, batches] in
+                    if let answer = await attempt.answerWithoutModel(record) {
+                        return (await attempt.write(attempt.concluded(record, .success(answer), latency: .zero)), nil)
+                    }
+                    do {
+                        return (nil, BatchLine(record: record, body: try batches.requestBody(for: record.query),
+                                               reuseKey: attempt.reuseKey(record)))
+                    } catch {
+                        let failure = ClassifierError.rejected("the request could not be built: \(error)")
+                        return (await attempt.write(attempt.concluded(record, .failure(failure), latency: .zero)), nil)
+                    }
+                }
+            }
+            var outcomes: [QueryOutcome] = []
+            var lines: [BatchLine] = []
+            for await (outcome, line) in group {
+                if let outcome { outcomes.append(outcome) }
+                if let line { lines.append(line) }
+            }
+            return (outcomes, lines.sorted { $0.record.id < $1.record.id })
+        }
+    }
+
+    /// Records a batch of these lines, then asks the provider to start it and records its id.
+    /// - Returns: The batch as recorded, and why the provider did not start it, if it did not. A batch whose
+    ///   submission found the provider unreachable is still recorded without its id: polling it asks the provider
+    ///   whether it started it after all, and submits it only if it did not.
+    func submit(_ lines: [BatchLine], followers: [QueryRecord]) async -> (ProviderBatch, ClassifierError?) {
+        func claims(_ records: [QueryRecord]) -> [ProviderBatch.Claims] {
+            Dictionary(grouping: records, by: { $0.lease?.token ?? "" })
+                .map { ProviderBatch.Claims(token: $0.key, queryIds: $0.value.map(\.id)) }
+                .sorted { $0.token < $1.token }
+        }
+        var batch = ProviderBatch(id: "tb-" + UUID().uuidString.lowercased(), provider: batches.provider,
+                                  endpoint: batches.endpoint, model: batches.model, runId: runId,
+                                  claims: claims(lines.map(\.record)))
+        batch.followers = claims(followers)
+        do {
+            try await save(batch)
+        } catch {
+            return (batch, .server("the batch could not be recorded in the store: \(error)"))
+        }
+        do {
+            batch.providerBatchId = try await batches.submit(
+                lines.map { ProviderBatchLine(customId: $0.record.id.rawValue, body: $0.body) },
+                metadata: metadata(batch))
+            batch.state = .validating
+        } catch {
+            let failure = Self.classifierError(error)
+            batch.error = failure.message
+            if !failure.isProviderUnavailable { batch.state = .failed }
+            try? await save(batch)
+            return (batch, failure)
+        }
+        batch.updatedAt = Date()
+        try? await save(batch)
+        logger.info("batch submitted", metadata: [
+            "batch.id": "\(batch.id)", "batch.provider_id": "\(batch.providerBatchId ?? "")",
+            "batch.lines": "\(lines.count)",
+        ])
+        return (batch, nil)
+    }
+
+    /// Asks the provider how a batch is doing, and records what changed. A batch recorded without the provider's id
+    /// (the run stopped between the two, or the provider did not answer the submission) is first looked for at the
+    /// provider by its name, and submitted only if the provider does not have it.
+    func poll(_ batch: ProviderBatch) async -> Result<(ProviderBatch, ProviderBatchStatus), ClassifierError> {
+        var batch = batch
+        do {
+            if batch.providerBatchId == nil {
+                if let started = try await batches.submitted(named: batch.id, since: batch.createdAt) {
+                    batch.providerBatchId = started
+                    logger.info("batch found at the provider, started before the run that sent it stopped",
+                                metadata: ["batch.id": "\(batch.id)", "batch.provider_id": "\(started)"])
+                } else {
+                    let held = try await heldRecords(batch)
+                    batch.providerBatchId = try await batches.submit(
+                        try held.map { ProviderBatchLine(customId: $0.id.rawValue,
+                                                         body: try batches.requestBody(for: $0.query)) },
+                        metadata: metadata(batch))
+                }
+                batch.state = .validating
+                batch.updatedAt = Date()
+                try await save(batch)
+            }
+            let status = try await batches.status(batch.providerBatchId ?? "")
+            let changed = status.state != batch.state || status.counts != batch.counts
+            // A cancel asked for through `triage batches cancel` shows until the provider says it ended.
+            batch.state = batch.state == .cancelling && !status.state.providerEnded ? .cancelling : status.state
+            batch.counts = status.counts
+            if changed {
+                batch.updatedAt = Date()
+                try await save(batch)
+            }
+            return .success((batch, status))
+        } catch {
+            return .failure(Self.classifierError(error))
+        }
+    }
+
+    /// What a batch's lines make of their queries: each line's result, validated, concluded by the one rule and
+    /// written in groups, under the lease its query is held with. A query the batch no longer holds (written by an
+    /// earlier run that stopped while reading it, or taken over by another worker) is not the batch's to write.
+    /// - Parameter refusal: The provider refused the batch as a whole: every line ends with this error.
+    func ingest(_ batch: ProviderBatch, status: ProviderBatchStatus?, refusal: ClassifierError?) async
+        -> Result<[BatchLineOutcome], ClassifierError> {
+        var fetched: [String: ProviderBatchLineResult] = [:]
+        do {
+            if let status { fetched = try await batches.results(status) }
+        } catch {
+            return .failure(Self.classifierError(error))
+        }
+        let results = fetched
+        let ended = batch.state
+        let written = batch.createdAt
+        var lineOutcomes: [BatchLineOutcome] = []
+        do {
+            let ids = batch.queryIds
+            for start in stride(from: 0, to: ids.count, by: Self.ingestGroup) {
+                let group = Array(ids[start..<min(start + Self.ingestGroup, ids.count)])
+                let held = try await heldRecords(batch, ids: group)
+                // Reading and validating the answers is most of the work: spread over the cores.
+                let decided = await held.concurrentMap { [attempt, batches] record -> (BatchLineOutcome?, QueryAttempt.Concluded?) in
+                    let result = refusal.map(ProviderBatchLineResult.failed) ?? results[record.id.rawValue]
+                        ?? (ended == .cancelled ? .cancelled : .expired)
+                    let latency = Duration.seconds(Date().timeIntervalSince(written))
+                    switch result {
+                    case .cancelled:
+                        return (.handBack(RunStateMachine.Claim(record)), nil)
+                    case .expired:
+                        let error = ClassifierError.timeout("the batch ended (\(ended.rawValue)) before this line "
+                                                            + "was answered")
+                        return (nil, attempt.concluded(record, .failure(error), latency: latency))
+                    case .failed(let error):
+                        return (nil, attempt.concluded(record, .failure(error), latency: latency))
+                    case .succeeded(let body):
+                        do {
+                            let answer = try batches.classification(from: body, for: record.query)
+                            return (nil, attempt.concluded(record, .success(answer), latency: latency))
+                        } catch let error as ClassifierError where error.isInvalidOutput {
+                            return (.repairOnline(record, spent: error), nil)
+                        } catch {
+                            return (nil, attempt.concluded(record, .failure(Self.classifierError(error)),
+                                                           latency: latency))
+                        }
+                    }
+                }
+                lineOutcomes += decided.compactMap(\.0)
+                let concluded = decided.compactMap(\.1)
+                let writes = concluded.compactMap(\.write)
+                let lost = try await store.write(writes, giveUp: giveUp)
+                let lostByID = Dictionary(zip(writes.map(\.id), lost), uniquingKeysWith: { $0 || $1 })
+                lineOutcomes += concluded.map { concluded in
+                    .concluded(concluded.outcome.landed(leaseLost: lostByID[concluded.outcome.record.id] ?? false))
+                }
+            }
+            // The queries identical to its lines, still held: they take the answers just written.
+            let waiting = batch.followers.flatMap(\.queryIds)
+            if !waiting.isEmpty {
+                lineOutcomes += try await heldRecords(batch, ids: waiting, held: batch.followerTokens)
+                    .map(BatchLineOutcome.prepareAgain)
+            }
+        } catch {
+            return .failure(.server("the store failed while the batch was read: \(error)"))
+        }
+        var finished = batch
+        finished.state = .ingested
+        finished.updatedAt = Date()
+        try? await save(finished)
+        return .success(lineOutcomes)
+    }
+
+    /// The queries of a batch (or of some of its ids) still held under the lease the batch recorded for each.
+    private func heldRecords(_ batch: ProviderBatch, ids: [QueryID]? = nil,
+                             held: [QueryID: String]? = nil) async throws -> [QueryRecord] {
+        let tokens = held ?? batch.tokens
+        let ids = ids ?? batch.queryIds
+        return try await store.reconnecting("read batch queries", giveUp: giveUp) { [store] in
+            try await store.store.find(ids)
+        }.filter { record in record.lease.map { tokens[record.id] == $0.token } ?? false }
+    }
+
+    private func save(_ batch: ProviderBatch) async throws {
+        try await StoreAccess.shielded { [store, giveUp] in
+            try await store.reconnecting("save batch", giveUp: giveUp) { try await store.store.saveBatch(batch) }
+        }
+    }
+
+    private func metadata(_ batch: ProviderBatch) -> [String: String] {
+        ["triage_batch": batch.id, "triage_run": runId]
+    }
+
+    /// Any error of the batch API as a ``ClassifierError`` (the provider transport's own pass through).
+    static func classifierError(_ error: any Error) -> ClassifierError {
+        if let error = error as? ClassifierError { return error }
+        if error is CancellationError { return .connection("cancelled") }
+        return .server("\(error)")
+    }
+}
+
+/// Cancels a batch at its provider: a run polling it writes what finished and hands the rest back.
+public enum ProviderBatchCancel {
+    /// - Parameter id: Triage's id for the batch, or the provider's.
+    /// - Throws: ``ClassifierError`` `configuration` when the store has no such batch, or the batch belongs to
+    ///   another provider or endpoint than `batches`; the provider's error when it refuses.
+    public static func cancel(_ id: String, store: any QueryStore, batches: any ProviderBatches) async throws
+        -> ProviderBatch {
+        guard var batch = try await store.batch(id) else {
+            throw ClassifierError.configuration("no batch '\(id)' in the store (triage batches lists them)")
+        }
+        guard batch.provider == batches.provider, batch.endpoint == batches.endpoint else {
+            throw ClassifierError.configuration(
+                "batch '\(id)' was sent to \(batch.provider) at \(batch.endpoint); cancel it with that --llm and --llm-url")
+        }
+        guard let providerBatchId = batch.providerBatchId, !batch.state.providerEnded else { return batch }
+        try await batches.cancel(providerBatchId)
+        batch.state = .cancelling
+        batch.updatedAt = Date()
+        try await store.saveBatch(batch)
+        return batch
+    }
+}
