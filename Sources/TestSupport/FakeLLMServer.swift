@@ -319,6 +319,20 @@ public final class FakeLLMServer: Sendable {
         try await outbound.write(.end(nil))
     }
 
+    /// Anthropic's name for the error an HTTP status stands for.
+    static func anthropicErrorType(_ status: Int) -> String {
+        switch status {
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 413: "request_too_large"
+        case 429: "rate_limit_error"
+        case 529: "overloaded_error"
+        case 400..<500: "invalid_request_error"
+        default: "api_error"
+        }
+    }
+
     // MARK: - The batch APIs
 
     /// Answers the batch APIs' routes (OpenAI files and batches, Anthropic message batches); `nil` for other paths.
@@ -467,8 +481,13 @@ public final class FakeLLMServer: Sendable {
                 case .some(let answered) where (200..<300).contains(answered.code):
                     result = ["type": "succeeded", "message": body]
                     batch.succeeded += 1
-                case .some:
-                    result = ["type": "errored", "error": ["type": "error", "error": body]]
+                case .some(let answered):
+                    // As Anthropic reports it: the error's type stands for the status an online request gets.
+                    let message = ((body as? [String: Any])?["error"] as? [String: Any])?["message"] as? String
+                        ?? answered.body
+                    result = ["type": "errored", "error": ["type": "error", "error": [
+                        "type": Self.anthropicErrorType(answered.code), "message": message,
+                    ]]]
                     batch.failed += 1
                 case .none:
                     result = ["type": batch.cancelling ? "canceled" : "expired"]

@@ -320,13 +320,12 @@ public final class LLMClassifier: Classifier {
             if error.kind == ClassifierError.rateLimited("").kind {
                 await limiter.throttled(retryAfter: failure.retryAfter)
             }
-            switch error.scope {
-            case .attempt:
+            if error.scope == .attempt {
                 throw RequestFailure(disposition: .retry(error, retryAfter: failure.retryAfter))
-            case .run:
-                throw RequestFailure(disposition: .final(error))
-            case .query:
-                // A 4xx that may only say the endpoint lacks something we asked for: ask for less, and again.
+            }
+            // A 4xx that may only say the endpoint lacks something we asked for ("logprobs is not supported with
+            // this model"): ask for less, and again, before taking it for what the table makes of it.
+            if error.kind != ClassifierError.unauthorized("").kind {
                 let message = failure.providerMessage
                 if askLogprobs && message.lowercased().contains("logprob") {
                     logger.info("the endpoint refuses logprobs; asking without them")
@@ -339,8 +338,8 @@ public final class LLMClassifier: Classifier {
                     ])
                     throw RequestFailure(disposition: .downgrade)
                 }
-                throw RequestFailure(disposition: .final(error))
             }
+            throw RequestFailure(disposition: .final(error))
         }
         do {
             return try api.reply(from: data)

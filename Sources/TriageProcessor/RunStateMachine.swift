@@ -212,12 +212,14 @@ struct RunStateMachine {
                     return .start(record)
                 }
                 if !backlogEmpty, !claiming {
-                    let budget = min(claimBudget, batch.room, Self.batchClaimSize)
+                    // Claims fill the next batch, a thousand at a time, within the run's limit.
+                    let left = configuration.limit.map { $0 - distinctClaimed.count } ?? .max
+                    let budget = min(left, batch.room, Self.batchClaimSize)
                     if budget > 0 {
                         claiming = true
                         return .claim(limit: budget)
                     }
-                    if claimBudget <= 0 { backlogEmpty = true }
+                    if left <= 0 { backlogEmpty = true }
                 }
             } else if batch == nil, inFlight.count < configuration.maxConcurrent {
                 if let record = claimedNotStarted.popFirst() {

@@ -143,6 +143,40 @@ struct CLIBatchTests {
         #expect(records.first { $0.query.text.contains("crashes") }?.status == .classified)
     }
 
+    @Test("a line the provider rejects fails at once, as online; a rate-limited line is retried in the next batch")
+    func lineFailuresFollowTheirScope() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        let file = ["please refund me", "forbidden words here", "slow down please"].enumerated()
+            .map { #"{"externalId": "e\#($0.offset)", "text": "\#($0.element)"}"# }.joined(separator: "\n")
+        try file.write(toFile: folder.path("q.jsonl"), atomically: true, encoding: .utf8)
+        _ = try await TriageBinary.run(["import", "--file", folder.path("q.jsonl"), "--store", store])
+        let server = FakeLLMServer(batches: .init(pollsInProgress: 0)) { request in
+            let text = request.lastUserMessage
+            if text.contains("forbidden") {
+                return .status(400, body: #"{"error": {"message": "this content is refused"}}"#)
+            }
+            if text.contains("slow down"), request.batchNumber == 1 {
+                return .status(429, body: #"{"error": {"message": "too many"}}"#)
+            }
+            return .classification(category: "billing")
+        }
+        let result = try await server.run {
+            try await TriageBinary.run(arguments(server, store: store) + ["--no-reuse", "--retry-base-seconds", "0.1"],
+                                       environment: Self.environment)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        let records = try await SQLiteQueryStore(location: .sqliteFile(path: folder.path("t.sqlite")))
+            .list(QueryFilter(), after: nil, limit: 10)
+        let rejected = try #require(records.first { $0.query.text.contains("forbidden") })
+        #expect(rejected.status == .failed && rejected.attempts == 1, "a rejected line is not asked again")
+        #expect(rejected.lastError?.kind == "rejected")
+        let limited = try #require(records.first { $0.query.text.contains("slow down") })
+        #expect(limited.status == .classified && limited.attempts == 2, "a rate-limited line goes in the next batch")
+        #expect(server.batchesCreated == 2)
+    }
+
     @Test("a backlog over the line or byte limit is split into batches")
     func splitting() async throws {
         let folder = try TemporaryDirectory()

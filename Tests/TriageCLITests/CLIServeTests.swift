@@ -62,4 +62,96 @@ struct CLIServeTests {
         #expect(byStatus["classified", default: 0] + byStatus["pending", default: 0] == 300)
         #expect(!(result.stdout + result.stderr).contains("cli-key-1"))
     }
+
+    /// Starts `triage serve` on a free port with a key; returns the process and its base URL.
+    func serve(_ arguments: [String], environment: [String: String] = [:]) async throws -> (RunningTriage, String) {
+        let server = try TriageBinary.start(["serve", "--port", "0"] + arguments,
+                                            environment: ["TRIAGE_API_KEYS": "cli-key-1"].merging(environment) { $1 })
+        _ = await eventually(timeout: .seconds(60)) { server.stderrSoFar.contains("Serving ") || !server.isRunning }
+        let port = try #require(server.stderrSoFar.firstMatch(of: /http:\/\/127\.0\.0\.1:(\d+)/).map { String($0.1) },
+                                "serve did not start: \(server.stderrSoFar)")
+        return (server, "http://127.0.0.1:\(port)")
+    }
+
+    @Test("serve --workers reuses answers: 40 queries with 20 distinct texts cost 20 LLM calls, as under triage run")
+    func workersReuseAnswers() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("serve.sqlite"))"
+        let fake = FakeLLMServer { _ in .classification(category: "billing") }
+        try await fake.run {
+            // One slot: the first of two identical texts is answered before the second is claimed.
+            let (server, base) = try await serve(
+                ["--workers", "--store", store, "--llm", "openai", "--llm-url", fake.openAIBaseURL,
+                 "--max-concurrent", "1", "--batch-size", "1"], environment: ["OPENAI_API_KEY": "sk-x"])
+            let queries = (0..<40).map { #"{"text": "query \#($0 % 20): I was charged twice"}"# }
+            let ingest = try await request("POST", base + "/v1/queries", body: "[\(queries.joined(separator: ","))]",
+                                           key: "cli-key-1")
+            #expect(ingest.0 == 201, "\(ingest.1)")
+            #expect(try await eventually {
+                try await TriageBinary.statusCounts(store: store)["classified", default: 0] == 40
+            })
+            server.signal(SIGTERM)
+            _ = try await server.wait(timeout: .seconds(30))
+        }
+        #expect(fake.requests.filter { $0.path == "/v1/chat/completions" }.count == 20)
+    }
+
+    @Test("serve --workers --via batch: ingested queries go through the provider's batch API, no online request")
+    func workersInBatchMode() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("serve.sqlite"))"
+        let fake = FakeLLMServer(batches: .init(pollsInProgress: 1)) { _ in .classification(category: "billing") }
+        try await fake.run {
+            let (server, base) = try await serve(
+                ["--workers", "--via", "batch", "--batch-window-seconds", "0.3", "--poll-seconds", "0.05",
+                 "--store", store, "--llm", "openai", "--llm-url", fake.openAIBaseURL, "--no-reuse"],
+                environment: ["OPENAI_API_KEY": "sk-x"])
+            let queries = (0..<12).map { #"{"text": "query \#($0): where is my parcel"}"# }
+            let ingest = try await request("POST", base + "/v1/queries", body: "[\(queries.joined(separator: ","))]",
+                                           key: "cli-key-1")
+            #expect(ingest.0 == 201, "\(ingest.1)")
+            #expect(try await eventually {
+                try await TriageBinary.statusCounts(store: store)["classified", default: 0] == 12
+            }, "\(server.stderrSoFar)")
+            server.signal(SIGTERM)
+            let result = try await server.wait(timeout: .seconds(30))
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        #expect(fake.batchesCreated >= 1)
+        #expect(!fake.requests.contains { $0.path == "/v1/chat/completions" })
+    }
+
+    @Test("POST /v1/runs {\"via\": \"batch\"}: a run through the batch API, its batch shown while it runs")
+    func apiRunInBatchMode() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("serve.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "10", "--store", store])
+        let fake = FakeLLMServer(batches: .init(pollsInProgress: 1_000_000)) { _ in .classification() }
+        try await fake.run {
+            let (server, base) = try await serve(
+                ["--poll-seconds", "0.05", "--store", store, "--llm", "openai", "--llm-url", fake.openAIBaseURL,
+                 "--no-reuse"], environment: ["OPENAI_API_KEY": "sk-x"])
+            let started = try await request("POST", base + "/v1/runs", body: #"{"via": "batch"}"#, key: "cli-key-1")
+            #expect(started.0 == 202, "\(started.1)")
+            let id = try #require(started.1.firstMatch(of: /"id" *: *"([^"]+)"/).map { String($0.1) })
+            #expect(try await eventually {
+                let (_, body) = try await request("GET", base + "/v1/runs/\(id)", key: "cli-key-1")
+                return body.contains("in_progress") && body.contains("batch_1")
+            }, "the run shows its batch's provider state")
+            let page = try await request("GET", base + "/v1/status-page", key: "cli-key-1")
+            #expect(page.1.contains("batch batch_1: in_progress"), "\(page.1)")
+            fake.setBatchBehaviour(.init(pollsInProgress: 0))
+            #expect(try await eventually {
+                let (_, body) = try await request("GET", base + "/v1/runs/\(id)", key: "cli-key-1")
+                return body.contains(#""completed""#)
+            })
+            server.signal(SIGTERM)
+            _ = try await server.wait(timeout: .seconds(30))
+        }
+        #expect(try await TriageBinary.statusCounts(store: store)["classified"] == 10)
+        #expect(!fake.requests.contains { $0.path == "/v1/chat/completions" })
+    }
 }
