@@ -1,8 +1,9 @@
 import Foundation
 import TriageCore
 
-/// One exported query, flat: its input, its state, its last error and its classification at the top level.
-public struct ExportRecord: Sendable, Codable, Hashable {
+/// One exported query, flat: its input, its state, its last error and its classification at the top level (every
+/// exported field of ``Classification/fields``, under its name), then the expected labels and a person's correction.
+public struct ExportRecord: Sendable, Hashable, Encodable {
     public var id: String
     public var externalId: String?
     public var text: String
@@ -14,22 +15,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
     public var attempts: Int
     public var lastErrorKind: String?
     public var lastError: String?
-    public var category: String?
-    public var priority: String?
-    public var sentiment: String?
-    public var language: String?
-    public var confidence: Double?
-    public var summary: String?
-    public var model: String?
-    public var taxonomyVersion: String?
-    public var promptTokens: Int?
-    public var completionTokens: Int?
-    public var latencyMs: Double?
-    public var costUSD: Double?
-    public var classifiedAt: Date?
-    public var needsReview: Bool?
-    /// The query whose answer this one took instead of asking the model.
-    public var reusedFrom: String?
+    public var classification: Classification?
     /// The labels the query was imported with; named as import reads them, so an export imports again with them.
     public var expectedCategory: String?
     public var expectedPriority: String?
@@ -55,22 +41,7 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         attempts = record.attempts
         lastErrorKind = record.lastError?.kind
         lastError = record.lastError?.message
-        let c = record.classification
-        category = c?.category
-        priority = c?.priority
-        sentiment = c?.sentiment
-        language = c?.language
-        confidence = c?.confidence
-        summary = c?.summary
-        model = c?.model
-        taxonomyVersion = c?.taxonomyVersion
-        promptTokens = c?.promptTokens
-        completionTokens = c?.completionTokens
-        latencyMs = c?.latencyMs
-        costUSD = c?.costUSD
-        classifiedAt = c?.classifiedAt
-        needsReview = c?.needsReview
-        reusedFrom = c?.reusedFrom?.rawValue
+        classification = record.classification
         expectedCategory = record.query.expected?.category
         expectedPriority = record.query.expected?.priority
         expectedSentiment = record.query.expected?.sentiment
@@ -84,27 +55,84 @@ public struct ExportRecord: Sendable, Codable, Hashable {
         metadata = record.query.metadata.isEmpty ? nil : record.query.metadata
     }
 
-    /// CSV columns, in order.
-    static let csvColumns = [
-        "id", "externalId", "text", "subject", "channel", "customerId", "createdAt", "status", "attempts",
-        "lastErrorKind", "lastError", "category", "priority", "sentiment", "language", "confidence", "summary",
-        "model", "taxonomyVersion", "promptTokens", "completionTokens", "latencyMs", "costUSD", "classifiedAt",
-        "needsReview", "expectedCategory", "expectedPriority", "expectedSentiment", "correctedCategory",
-        "correctedPriority", "correctedSentiment", "correctionNote", "correctedBy", "correctedAt", "reusedFrom",
-    ]
+    /// The classification's exported fields, in the export's order.
+    static let classificationFields = Classification.fields.filter(\.exported)
 
-    var csvFields: [String] {
-        func date(_ value: Date?) -> String { value.map { ExportWriter.iso8601.format($0) } ?? "" }
-        func text(_ value: (some CustomStringConvertible)?) -> String { value.map(\.description) ?? "" }
-        return [
-            id, text(externalId), self.text, text(subject), text(channel), text(customerId), date(createdAt), status,
-            String(attempts), text(lastErrorKind), text(lastError), text(category), text(priority), text(sentiment),
-            text(language), text(confidence), text(summary), text(model), text(taxonomyVersion), text(promptTokens),
-            text(completionTokens), text(latencyMs), text(costUSD), date(classifiedAt), text(needsReview),
-            text(expectedCategory), text(expectedPriority), text(expectedSentiment), text(correctedCategory),
-            text(correctedPriority), text(correctedSentiment), text(correctionNote), text(correctedBy),
-            date(correctedAt), text(reusedFrom),
+    /// A cell of the export: text, a number, a flag or a date.
+    private enum Cell {
+        case text(String), integer(Int), real(Double), flag(Bool), date(Date)
+
+        init(_ value: Classification.StoredValue) {
+            switch value {
+            case .text(let value): self = .text(value)
+            case .integer(let value): self = .integer(value)
+            case .real(let value): self = .real(value)
+            case .flag(let value): self = .flag(value)
+            case .date(let value): self = .date(value)
+            }
+        }
+
+        var csv: String {
+            switch self {
+            case .text(let value): value
+            case .integer(let value): String(value)
+            case .real(let value): String(value)
+            case .flag(let value): String(value)
+            case .date(let value): ExportWriter.iso8601.format(value)
+            }
+        }
+    }
+
+    /// Every column but `metadata`, in order: its name and its cell (`nil`: empty in CSV, absent in JSON).
+    private static let columns: [(name: String, cell: @Sendable (ExportRecord) -> Cell?)] = {
+        func text(_ name: String, _ value: @escaping @Sendable (ExportRecord) -> String?) -> (String, @Sendable (ExportRecord) -> Cell?) {
+            (name, { value($0).map(Cell.text) })
+        }
+        let head: [(String, @Sendable (ExportRecord) -> Cell?)] = [
+            text("id", \.id), text("externalId", \.externalId), text("text", \.text), text("subject", \.subject),
+            text("channel", \.channel), text("customerId", \.customerId), ("createdAt", { .date($0.createdAt) }),
+            text("status", \.status), ("attempts", { .integer($0.attempts) }),
+            text("lastErrorKind", \.lastErrorKind), text("lastError", \.lastError),
         ]
+        let answer: [(String, @Sendable (ExportRecord) -> Cell?)] = classificationFields.map { field in
+            (field.name, { record in record.classification.flatMap(field.value).map(Cell.init) })
+        }
+        let labels: [(String, @Sendable (ExportRecord) -> Cell?)] = [
+            text("expectedCategory", \.expectedCategory), text("expectedPriority", \.expectedPriority),
+            text("expectedSentiment", \.expectedSentiment), text("correctedCategory", \.correctedCategory),
+            text("correctedPriority", \.correctedPriority), text("correctedSentiment", \.correctedSentiment),
+            text("correctionNote", \.correctionNote), text("correctedBy", \.correctedBy),
+            ("correctedAt", { $0.correctedAt.map(Cell.date) }),
+        ]
+        return (head + answer + labels).map { (name: $0.0, cell: $0.1) }
+    }()
+
+    /// CSV columns, in order.
+    static let csvColumns = columns.map(\.name)
+
+    var csvFields: [String] { Self.columns.map { $0.cell(self)?.csv ?? "" } }
+
+    private struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ name: String) { stringValue = name }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        for (name, cell) in Self.columns.map({ ($0.name, $0.cell(self)) }) {
+            switch cell {
+            case .text(let value)?: try container.encode(value, forKey: Key(name))
+            case .integer(let value)?: try container.encode(value, forKey: Key(name))
+            case .real(let value)?: try container.encode(value, forKey: Key(name))
+            case .flag(let value)?: try container.encode(value, forKey: Key(name))
+            case .date(let value)?: try container.encode(value, forKey: Key(name))
+            case nil: break
+            }
+        }
+        try container.encodeIfPresent(metadata, forKey: Key("metadata"))
     }
 }
 

@@ -51,18 +51,33 @@ extension MongoQueryStore {
         return document
     }
 
-    static func document(for c: Classification) -> BSONDocument {
-        var document: BSONDocument = [
-            "category": .string(c.category), "priority": .string(c.priority), "sentiment": .string(c.sentiment),
-            "language": .string(c.language), "confidence": .double(c.confidence), "summary": .string(c.summary),
-            "model": .string(c.model), "taxonomyVersion": .string(c.taxonomyVersion),
-            "promptTokens": .int64(Int64(c.promptTokens)), "completionTokens": .int64(Int64(c.completionTokens)),
-            "latencyMs": .double(c.latencyMs), "costUSD": .double(c.costUSD), "classifiedAt": .date(c.classifiedAt),
-            "needsReview": .bool(c.needsReview),
-        ]
-        if let key = c.reuseKey { document["reuseKey"] = .string(key) }
-        if let source = c.reusedFrom { document["reusedFrom"] = .string(source.rawValue) }
-        return document
+    /// A classification as its subdocument: every field of ``Classification/fields`` under its name.
+    static func document(for classification: Classification) -> BSONDocument {
+        BSONDocument(classification.storedValues.compactMap { field, value in
+            value.map { (key: field.name, value: bson($0)) }
+        })
+    }
+
+    /// A classification field's value as BSON: tokens as int64, dates as BSON dates.
+    static func bson(_ value: Classification.StoredValue) -> BSONValue {
+        switch value {
+        case .text(let text): .string(text)
+        case .real(let number): .double(number)
+        case .integer(let number): .int64(Int64(number))
+        case .flag(let flag): .bool(flag)
+        case .date(let date): .date(date)
+        }
+    }
+
+    /// A stored classification field's value, read by the field's kind.
+    static func stored(_ value: BSONValue?, as kind: Classification.StoredKind) -> Classification.StoredValue? {
+        switch kind {
+        case .text: value?.stringValue.map { .text($0) }
+        case .real: value?.doubleValue.map { .real($0) }
+        case .integer: value?.intValue.map { .integer($0) }
+        case .flag: value?.boolValue.map { .flag($0) }
+        case .date: value?.dateValue.map { .date($0) }
+        }
     }
 
     static func document(for error: RecordedError) -> BSONDocument {
@@ -105,19 +120,8 @@ extension MongoQueryStore {
                 at: error["at"]?.dateValue ?? record.updatedAt
             )
         }
-        if let c = document["classification"]?.documentValue, let category = c["category"]?.stringValue {
-            record.classification = Classification(
-                category: category, priority: c["priority"]?.stringValue ?? "",
-                sentiment: c["sentiment"]?.stringValue ?? "", language: c["language"]?.stringValue ?? "",
-                confidence: c["confidence"]?.doubleValue ?? 0, summary: c["summary"]?.stringValue ?? "",
-                model: c["model"]?.stringValue ?? "", taxonomyVersion: c["taxonomyVersion"]?.stringValue ?? "",
-                promptTokens: c["promptTokens"]?.intValue ?? 0, completionTokens: c["completionTokens"]?.intValue ?? 0,
-                latencyMs: c["latencyMs"]?.doubleValue ?? 0, costUSD: c["costUSD"]?.doubleValue ?? 0,
-                classifiedAt: c["classifiedAt"]?.dateValue ?? record.updatedAt,
-                needsReview: c["needsReview"]?.boolValue ?? false,
-                reuseKey: c["reuseKey"]?.stringValue,
-                reusedFrom: c["reusedFrom"]?.stringValue.map(QueryID.init)
-            )
+        if let stored = document["classification"]?.documentValue {
+            record.classification = Classification { _, field in Self.stored(stored[field.name], as: field.kind) }
         }
         if let c = document["correction"]?.documentValue, let category = c["category"]?.stringValue {
             record.correction = Correction(

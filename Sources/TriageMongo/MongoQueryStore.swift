@@ -152,19 +152,23 @@ public final class MongoQueryStore: QueryStore {
         try await insert(chunks: { deliver in try deliver(queries) })
     }
 
-    /// MongoDB has no transaction here to undo a million inserts, so the chunks are read through once to check them
-    /// (a bad record fails before anything is written), then again to write them, one `insertMany` per chunk. A
-    /// store failure midway leaves the chunks written so far; importing again adds only the rest (externalIds).
+    /// MongoDB has no transaction here to undo a million inserts, so the chunks are read through once to check every
+    /// record of every chunk (a bad record anywhere fails before anything is written), then again to write them,
+    /// one `insertMany` per chunk. A store failure midway leaves the chunks written so far; importing again adds
+    /// only the rest (externalIds).
     public func insert(chunks: @escaping QueryChunks) async throws -> InsertResult {
         let collection = self.collection
         return try await connection.perform { session in
-            try chunks { _ in }
+            var checked = 0
+            try chunks { queries in
+                if let index = queries.firstIndex(where: { !$0.hasText }) {
+                    throw StoreError.invalidInput("query \(checked + index + 1): \(SupportQuery.EmptyText())")
+                }
+                checked += queries.count
+            }
             var total = InsertResult(inserted: 0, duplicates: 0)
             let now = Date()
             try chunks { queries in
-                if let index = queries.firstIndex(where: { !$0.hasText }) {
-                    throw StoreError.invalidInput("query \(index + 1): \(SupportQuery.EmptyText())")
-                }
                 let (inserted, duplicates) = try session.insertMany(collection, queries.map { Self.document(for: $0, now: now) })
                 total.inserted += inserted
                 total.duplicates += duplicates.count
@@ -265,12 +269,12 @@ public final class MongoQueryStore: QueryStore {
         let changes = try results.map { result -> (oid: ObjectID, status: QueryStatus, field: String,
                                                    value: BSONDocument, set: BSONDocument) in
             var set: BSONDocument = ["resultToken": .string(result.token), "updatedAt": .date(now)]
-            let status: QueryStatus, field: String, value: BSONDocument
+            let status = result.outcome.status, field: String, value: BSONDocument
             switch result.outcome {
             case .classified(let classification):
-                (status, field, value) = (.classified, "classification", Self.document(for: classification))
+                (field, value) = ("classification", Self.document(for: classification))
             case .failed(let error, let retryAt):
-                (status, field, value) = (retryAt == nil ? .failed : .pending, "lastError", Self.document(for: error))
+                (field, value) = ("lastError", Self.document(for: error))
                 set["nextAttemptAt"] = retryAt.map(BSONValue.date)
             }
             set["status"] = .string(status.rawValue)
@@ -424,21 +428,29 @@ public final class MongoQueryStore: QueryStore {
         guard let oid = ObjectID(hex: id.rawValue) else { return nil }
         let collection = self.collection
         let written = Self.document(for: correction)
+        let classifying = QueryStatus.classifiedByCorrection.map { BSONValue.string($0.rawValue) } + [.null]
         let documents = try await connection.perform { session in
-            // The correction first: should the second write never happen, a run may still classify the query, and
-            // the correction stands beside that answer.
-            let result = try session.update(
-                collection, ["_id": .objectID(oid)],
-                ["$set": .document(["correction": .document(written), "updatedAt": .date(Date())])], many: false
-            )
-            guard result.matched == 1 else { return [BSONDocument]() }
-            _ = try session.update(
-                collection,
-                ["_id": .objectID(oid),
-                 "status": .document(["$in": .array([.null, .string("pending"), .string("failed")])])],
-                ["$set": .document(["status": .string(QueryStatus.classified.rawValue)])], many: false
-            )
-            return try session.find(collection, ["_id": .objectID(oid)])
+            // One write lands, and it carries the whole correction: the correction with `classified` when the query
+            // has no answer (a document with no status is pending), the correction alone otherwise. Should the
+            // status change between the two conditions (a run's attempt failing meanwhile), they are tried again.
+            for _ in 0..<10 {
+                let now = BSONValue.date(Date())
+                let classified = try session.update(
+                    collection, ["_id": .objectID(oid), "status": .document(["$in": .array(classifying)])],
+                    ["$set": .document(["correction": .document(written), "updatedAt": now,
+                                        "status": .string(QueryStatus.classified.rawValue)])], many: false)
+                if classified.matched == 0 {
+                    let kept = try session.update(
+                        collection, ["_id": .objectID(oid), "status": .document(["$nin": .array(classifying)])],
+                        ["$set": .document(["correction": .document(written), "updatedAt": now])], many: false)
+                    guard kept.matched == 1 else {
+                        if try session.find(collection, ["_id": .objectID(oid)]).isEmpty { return [BSONDocument]() }
+                        continue
+                    }
+                }
+                return try session.find(collection, ["_id": .objectID(oid)])
+            }
+            throw StoreError.database("the query's status kept changing while the correction was written")
         }
         return documents.first.flatMap(Self.record(from:))
     }

@@ -111,6 +111,10 @@ extension SQLiteQueryStore {
                     WHERE state != 'ingested';
                 """)
         }
+        migrator.registerMigration("v9-cached-prompt-tokens") { db in
+            // Every field of Classification.fields has its column; this one was carried but never kept.
+            try db.execute(sql: "ALTER TABLE queries ADD COLUMN cached_prompt_tokens INTEGER")
+        }
         return migrator
     }
 }
@@ -145,16 +149,16 @@ struct QueryRow {
 /// through generic look-ups by name, which was most of a claim's time.
 struct QueryRecordReader {
     /// The columns read, by their position in ``positions``.
+    /// The query's own columns, by their position in ``positions``; the classification's are
+    /// ``Classification/fields``'.
     private enum Column: Int, CaseIterable {
         case id, externalId, text, subject, channel, customerId, createdAt, metadata, status, attempts, nextAttemptAt
-        case leaseOwner, leaseToken, leaseExpiresAt, errorKind, errorMessage, errorAt, category, priority, sentiment
-        case language, confidence, summary, model, taxonomyVersion, promptTokens, completionTokens, latencyMs
-        case classifiedAt, updatedAt, costUSD, expectedCategory, expectedPriority, expectedSentiment, needsReview
-        case correction, reuseKey, reusedFrom
+        case leaseOwner, leaseToken, leaseExpiresAt, errorKind, errorMessage, errorAt, updatedAt
+        case expectedCategory, expectedPriority, expectedSentiment, correction
 
         /// The column's name in the table: the case's name in snake case.
         var name: String {
-            self == .costUSD ? "cost_usd" : "\(self)".reduce(into: "") { name, character in
+            "\(self)".reduce(into: "") { name, character in
                 if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
             }
         }
@@ -163,12 +167,15 @@ struct QueryRecordReader {
     private let statement: Statement
     /// Each column's index in the statement's result, or -1 if it has none.
     private let positions: [CInt]
+    /// Each classification field's index, in ``Classification/fields``' order, or -1.
+    private let fieldPositions: [CInt]
 
     init(_ statement: Statement) {
         self.statement = statement
         let index = Dictionary(statement.columnNames.enumerated().map { ($1, CInt($0)) },
                                uniquingKeysWith: { first, _ in first })
         positions = Column.allCases.map { index[$0.name] ?? -1 }
+        fieldPositions = Classification.fields.map { index[$0.column] ?? -1 }
     }
 
     /// The records a statement yields, in its order.
@@ -181,8 +188,23 @@ struct QueryRecordReader {
     }
 
     private func read<Value: StatementColumnConvertible>(_ column: Column, as: Value.Type = Value.self) -> Value? {
-        let position = positions[column.rawValue]
-        return position < 0 ? nil : Value.fromStatement(statement.sqliteStatement, atUncheckedIndex: position)
+        read(at: positions[column.rawValue])
+    }
+
+    private func read<Value: StatementColumnConvertible>(at position: CInt, as: Value.Type = Value.self) -> Value? {
+        position < 0 ? nil : Value.fromStatement(statement.sqliteStatement, atUncheckedIndex: position)
+    }
+
+    /// A classification field's stored value at the current row.
+    private func stored(_ index: Int, _ field: Classification.Field) -> Classification.StoredValue? {
+        let position = fieldPositions[index]
+        switch field.kind {
+        case .text: return read(at: position, as: String.self).map { .text($0) }
+        case .real: return read(at: position, as: Double.self).map { .real($0) }
+        case .integer: return read(at: position, as: Int.self).map { .integer($0) }
+        case .flag: return read(at: position, as: Int.self).map { .flag($0 != 0) }
+        case .date: return read(at: position, as: Double.self).map { .date(Date(timeIntervalSince1970: $0)) }
+        }
     }
 
     private func text(_ column: Column) -> String? { read(column) }
@@ -215,27 +237,7 @@ struct QueryRecordReader {
         if let kind = text(.errorKind) {
             lastError = RecordedError(kind: kind, message: text(.errorMessage) ?? "", at: date(.errorAt) ?? Date())
         }
-        var classification: Classification?
-        if let category = text(.category) {
-            classification = Classification(
-                category: category,
-                priority: text(.priority) ?? "",
-                sentiment: text(.sentiment) ?? "",
-                language: text(.language) ?? "",
-                confidence: real(.confidence) ?? 0,
-                summary: text(.summary) ?? "",
-                model: text(.model) ?? "",
-                taxonomyVersion: text(.taxonomyVersion) ?? "",
-                promptTokens: integer(.promptTokens) ?? 0,
-                completionTokens: integer(.completionTokens) ?? 0,
-                latencyMs: real(.latencyMs) ?? 0,
-                costUSD: real(.costUSD) ?? 0,
-                classifiedAt: date(.classifiedAt) ?? Date(),
-                needsReview: (integer(.needsReview) ?? 0) != 0,
-                reuseKey: text(.reuseKey),
-                reusedFrom: text(.reusedFrom).map(QueryID.init)
-            )
-        }
+        let classification = Classification(stored: stored)
         let statusName = text(.status) ?? ""
         let id = integer(.id) ?? 0
         guard let status = QueryStatus(rawValue: statusName) else {

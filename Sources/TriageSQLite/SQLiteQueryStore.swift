@@ -152,14 +152,7 @@ public final class SQLiteQueryStore: QueryStore {
         guard !results.isEmpty else { return [] }
         let rowIDs = try results.map { try Self.rowID($0.id) }
         return try await write { db in
-            let classified = try db.cachedStatement(sql: """
-                UPDATE queries
-                SET status = 'classified', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
-                    category = ?, priority = ?, sentiment = ?, language = ?, confidence = ?, summary = ?,
-                    model = ?, taxonomy_version = ?, prompt_tokens = ?, completion_tokens = ?, latency_ms = ?,
-                    cost_usd = ?, classified_at = ?, needs_review = ?, reuse_key = ?, reused_from = ?, updated_at = ?
-                WHERE id = ? AND status = 'processing' AND lease_token = ?
-                """)
+            let classified = try db.cachedStatement(sql: Self.writeClassified)
             let failed = try db.cachedStatement(sql: """
                 UPDATE queries
                 SET status = ?, lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
@@ -171,17 +164,13 @@ public final class SQLiteQueryStore: QueryStore {
             var lost: Set<QueryID> = []
             for (result, rowID) in zip(results, rowIDs) {
                 switch result.outcome {
-                case .classified(let c):
-                    try classified.execute(arguments: [
-                        c.category, c.priority, c.sentiment, c.language, c.confidence, c.summary,
-                        c.model, c.taxonomyVersion, c.promptTokens, c.completionTokens, c.latencyMs, c.costUSD,
-                        c.classifiedAt.timeIntervalSince1970, c.needsReview, c.reuseKey, c.reusedFrom?.rawValue,
-                        now, rowID, result.token,
-                    ])
+                case .classified(let classification):
+                    var arguments = StatementArguments(classification.storedValues.map { Self.databaseValue($0.value) })
+                    _ = arguments.append(contentsOf: [now, rowID, result.token])
+                    try classified.execute(arguments: arguments)
                 case .failed(let error, let retryAt):
-                    let status: QueryStatus = retryAt == nil ? .failed : .pending
                     try failed.execute(arguments: [
-                        status.rawValue, retryAt?.timeIntervalSince1970, error.kind, error.message,
+                        result.outcome.status.rawValue, retryAt?.timeIntervalSince1970, error.kind, error.message,
                         error.at.timeIntervalSince1970, now, rowID, result.token,
                     ])
                 }
@@ -249,6 +238,30 @@ public final class SQLiteQueryStore: QueryStore {
             return summary
         }
     }
+
+    /// Writes a classification under its lease: every field of ``Classification/fields`` into its column.
+    static let writeClassified = """
+        UPDATE queries
+        SET status = 'classified', lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+            \(Classification.fields.map { "\($0.column) = ?" }.joined(separator: ", ")), updated_at = ?
+        WHERE id = ? AND status = 'processing' AND lease_token = ?
+        """
+
+    /// A classification field's value as SQLite keeps it: dates as Unix seconds, flags as 0 or 1.
+    static func databaseValue(_ value: Classification.StoredValue?) -> (any DatabaseValueConvertible)? {
+        switch value {
+        case .text(let text)?: text
+        case .real(let number)?: number
+        case .integer(let number)?: number
+        case .flag(let flag)?: flag
+        case .date(let date)?: date.timeIntervalSince1970
+        case nil: nil
+        }
+    }
+
+    /// The rule's statuses a correction classifies, as an SQL list.
+    static let classifiedByCorrection = QueryStatus.classifiedByCorrection.map { "'\($0.rawValue)'" }
+        .joined(separator: ", ")
 
     /// Flagged for review and not corrected yet.
     static let awaitingReview = "needs_review = 1 AND correction IS NULL"
@@ -330,7 +343,7 @@ public final class SQLiteQueryStore: QueryStore {
             try QueryRecordReader.records(db.makeStatement(sql: """
                 UPDATE queries
                 SET correction = ?, updated_at = ?,
-                    status = CASE WHEN status IN ('pending', 'failed') THEN 'classified' ELSE status END
+                    status = CASE WHEN status IN (\(Self.classifiedByCorrection)) THEN 'classified' ELSE status END
                 WHERE id = ?
                 RETURNING *
                 """), arguments: [json, Date().timeIntervalSince1970, rowID]).first

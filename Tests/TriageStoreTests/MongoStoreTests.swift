@@ -134,6 +134,29 @@ struct MongoStoreTests {
         }
     }
 
+    @Test("drop() removes every collection the store created: queries, runs, limits, batches")
+    func dropRemovesEverything() async throws {
+        let target = try await MongoTarget.make()
+        defer { target.server?.stop() }
+        let store = try await MongoQueryStore(configuration: .init(uri: target.uri, database: target.database))
+        _ = try await store.insert(sampleQueries(2))
+        try await store.saveRun(RunRecord(id: "r", owner: "o", state: .completed,
+                                          options: RunOptions(batchSize: 1, maxConcurrent: 1, maxAttempts: 1, limit: nil,
+                                                              classifier: "c"),
+                                          statistics: RunStatistics(startedAt: Date())))
+        _ = try await store.updateRateBudget("key-x") { $0.requestsFrom = 1 }
+        try await store.saveBatch(ProviderBatch(id: "tb", provider: "openai", endpoint: "e", model: "m", runId: "r",
+                                                claims: []))
+        let before = try PyMongo.run("print(' '.join(sorted(db.list_collection_names())))",
+                                     uri: target.uri, database: target.database)
+        #expect(before.contains("triage_batches") && before.contains("triage_limits"), "\(before)")
+        try await store.drop()
+        await store.close()
+        let after = try PyMongo.run("print(' '.join(sorted(db.list_collection_names())))",
+                                    uri: target.uri, database: target.database)
+        #expect(after.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "left behind: \(after)")
+    }
+
     @Test("indexes are created at start-up, and again without complaint")
     func indexesAreIdempotent() async throws {
         try await withTarget { target, _ in

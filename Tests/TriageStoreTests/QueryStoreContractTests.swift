@@ -40,6 +40,51 @@ struct QueryStoreContractTests {
         }
     }
 
+    @Test("insert(chunks:) adds every chunk; a bad record in a later chunk leaves nothing of the earlier ones",
+          arguments: StoreFixture.allCases)
+    func chunkedInsertIsAllOrNothing(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let chunks = (0..<3).map { chunk in
+                (0..<4).map { SupportQuery(text: "chunk \(chunk) query \($0)", externalId: "c\(chunk)-\($0)") }
+            }
+            let added = try await opened.store.insert { deliver in try chunks.forEach(deliver) }
+            #expect(added == InsertResult(inserted: 12, duplicates: 0))
+            var bad = chunks.map { $0.map { query in
+                SupportQuery(text: query.text, externalId: "new-" + (query.externalId ?? ""))
+            } }
+            bad[2][3].text = "  "
+            let refused = bad
+            await #expect(throws: StoreError.self) {
+                try await opened.store.insert { deliver in try refused.forEach(deliver) }
+            }
+            #expect(try await opened.peer.summary().total == 12, "the two good chunks before the bad one are not kept")
+        }
+    }
+
+    @Test("every field of a classification is stored and read back as it was written", arguments: StoreFixture.allCases)
+    func classificationRoundTrip(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            _ = try await opened.store.insert(sampleQueries(1))
+            let claimed = try await opened.store.claim(limit: 1, owner: "w", leaseFor: lease, now: Date())
+            let record = try #require(claimed.first)
+            // Whole milliseconds: what MongoDB keeps of a date.
+            var answer = Classification(
+                category: "billing", priority: "high", sentiment: "negative", language: "de", confidence: 0.625,
+                summary: "Zweimal belastet", model: "m-1", taxonomyVersion: "tv+examples:ev", promptTokens: 1_234,
+                completionTokens: 56, latencyMs: 78.5, costUSD: 0.00125,
+                classifiedAt: Date(timeIntervalSince1970: 1_800_000_000.125), needsReview: true, reuseKey: "rk",
+                reusedFrom: QueryID("source-1"), cachedPromptTokens: 1_024)
+            try await opened.store.complete(record.id, token: try #require(record.lease?.token), classification: answer)
+            let read = try #require(try await opened.peer.find(record.id)?.classification)
+            #expect(read == answer, "every field, from the one field list")
+            for field in Classification.fields {
+                #expect(field.value(read) == field.value(answer), "\(field.name)")
+            }
+            answer.cachedPromptTokens = nil
+            #expect(Classification.fields.first { $0.name == "cachedPromptTokens" }?.value(answer) == nil)
+        }
+    }
+
     @Test("claim leases eligible queries and counts the attempt", arguments: StoreFixture.allCases)
     func claimLeases(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in
