@@ -38,4 +38,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The store could not be reached (a lost connection, a failover): worth retrying after a pause.
     public var isUnavailable: Bool { code == .unavailable }
     public var isInvalidLocation: Bool { code == .invalidLocation }
+    /// What was asked for is not in the store.
+    public var isNotFound: Bool { code == .notFound }
+    /// The input was refused before anything was written.
+    public var isInvalidInput: Bool { code == .invalidInput }
 }

@@ -56,6 +56,7 @@ func buildRouter(
     let keyCheck = APIKeyMiddleware<BasicRequestContext>(keys: configuration.apiKeys,
                                                          allowUnauthenticated: configuration.allowUnauthenticated)
     let api = router.group("v1").add(middleware: keyCheck).add(middleware: JSONBodyMiddleware())
+        .add(middleware: StoreErrorMiddleware(logger: logger))
     let store = dependencies.store
     QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes)
         .addRoutes(to: api)

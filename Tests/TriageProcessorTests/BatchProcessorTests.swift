@@ -309,6 +309,21 @@ struct BatchProcessorTests {
         }
     }
 
+    @Test("progress is reported after the freed slot is refilled: a full run shows every slot in flight")
+    func progressCountsRefilledSlots() async throws {
+        try await StoreFixture.sqliteMemory.withBacklog(40) { store in
+            let seen = Mutex<[RunProgress]>([])
+            _ = try await processor(store, ScriptedClassifier { _ in .succeed(after: .milliseconds(20)) }) {
+                $0.maxConcurrent = 4
+                $0.batchSize = 4
+            }.run { progress in seen.withLock { $0.append(progress) } }
+            let running = seen.withLock { $0 }.filter { $0.state == .running && $0.done < 30 }
+            // Reported before the refill, a run at four slots never showed more than three.
+            #expect(running.map(\.inFlight).max() == 4, "a result that lands is reported once its slot refilled: "
+                    + "\(running.map(\.inFlight))")
+        }
+    }
+
     @Test("progress reports totals, rate and a final state", arguments: StoreFixture.processorCases)
     func progressIsReported(fixture: StoreFixture) async throws {
         try await fixture.withBacklog(25) { store in
