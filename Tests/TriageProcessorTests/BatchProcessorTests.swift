@@ -319,8 +319,8 @@ struct BatchProcessorTests {
             }.run { progress in seen.withLock { $0.append(progress) } }
             let running = seen.withLock { $0 }.filter { $0.state == .running && $0.done < 30 }
             // Reported before the refill, a run at four slots never showed more than three.
-            #expect(running.map(\.inFlight).max() == 4, "a result that lands is reported once its slot refilled: "
-                    + "\(running.map(\.inFlight))")
+            #expect(running.map(\.inFlight).max() == 4,
+                    "a result that lands is reported once its slot refilled: \(running.map(\.inFlight))")
         }
     }
 
