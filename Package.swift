@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
     ],
     targets: [
         .target(
@@ -39,6 +40,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "Configuration", package: "swift-configuration"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -64,6 +66,7 @@ let package = Package(
         .target(
             name: "TriageLLM",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -76,6 +79,7 @@ let package = Package(
         .target(
             name: "TriageProcessor",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
@@ -85,6 +89,7 @@ let package = Package(
         .target(
             name: "TriageServer",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore", "TriageProcessor",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -107,6 +112,7 @@ let package = Package(
         .executableTarget(
             name: "triage",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest", "TriageServer",
                 .target(name: "TriageMongo", condition: .when(traits: ["MongoDB"])),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -162,6 +168,7 @@ let package = Package(
         .testTarget(
             name: "TriageLLMTests",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore", "TriageLLM", "TriageProcessor", "TriageSQLite", "TriageIngest", "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,6 +178,7 @@ let package = Package(
         .testTarget(
             name: "TriageServerTests",
             dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore", "TriageServer", "TriageSQLite", "TestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -121,6 +121,14 @@ public struct LLMConfiguration: Sendable {
         }
     }
 
+    /// The default model of each provider.
+    public static func defaultModel(for provider: Provider) -> String {
+        switch provider {
+        case .openAI: "gpt-4o-mini"
+        case .anthropic: "claude-3-5-haiku-latest"
+        }
+    }
+
     /// A few well-known prices (USD per million tokens); configuration may override or add.
     public static let defaultPrices: [String: Price] = [
         "gpt-4o-mini": Price(promptPerMillion: 0.15, completionPerMillion: 0.60, cachedPromptPerMillion: 0.075),

@@ -308,6 +308,7 @@ public struct BatchProcessor: Sendable {
                 await store.renew(machine.leasesToRenew(at: .now))
             case .claimed(.success(let records)):
                 machine.claimed(records, now: Date())
+                progressAfterRefill = !records.isEmpty
             case .claimed(.failure(let error)):
                 perform(machine.claimFailed(error, stopping: control.stopRequested), machine: machine, group: &group)
             case .finished(let outcome):

@@ -18,6 +18,6 @@ struct Triage: AsyncParsableCommand {
             Or see the whole workflow at once: triage demo
             """,
         version: "0.1.0",
-        subcommands: [Run.self, Work.self, Serve.self, Classify.self, Eval.self, Import.self, Export.self, Stats.self, Label.self, Requeue.self, Batches.self, Demo.self]
+        subcommands: [Run.self, Work.self, Serve.self, Classify.self, Eval.self, Import.self, Export.self, Stats.self, Label.self, Requeue.self, Batches.self, Config.self, Demo.self]
     )
 }

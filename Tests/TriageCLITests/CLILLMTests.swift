@@ -100,6 +100,6 @@ struct ConfigFileTests {
         try folder.write("bad.yaml", "llm: openai\nrpm: lots\n")
         let result = try await TriageBinary.run(["classify", "hi", "--config", folder.path("bad.yaml")])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("bad.yaml: field 'rpm': expected a number"), "\(result.stderr)")
+        #expect(result.stderr.contains("bad.yaml, line 2, key 'rpm': expected a number, not 'lots'"), "\(result.stderr)")
     }
 }

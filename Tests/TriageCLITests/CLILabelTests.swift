@@ -138,7 +138,7 @@ struct CLILabelTests {
     func reviewBelowRange() async throws {
         let result = try await TriageBinary.run(["run", "--mock-llm", "--review-below", "1.5", "--store", "sqlite::memory:"])
         #expect(result.status != 0)
-        #expect(result.stderr.contains("--review-below must be from 0 to 1"), "\(result.stderr)")
+        #expect(result.stderr.contains("--review-below: must be at most 1, not 1.5"), "\(result.stderr)")
     }
 }
 

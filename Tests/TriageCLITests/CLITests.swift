@@ -129,7 +129,7 @@ struct CLITests {
         (["import", "--file", "nowhere.jsonl"], "nowhere.jsonl: the file does not exist"),
         (["import", "--file", "."], ".: the file cannot be read"),
         (["stats", "--store", "postgres://admin:hunter2@db/x"], "unsupported store URI 'postgres://admin:***@db/x'"),
-        (["run", "--mock-llm", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["run", "--mock-llm", "--batch-size", "0"], "--batch-size: must be at least 1, not 0"),
         (["run", "--mock-llm", "--max-concurrent", "many"], "many"),
         (["run"], "no classifier chosen"),
         (["export", "--status", "done"], "done"),

@@ -20,6 +20,7 @@ extension Triage {
         struct List: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "List the store's provider batches, newest first.")
 
+            @OptionGroup var settings: ConfigOptions
             @OptionGroup var store: StoreOptions
             @OptionGroup var format: OutputOptions
 
@@ -27,7 +28,7 @@ extension Triage {
             var limit = 50
 
             func run() async throws {
-                let batches = try await store.open().batches(limit: limit)
+                let batches = try await settings.reader(store).openStore().batches(limit: limit)
                 if format.json {
                     print(try Format.json(batches))
                     return
@@ -51,6 +52,7 @@ extension Triage {
         struct Cancel: AsyncParsableCommand {
             static let configuration = CommandConfiguration(abstract: "Ask the provider to cancel a batch.")
 
+            @OptionGroup var settings: ConfigOptions
             @OptionGroup var store: StoreOptions
             @OptionGroup var classifier: ClassifierOptions
             @OptionGroup var format: OutputOptions
@@ -59,8 +61,9 @@ extension Triage {
             var id: String
 
             func run() async throws {
-                let opened = try await store.open()
-                let batch = try await classifier.withClassifier(concurrency: 1, store: opened) { classifier, _ in
+                let config = try settings.reader(store, classifier)
+                let opened = try await config.openStore()
+                let batch = try await config.withClassifier(concurrency: 1, store: opened) { classifier, _ in
                     guard let batches = classifier.batches else {
                         throw CLIError("cancelling a batch needs its provider: --llm openai or --llm anthropic")
                     }

@@ -11,6 +11,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var classifier: ClassifierOptions
 
         @Argument(help: "The query's text.")
@@ -35,7 +36,7 @@ extension Triage {
             let query = try query()
             let started = ContinuousClock.now
             do {
-                var classification = try await classifier.withClassifier(concurrency: 1) { classifier, _ in
+                var classification = try await settings.reader(classifier).withClassifier(concurrency: 1) { classifier, _ in
                     try await classifier.classify(ClassificationRequest(id: QueryID("cli"), query: query, attempt: 1))
                 }
                 let elapsed = ContinuousClock.now - started

@@ -29,6 +29,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var classifier: ClassifierOptions
 
@@ -64,14 +65,16 @@ extension Triage {
         }
 
         func run() async throws {
+            let config = try settings.reader(store, classifier)
+            let shown = try config.storeConfiguration().displayURI
             let labelled: [LabelledExample]
             if let file {
-                labelled = try ExampleFileReader.read(path: file, taxonomy: try classifier.loadTaxonomy())
+                labelled = try ExampleFileReader.read(path: file, taxonomy: try config.taxonomy())
             } else if holdout != nil {
-                labelled = try await store.open().labelledExamples()
-                guard !labelled.isEmpty else { throw Self.nothingLabelled(in: store.displayURI) }
+                labelled = try await config.openStore().labelledExamples()
+                guard !labelled.isEmpty else { throw Self.nothingLabelled(in: shown) }
             } else {
-                try await scoreStore()
+                try await scoreStore(try await config.openStore(), shown: shown)
                 return
             }
             var pool: [LabelledExample]?
@@ -82,7 +85,7 @@ extension Triage {
                 scored = split.scored
             }
             if let limit { scored = Array(scored.prefix(limit)) }
-            let report = try await classifier.withClassifier(concurrency: maxConcurrent, examples: pool) { classifier, _ in
+            let report = try await config.withClassifier(concurrency: maxConcurrent, examples: pool) { classifier, _ in
                 await Evaluation.run(scored, classifier: classifier, concurrency: maxConcurrent)
             }
             if json {
@@ -93,8 +96,7 @@ extension Triage {
         }
 
         /// Scores the answers in the store against the labels its queries should have.
-        private func scoreStore() async throws {
-            let store = try await self.store.open()
+        private func scoreStore(_ store: any QueryStore, shown: String) async throws {
             var queries: [LabelledExample] = []
             var answers: [Classification?] = []
             var unanswered = 0
@@ -110,9 +112,9 @@ extension Triage {
             }
             guard !queries.isEmpty else {
                 throw unanswered > 0
-                    ? CLIError("none of the \(Format.count(unanswered)) labelled queries in \(self.store.displayURI) "
+                    ? CLIError("none of the \(Format.count(unanswered)) labelled queries in \(shown) "
                                + "has been classified yet: run triage run first")
-                    : Self.nothingLabelled(in: self.store.displayURI)
+                    : Self.nothingLabelled(in: shown)
             }
             let report = Evaluation.score(queries, answers: answers, seconds: 0)
             if json {

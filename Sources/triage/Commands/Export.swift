@@ -17,6 +17,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
 
         @Option(help: ArgumentHelp("Only queries with this status.", valueName: "pending|processing|classified|failed"))
@@ -36,7 +37,7 @@ extension Triage {
         var output = "-"
 
         func run() async throws {
-            let store = try await self.store.open()
+            let store = try await settings.reader(self.store).openStore()
             let format = self.format ?? Self.format(forPath: output)
             var count = 0
             try await AtomicFile.write(to: output) { handle in

@@ -24,6 +24,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var format: OutputOptions
 
@@ -58,10 +59,10 @@ extension Triage {
         }
 
         func run() async throws {
+            let config = try settings.reader(store, TaxonomyFlag(path: taxonomy))
             let source: QueryChunks
             if let file {
-                let taxonomy = try (self.taxonomy ?? ProcessInfo.processInfo.environment["TRIAGE_TAXONOMY"])
-                    .map { try Taxonomy.load(contentsOf: URL(fileURLWithPath: $0)) }
+                let taxonomy = try config.taxonomyIfNamed()
                 source = QueryFileReader.chunks(path: file, format: fileFormat, taxonomy: taxonomy)
             } else if let output {
                 let queries = SampleQueries.generate(count: count ?? 0, seed: seed)
@@ -88,12 +89,12 @@ extension Triage {
                     try deliver(chunk)
                 }
             }
-            let store = try await self.store.open()
+            let store = try await config.openStore()
             let result = try await store.insert(chunks: counted)
             if format.json {
                 print(try Format.json(result))
             } else {
-                var line = "Imported \(Format.count(result.inserted)) queries into \(self.store.displayURI)"
+                var line = "Imported \(Format.count(result.inserted)) queries into \(try config.storeConfiguration().displayURI)"
                 if result.duplicates > 0 { line += " (\(Format.count(result.duplicates)) already present, skipped)" }
                 print(line + ".")
                 let labelled = labelled.withLock { $0 }

@@ -14,6 +14,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var format: OutputOptions
 
@@ -43,8 +44,8 @@ extension Triage {
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
-            let taxonomy = try (self.taxonomy ?? environment["TRIAGE_TAXONOMY"])
-                .map { try Taxonomy.load(contentsOf: URL(fileURLWithPath: $0)) } ?? .customerSupport
+            let config = try settings.reader(store, TaxonomyFlag(path: self.taxonomy))
+            let taxonomy = try config.taxonomy()
             let correction: Correction
             do {
                 correction = try Correction(
@@ -54,10 +55,10 @@ extension Triage {
             } catch {
                 throw ValidationError(error.description)
             }
-            let store = try await self.store.open()
+            let store = try await config.openStore()
             guard let id = try await Self.resolve(query, in: store),
                   let record = try await store.correct(id, with: correction) else {
-                throw CLIError("no query with id or externalId '\(query)' in \(self.store.displayURI)")
+                throw CLIError("no query with id or externalId '\(query)' in \(try config.storeConfiguration().displayURI)")
             }
             if format.json {
                 print(try Format.json(record))

@@ -8,6 +8,7 @@ extension Triage {
             discussion: "Their last error is kept until a new attempt replaces it."
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var format: OutputOptions
 
@@ -19,7 +20,7 @@ extension Triage {
         }
 
         func run() async throws {
-            let count = try await store.open().requeueFailed(now: Date())
+            let count = try await settings.reader(store).openStore().requeueFailed(now: Date())
             if format.json {
                 print(try Format.json(["requeued": count]))
             } else {

@@ -25,6 +25,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var classifier: ClassifierOptions
         @OptionGroup var format: OutputOptions
@@ -47,15 +48,17 @@ extension Triage {
         }
 
         func run() async throws {
-            let store = try await self.store.open()
+            let config = try settings.reader(store, classifier, processing)
+            var processor = try config.processor(classifierName: "")
+            processor.limit = limit
+            let store = try await config.openStore()
             if dryRun {
-                try await runDry(store)
+                try await runDry(store, config: config, processor: processor)
                 return
             }
-            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
-                var configuration = processing.configuration(classifierName: name)
-                configuration.limit = limit
-                return try await RunSession.execute(store: store, classifier: classifier, configuration: configuration)
+            let record = try await config.withClassifier(concurrency: processor.maxConcurrent, store: store) { classifier, name in
+                processor.classifierName = name
+                return try await RunSession.execute(store: store, classifier: classifier, configuration: processor)
             }
             if let output {
                 try Data((try Format.json(record) + "\n").utf8).write(to: URL(fileURLWithPath: output), options: .atomic)
@@ -74,22 +77,23 @@ extension Triage {
 
         /// Reads what a run would take, once: lists it to `--output`, and estimates what it would send and spend from
         /// the requests the classifier would build. Nothing is sent and nothing changes.
-        private func runDry(_ store: any QueryStore) async throws {
+        private func runDry(_ store: any QueryStore, config: TriageConfig,
+                            processor: BatchProcessor.Configuration) async throws {
             let now = Date()
             let eligible = try await store.eligibleCount(now: now)
             let wouldProcess = min(eligible, limit ?? .max)
             // Without a classifier chosen there is nothing to estimate with: the count and the list alone.
-            let settings = try? classifier.resolved()
+            let settings = try? config.classifierSettings()
             let estimate: RunEstimate?
             if let settings {
-                estimate = try await classifier.withClassifier(concurrency: processing.maxConcurrent,
-                                                               store: store) { classifier, name in
+                estimate = try await config.withClassifier(concurrency: processor.maxConcurrent,
+                                                           store: store) { classifier, name in
                     try await readBacklog(store, now: now, count: wouldProcess, estimating: classifier, name: name,
-                                          settings: settings)
+                                          settings: settings, processor: processor)
                 }
             } else {
                 estimate = try await readBacklog(store, now: now, count: wouldProcess, estimating: nil, name: "",
-                                                 settings: nil)
+                                                 settings: nil, processor: processor)
             }
             let summary = try await store.summary()
             if format.json {
@@ -105,7 +109,7 @@ extension Triage {
             } else {
                 print("Dry run: would classify \(Format.count(wouldProcess)) of \(Format.count(eligible)) eligible queries "
                       + "(\(Format.count(summary.total)) in the store). Nothing was changed.")
-                if let estimate { print(EstimateReport.render(estimate, concurrency: processing.maxConcurrent)) }
+                if let estimate { print(EstimateReport.render(estimate, concurrency: processor.maxConcurrent)) }
                 if let output { print("The queries that would be processed are in \(output).") }
             }
         }
@@ -113,9 +117,10 @@ extension Triage {
         /// Reads the `count` queries a run at `now` would take: lists them to `--output`, and with a classifier,
         /// estimates what the run would send and spend.
         private func readBacklog(_ store: any QueryStore, now: Date, count: Int, estimating classifier: (any Classifier)?,
-                                 name: String, settings: ClassifierSettings.Resolved?) async throws -> RunEstimate? {
+                                 name: String, settings: ClassifierSettings.Resolved?,
+                                 processor: BatchProcessor.Configuration) async throws -> RunEstimate? {
             var estimator = classifier.map {
-                RunEstimate.Builder(classifier: $0, reuse: processing.noReuse ? nil : $0.reuseScope)
+                RunEstimate.Builder(classifier: $0, reuse: processor.reuse ? $0.reuseScope : nil)
             }
             // The same queries the count counts, and no more than the run would take: stop reading there.
             var records = store.export(QueryFilter(eligibleAt: now), pageSize: min(500, max(1, count)))
@@ -137,7 +142,7 @@ extension Triage {
             })
             return estimator.estimate(
                 requestsPerMinute: settings?.llm?.requestsPerMinute, tokensPerMinute: settings?.llm?.tokensPerMinute,
-                concurrency: processing.maxConcurrent,
+                concurrency: processor.maxConcurrent,
                 latencySeconds: lastRun.map { $0.statistics.latencyMs.mean / 1000 })
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import AsyncHTTPClient
 import Foundation
+import Configuration
 import Hummingbird
 import TriageCore
 import TriageServer
@@ -28,71 +29,19 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var classifier: ClassifierOptions
         @OptionGroup var processing: ProcessorOptions
-
-        @Option(help: "Address to listen on.")
-        var host = "127.0.0.1"
-
-        @Option(help: "Port to listen on (0: any free port, printed once listening).")
-        var port = 8080
-
-        @Flag(help: "Keep classifying new pending queries in the background (no command needed after ingest).")
-        var workers = false
-
-        @Option(help: ArgumentHelp("How long in-flight work may take to finish on shutdown.", valueName: "seconds"))
-        var graceSeconds = 10
-
-        @Option(help: ArgumentHelp("Largest request body accepted (413 beyond).", valueName: "bytes"))
-        var maxBodyBytes: Int?
-
-        @Option(help: ArgumentHelp("""
-            A path outside /v1 that needs an API key too (repeatable): /, /healthz, /readyz, /metrics, /openapi.json.
-            """, valueName: "path"))
-        var protect: [String] = []
-
-        @Flag(help: "Serve /v1 without API keys, to anyone who can reach the server (refused otherwise).")
-        var noAuth = false
-
-        @Option(help: ArgumentHelp("""
-            A host name clients may address besides IP addresses, localhost and --host (repeatable; exact or \
-            *.domain; also TRIAGE_ALLOWED_HOSTS).
-            """, valueName: "name"))
-        var allowedHost: [String] = []
-
-        @Option(help: ArgumentHelp("Runs started over the API that may run at once (429 beyond).", valueName: "n"))
-        var maxRuns: Int?
-
-        func validate() throws {
-            guard (0...65535).contains(port) else { throw ValidationError("--port must be from 0 to 65535") }
-            guard graceSeconds >= 0 else { throw ValidationError("--grace-seconds must be 0 or more") }
-            if let maxBodyBytes, maxBodyBytes < 1 { throw ValidationError("--max-body-bytes must be at least 1") }
-            if let maxRuns, maxRuns < 1 { throw ValidationError("--max-runs must be at least 1") }
-        }
+        @OptionGroup var server: ServerOptions
 
         func run() async throws {
             let logger = CLILogging.logger("triage.serve")
-            var configuration = ServerConfiguration()
-            configuration.host = host
-            configuration.port = port
-            configuration.workers = workers
-            configuration.gracePeriod = .seconds(graceSeconds)
-            configuration.allowUnauthenticated = noAuth
-            var flags = ServerSettings()
-            flags.protect = protect
-            flags.allowedHosts = allowedHost
-            flags.maxBodyBytes = maxBodyBytes
-            flags.maxRuns = maxRuns
-            configuration.apply(flags: flags, environment: ServerSettings(environment: ProcessInfo.processInfo.environment),
-                                file: try classifier.configFile().server ?? ServerSettings())
-            do {
-                try configuration.validate()
-            } catch let invalid as ServerConfiguration.Invalid {
-                throw CLIError(invalid.description)
-            }
+            let config = try settings.reader(store, classifier, processing, server)
+            var configuration = try config.build(ServerConfiguration.init(config:))
+            let (host, port) = (configuration.host, configuration.port)
             if configuration.apiKeys.isEmpty {
-                guard noAuth else {
+                guard configuration.allowUnauthenticated else {
                     throw CLIError("""
                         no API keys configured: set TRIAGE_API_KEYS=KEY[,KEY…] (or server.apiKeys in the config \
                         file), or pass --no-auth to serve the API to anyone who can reach \(host):\(port)
@@ -107,19 +56,21 @@ extension Triage {
 
                     """.utf8))
             }
-            let store = try await self.store.open()
-            let llmURL = try classifier.resolved().llm?.baseURL
+            let store = try await config.openStore()
+            let llmURL = try config.classifierSettings().llm?.baseURL
             let httpClient = HTTPClient(eventLoopGroupProvider: .singleton)
             if let llmURL {
                 configuration.readinessCheck = { await Self.probe(llmURL, client: httpClient) }
             }
             do {
-                try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
-                    configuration.processor = processing.configuration(classifierName: name)
-                    if processing.via == .batch, classifier.batches == nil {
+                try await config.withClassifier(concurrency: configuration.processor.maxConcurrent,
+                                                store: store) { classifier, name in
+                    configuration.processor.classifierName = name
+                    if configuration.processor.via == .batch, classifier.batches == nil {
                         throw CLIError("--via batch needs a provider's batch API: --llm openai or --llm anthropic")
                     }
-                    let (store, workers, shown) = (store, workers, self.store.displayURI)
+                    let (store, workers, shown) = (store, configuration.workers,
+                                                   try config.storeConfiguration().displayURI)
                     let app = buildApplication(
                         configuration: configuration,
                         dependencies: ServerDependencies(store: store, classifier: classifier),
@@ -152,5 +103,60 @@ extension Triage {
                 return "\(URL(string: baseURL)?.host ?? "the LLM endpoint") does not answer: \(error)"
             }
         }
+    }
+}
+
+/// `triage serve`'s own flags: the flags' layer of the `server.*` settings (``TriageConfig``); the defaults are
+/// `ServerConfiguration`'s.
+struct ServerOptions: ParsableArguments, SettingFlags {
+    @Option(help: ArgumentHelp("Address to listen on (default 127.0.0.1). (env: TRIAGE_SERVER_HOST)",
+                               valueName: "address"))
+    var host: String?
+
+    @Option(help: ArgumentHelp("Port to listen on (0: any free port, printed once listening; default 8080). "
+                               + "(env: TRIAGE_SERVER_PORT)", valueName: "port"))
+    var port: Int?
+
+    @Flag(help: "Keep classifying new pending queries in the background (no command needed after ingest).")
+    var workers = false
+
+    @Option(help: ArgumentHelp("How long in-flight work may take to finish on shutdown (default 10). "
+                               + "(env: TRIAGE_SERVER_GRACE_SECONDS)", valueName: "seconds"))
+    var graceSeconds: Int?
+
+    @Option(help: ArgumentHelp("Largest request body accepted, 413 beyond (default 1 MiB). "
+                               + "(env: TRIAGE_SERVER_MAX_BODY_BYTES)", valueName: "bytes"))
+    var maxBodyBytes: Int?
+
+    @Option(help: ArgumentHelp("""
+        A path outside /v1 that needs an API key too (repeatable): /, /healthz, /readyz, /metrics, /openapi.json.
+        """, valueName: "path"))
+    var protect: [String] = []
+
+    @Flag(help: "Serve /v1 without API keys, to anyone who can reach the server (refused otherwise).")
+    var noAuth = false
+
+    @Option(help: ArgumentHelp("""
+        A host name clients may address besides IP addresses, localhost and --host (repeatable; exact or \
+        *.domain; also TRIAGE_ALLOWED_HOSTS).
+        """, valueName: "name"))
+    var allowedHost: [String] = []
+
+    @Option(help: ArgumentHelp("Runs started over the API that may run at once, 429 beyond (default 4). "
+                               + "(env: TRIAGE_SERVER_MAX_RUNS)", valueName: "n"))
+    var maxRuns: Int?
+
+    var settings: [String: ConfigContent] {
+        var values: [String: ConfigContent] = [:]
+        values["server.host"] = host.map(ConfigContent.string)
+        values["server.port"] = port.map(ConfigContent.int)
+        if workers { values["server.workers"] = .bool(true) }
+        values["server.graceSeconds"] = graceSeconds.map(ConfigContent.int)
+        values["server.maxBodyBytes"] = maxBodyBytes.map(ConfigContent.int)
+        if !protect.isEmpty { values["server.protect"] = .stringArray(protect) }
+        if noAuth { values["server.noAuth"] = .bool(true) }
+        if !allowedHost.isEmpty { values["server.allowedHosts"] = .stringArray(allowedHost) }
+        values["server.maxRuns"] = maxRuns.map(ConfigContent.int)
+        return values
     }
 }

@@ -8,6 +8,7 @@ extension Triage {
             abstract: "Show counts by status, category and priority, review and corrections, and the latest run."
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var format: OutputOptions
 
@@ -18,7 +19,8 @@ extension Triage {
         var limit = 50
 
         func run() async throws {
-            let store = try await self.store.open()
+            let config = try settings.reader(self.store)
+            let store = try await config.openStore()
             let summary = try await store.summary()
             let lastRun = try await store.runs(limit: 1).first
             let flagged = needsReview ? try await store.list(QueryFilter(needsReview: true), after: nil, limit: limit) : nil
@@ -41,7 +43,7 @@ extension Triage {
                                              flagged: flagged, lastRun: lastRun)))
                 return
             }
-            print("\(Format.count(summary.total)) queries in \(self.store.displayURI)\n")
+            print("\(Format.count(summary.total)) queries in \(try config.storeConfiguration().displayURI)\n")
             print(Self.table("Status", QueryStatus.allCases.map { ($0.rawValue, summary.count($0)) }))
             if !summary.byCategory.isEmpty {
                 print()

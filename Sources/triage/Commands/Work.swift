@@ -25,6 +25,7 @@ extension Triage {
                 """
         )
 
+        @OptionGroup var settings: ConfigOptions
         @OptionGroup var store: StoreOptions
         @OptionGroup var classifier: ClassifierOptions
         @OptionGroup var format: OutputOptions
@@ -34,15 +35,17 @@ extension Triage {
         var output: String?
 
         func run() async throws {
-            let store = try await self.store.open()
+            let config = try settings.reader(store, classifier, processing)
+            var processor = try config.processor(classifierName: "")
+            processor.continuous = true
+            let store = try await config.openStore()
             FileHandle.standardError.write(Data(
-                "Working on \(self.store.displayURI): classifying pending queries as they arrive (SIGTERM or Ctrl-C to stop)\n".utf8
+                "Working on \(try config.storeConfiguration().displayURI): classifying pending queries as they arrive (SIGTERM or Ctrl-C to stop)\n".utf8
             ))
-            let record = try await classifier.withClassifier(concurrency: processing.maxConcurrent, store: store) { classifier, name in
-                var configuration = processing.configuration(classifierName: name)
-                configuration.continuous = true
+            let record = try await config.withClassifier(concurrency: processor.maxConcurrent, store: store) { classifier, name in
+                processor.classifierName = name
                 return try await RunSession.execute(
-                    store: store, classifier: classifier, configuration: configuration, showProgress: false
+                    store: store, classifier: classifier, configuration: processor, showProgress: false
                 )
             }
             if let output {

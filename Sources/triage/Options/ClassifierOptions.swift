@@ -5,11 +5,10 @@ import TriageCore
 import TriageIngest
 import TriageLLM
 import TriageServer
-import Yams
+import Configuration
 
-/// Which classifier a command uses and how it reaches its LLM. Flags win over environment variables, which win over
-/// the config file.
-struct ClassifierOptions: ParsableArguments {
+/// Which classifier a command uses and how it reaches its LLM: the flags' layer of those settings (``TriageConfig``).
+struct ClassifierOptions: ParsableArguments, SettingFlags {
     @Option(name: .long, help: ArgumentHelp(
         "The classifier: openai (any OpenAI-compatible endpoint), anthropic, or mock. (env: TRIAGE_LLM)",
         valueName: "openai|anthropic|mock"
@@ -83,72 +82,63 @@ struct ClassifierOptions: ParsableArguments {
                                             valueName: "n"))
     var examplesPerQuery: Int?
 
-    @Option(name: .long, help: ArgumentHelp(
-        "A YAML or JSON config file (llm, llmUrl, model, apiKeyEnv, rpm, tpm, requestTimeout, outputMode, "
-            + "azureApiVersion, taxonomy, headers, prices, server). Flags win over the environment, which wins "
-            + "over the file. (env: TRIAGE_CONFIG)",
-        valueName: "file"
-    ))
-    var config: String?
+    @Option(name: .long, help: ArgumentHelp("Median latency the mock classifier simulates (default 0). "
+                                            + "(env: TRIAGE_MOCK_LATENCY_MS)", valueName: "ms"))
+    var mockLatencyMs: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Median latency the mock classifier simulates.", valueName: "ms"))
-    var mockLatencyMs: Double = 0
+    @Option(name: .long, help: ArgumentHelp("Share of mock attempts that fail transiently, 0 to 1 (default 0). "
+                                            + "(env: TRIAGE_MOCK_FAILURE_RATE)", valueName: "rate"))
+    var mockFailureRate: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Share of mock attempts that fail transiently, 0 to 1.", valueName: "rate"))
-    var mockFailureRate: Double = 0
-
-    func validate() throws {
-        guard mockLatencyMs >= 0 else { throw ValidationError("--mock-latency-ms must be 0 or more") }
-        guard (0...1).contains(mockFailureRate) else { throw ValidationError("--mock-failure-rate must be between 0 and 1") }
+    var settings: [String: ConfigContent] {
+        var values: [String: ConfigContent] = [:]
+        values["llm"] = (mockLlm ? .mock : llm).map { .string($0.rawValue) }
+        values["llmUrl"] = llmUrl.map(ConfigContent.string)
+        values["model"] = model.map(ConfigContent.string)
+        values["apiKeyEnv"] = apiKeyEnv.map(ConfigContent.string)
+        values["rpm"] = rpm.map(ConfigContent.double)
+        values["tpm"] = tpm.map(ConfigContent.double)
+        values["requestTimeout"] = requestTimeout.map(ConfigContent.double)
+        values["outputMode"] = outputMode.map { .string($0.rawValue) }
+        values["azureApiVersion"] = azureApiVersion.map(ConfigContent.string)
+        values["taxonomy"] = taxonomy.map(ConfigContent.string)
+        values["examples"] = examples.map(ConfigContent.string)
+        values["examplesPerQuery"] = examplesPerQuery.map(ConfigContent.int)
+        values["mockLatencyMs"] = mockLatencyMs.map(ConfigContent.double)
+        values["mockFailureRate"] = mockFailureRate.map(ConfigContent.double)
+        return values
     }
+}
 
-    /// What the flags say; every other source and the rule between them are ``ClassifierSettings``'.
-    var flags: ClassifierSettings.Layer {
-        var layer = ClassifierSettings.Layer()
-        layer.llm = mockLlm ? .mock : llm
-        layer.llmUrl = llmUrl
-        layer.model = model
-        layer.apiKeyEnv = apiKeyEnv
-        layer.rpm = rpm
-        layer.tpm = tpm
-        layer.requestTimeout = requestTimeout
-        layer.outputMode = outputMode
-        layer.azureApiVersion = azureApiVersion
-        layer.taxonomy = taxonomy
-        layer.examples = examples
-        layer.examplesPerQuery = examplesPerQuery
-        return layer
-    }
-
-    /// The config file the options name (or `TRIAGE_CONFIG`), or an empty one.
-    func configFile() throws -> ConfigFile {
-        try ConfigFile.load(config ?? ProcessInfo.processInfo.environment["TRIAGE_CONFIG"])
-    }
-
-    /// The settings resolved from the flags, the environment and the config file.
-    func resolved() throws -> ClassifierSettings.Resolved {
-        let environment = ProcessInfo.processInfo.environment
-        do {
-            return try ClassifierSettings.resolve(flags: flags, environment: ClassifierSettings.Layer(environment: environment),
-                                                  file: try configFile().classifier, variables: environment)
-        } catch let invalid as ClassifierSettings.Invalid {
-            throw ValidationError(invalid.description)
+extension TriageConfig {
+    /// The classifier the settings name, resolved.
+    func classifierSettings() throws -> ClassifierSettings.Resolved {
+        try build { reader in
+            try ClassifierSettings.resolve(config: reader, maps: file?.maps ?? ClassifierSettings.FileMaps(),
+                                           variables: ProcessInfo.processInfo.environment)
         }
     }
 
-    /// Builds the classifier these options name, runs `body` with it, and releases its HTTP client afterwards.
-    /// - Parameter concurrency: Sizes the HTTP connection pool.
-    /// - Throws: `ValidationError` when no classifier was chosen or a setting is wrong.
-    /// - Parameter examples: A pool to use instead of the one the settings name (`triage eval --holdout`).
-    /// - Parameter store: Where `--examples store` reads its pool from.
+    /// The taxonomy the settings name (`taxonomy`), or the built-in one.
+    func taxonomy() throws -> Taxonomy {
+        guard let path = try build(ClassifierSettings.taxonomyPath) else { return .customerSupport }
+        return try Taxonomy.load(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    /// Builds the classifier the settings name, runs `body` with it, and releases its HTTP client afterwards.
+    /// - Parameters:
+    ///   - concurrency: Sizes the HTTP connection pool.
+    ///   - pool: Examples to use instead of the ones the settings name (`triage eval --holdout`).
+    ///   - store: Where `--examples store` reads its pool from, and the fleet's shared rate limits live.
+    /// - Throws: ``CLIError`` when no classifier was chosen or a setting is wrong.
     func withClassifier<T>(
         concurrency: Int,
         examples pool: [LabelledExample]? = nil,
         store: (any QueryStore)? = nil,
         _ body: (any Classifier, _ name: String) async throws -> T
     ) async throws -> T {
-        let settings = try resolved()
-        let taxonomy = try loadTaxonomy(settings)
+        let settings = try classifierSettings()
+        let taxonomy = try taxonomy()
         let examples: [LabelledExample]?
         if let pool {
             examples = pool
@@ -156,12 +146,7 @@ struct ClassifierOptions: ParsableArguments {
             examples = try await self.examples(from: settings.examples, taxonomy: taxonomy, store: store)
         }
         guard let configuration = settings.llm else {
-            var configuration = MockClassifier.Configuration()
-            if mockLatencyMs > 0 {
-                configuration.latency = .logNormal(median: .milliseconds(mockLatencyMs), sigma: 0.5)
-            }
-            configuration.failureRate = mockFailureRate
-            return try await body(MockClassifier(taxonomy: taxonomy, configuration: configuration), "mock")
+            return try await body(MockClassifier(taxonomy: taxonomy, configuration: settings.mock), "mock")
         }
         var http = HTTPClient.Configuration()
         http.connectionPool = .init(idleTimeout: .seconds(60),
@@ -203,48 +188,8 @@ struct ClassifierOptions: ParsableArguments {
         }
         return pool.isEmpty ? nil : pool
     }
-
-    /// The taxonomy the settings name, or the built-in one.
-    func loadTaxonomy(_ settings: ClassifierSettings.Resolved? = nil) throws -> Taxonomy {
-        guard let path = try (settings ?? resolved()).taxonomy else { return .customerSupport }
-        return try Taxonomy.load(contentsOf: URL(fileURLWithPath: path))
-    }
 }
 
 extension ClassifierSettings.Choice: ExpressibleByArgument {}
 extension LLMConfiguration.OutputMode: ExpressibleByArgument {}
 
-/// The optional config file: the classifier's settings at the top level (``ClassifierSettings/Layer``), and
-/// `triage serve`'s under `server`, read from YAML or JSON.
-struct ConfigFile: Decodable {
-    var classifier = ClassifierSettings.Layer()
-    var server: ServerSettings?
-
-    private enum CodingKeys: String, CodingKey {
-        case server
-    }
-
-    init() {}
-
-    init(from decoder: any Decoder) throws {
-        classifier = try ClassifierSettings.Layer(from: decoder)
-        server = try decoder.container(keyedBy: CodingKeys.self).decodeIfPresent(ServerSettings.self, forKey: .server)
-    }
-
-    static func load(_ path: String?) throws -> ConfigFile {
-        guard let path else { return ConfigFile() }
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw CLIError("\(path): cannot read the config file")
-        }
-        do {
-            return try YAMLDecoder().decode(ConfigFile.self, from: text)
-        } catch let error as DecodingError {
-            throw CLIError("\(path): \(error.readableDescription)")
-        } catch {
-            throw CLIError("\(path): not valid YAML or JSON (\(error))")
-        }
-    }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import TriageCore
 #if MongoDB
@@ -6,8 +7,30 @@ import TriageMongo
 #endif
 import TriageSQLite
 
+/// A group of flags that sets settings: what it says, by setting key (``SettingsCatalog``), for the flags' layer of
+/// ``TriageConfig``. A flag not given says nothing, and a lower layer (environment, config file, default) decides.
+protocol SettingFlags {
+    var settings: [String: ConfigContent] { get }
+}
+
+/// `--config`: the config file, shared by every command that reads settings.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "A YAML or JSON config file: any setting by its key (triage config lists them), server settings under "
+            + "server. Flags win over the environment, which wins over the file. (env: TRIAGE_CONFIG)",
+        valueName: "file"
+    ))
+    var config: String?
+
+    /// The one reader of the settings, with these flag groups as its top layer.
+    func reader(_ groups: any SettingFlags...) throws -> TriageConfig {
+        try TriageConfig(flags: groups.reduce(into: [:]) { $0.merge($1.settings) { _, last in last } },
+                         configPath: config)
+    }
+}
+
 /// `--store`, `--database` and `--collection`, shared by every command that touches the store.
-struct StoreOptions: ParsableArguments {
+struct StoreOptions: ParsableArguments, SettingFlags {
     @Option(
         name: .long,
         help: ArgumentHelp(
@@ -33,49 +56,37 @@ struct StoreOptions: ParsableArguments {
     ))
     var collection: String?
 
-    private var environment: [String: String] { ProcessInfo.processInfo.environment }
+    var settings: [String: ConfigContent] {
+        var values: [String: ConfigContent] = [:]
+        values["store"] = store.map(ConfigContent.string)
+        values["database"] = database.map(ConfigContent.string)
+        values["collection"] = collection.map(ConfigContent.string)
+        return values
+    }
+}
 
-    /// The store URI from the flag, then `TRIAGE_STORE`, then `MONGODB_URI`, then the default file.
-    var uri: String {
-        store ?? environment["TRIAGE_STORE"] ?? environment["MONGODB_URI"] ?? "sqlite:./triage.sqlite"
+extension TriageConfig {
+    /// Where the settings keep the queries.
+    func storeConfiguration() throws -> StoreConfiguration {
+        try build(StoreConfiguration.init(config:))
     }
 
-    /// The store URI with any password hidden, for output.
-    var displayURI: String { StoreLocation.redact(uri) }
-
-    func validate() throws {
-        do {
-            let location = try StoreLocation(parsing: uri)
-            if case .mongodb = location {} else if database != nil || collection != nil {
-                throw ValidationError("--database and --collection apply to a MongoDB store only")
-            }
-        } catch let error as StoreError {
-            throw ValidationError(error.message)
-        }
-        for (flag, name) in [("--database", database), ("--collection", collection)] where name?.isEmpty == true {
-            throw ValidationError("\(flag) must not be empty")
-        }
-    }
-
-    /// Opens the store the options name; a MongoDB store is reachable and indexed when this returns.
-    func open() async throws -> any QueryStore {
-        let location = try StoreLocation(parsing: uri)
-        guard case .mongodb(let uri) = location else { return try StoreFactory.open(location) }
+    /// Opens the store the settings name; a MongoDB store is reachable and indexed when this returns.
+    func openStore() async throws -> any QueryStore {
+        let configuration = try storeConfiguration()
+        guard case .mongodb(let uri) = configuration.location else { return try StoreFactory.open(configuration.location) }
         #if MongoDB
         // The driver's own log lines go through swift-log; set it up before the driver starts.
         _ = CLILogging.logger("triage.store")
-        var configuration = MongoQueryStore.Configuration(
-            uri: uri,
-            database: database ?? environment["TRIAGE_MONGO_DATABASE"],
-            collection: collection ?? environment["TRIAGE_MONGO_COLLECTION"]
-        )
-        configuration.threads = 8
-        return try await MongoQueryStore(configuration: configuration)
+        var mongo = MongoQueryStore.Configuration(uri: uri, database: configuration.database,
+                                                  collection: configuration.collection)
+        mongo.threads = 8
+        return try await MongoQueryStore(configuration: mongo)
         #else
         _ = uri
         throw StoreError.invalidLocation("""
             this triage was built without MongoDB (the MongoDB package trait is off); build it with the default \
-            traits, with libmongoc-dev installed, to use \(StoreLocation.redact(self.uri))
+            traits, with libmongoc-dev installed, to use \(configuration.displayURI)
             """)
         #endif
     }
