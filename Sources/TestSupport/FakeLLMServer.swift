@@ -569,6 +569,7 @@ public final class FakeLLMServer: Sendable {
             "processing_status": batch.ended != nil ? "ended" : batch.cancelling ? "canceling" : "in_progress",
             "request_counts": ["processing": batch.lines.count - done, "succeeded": batch.succeeded,
                                "errored": batch.failed, "canceled": 0, "expired": 0],
+            "cancel_initiated_at": batch.cancelling ? "2026-01-01T00:00:00Z" : NSNull(),
         ]
         if batch.ended != nil { object["results_url"] = "\(anthropicBaseURL)/v1/messages/batches/\(id)/results" }
         return object

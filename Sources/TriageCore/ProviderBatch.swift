@@ -96,14 +96,13 @@ public struct ProviderBatch: Sendable, Codable, Hashable {
     public var allClaims: [Claims] { claims + followers }
 
     /// The lease each query of the batch is held under.
-    public var tokens: [QueryID: String] {
-        Dictionary(claims.flatMap { group in group.queryIds.map { ($0, group.token) } },
-                   uniquingKeysWith: { _, last in last })
-    }
+    public var tokens: [QueryID: String] { Self.tokens(claims) }
 
     /// The lease each follower is held under.
-    public var followerTokens: [QueryID: String] {
-        Dictionary(followers.flatMap { group in group.queryIds.map { ($0, group.token) } },
+    public var followerTokens: [QueryID: String] { Self.tokens(followers) }
+
+    private static func tokens(_ claims: [Claims]) -> [QueryID: String] {
+        Dictionary(claims.flatMap { group in group.queryIds.map { ($0, group.token) } },
                    uniquingKeysWith: { _, last in last })
     }
 
@@ -165,6 +164,12 @@ public protocol ProviderBatchStore: Sendable {
     /// Every batch not yet ``ProviderBatch/State/ingested`` of this provider and endpoint, oldest first, found
     /// through an index however many batches the store keeps: what a run started again follows first.
     func unfinishedBatches(provider: String, endpoint: String) async throws -> [ProviderBatch]
+    /// Holds these batches for `holder` until `until`, each that no other holder has now: its hold has passed, it
+    /// has none, or it is `holder`'s already. Atomic per batch, so two runs never follow one batch at once; a run
+    /// renews its holds at every poll, and the batches of a run that died are free once its holds pass.
+    /// ``saveBatch(_:)`` leaves a batch's hold as it is.
+    /// - Returns: The ids `holder` holds now.
+    func holdBatches(_ ids: [String], holder: String, until: Date, now: Date) async throws -> Set<String>
 }
 
 /// What a provider's batch API said about one batch.

@@ -208,8 +208,10 @@ struct AnthropicBatchAPI: ProviderBatchAPI {
         let counts = batch["request_counts"]
         let succeeded = counts?["succeeded"]?.intValue ?? 0
         let failed = ["errored", "canceled", "expired"].map { counts?[$0]?.intValue ?? 0 }.reduce(0, +)
+        // An ended batch someone asked to cancel is a cancelled one: its unanswered lines come back `canceled`.
+        let cancelAsked = batch["cancel_initiated_at"].map { $0 != .null } ?? false
         let state: ProviderBatch.State = switch batch["processing_status"]?.stringValue ?? "" {
-        case "ended": .completed
+        case "ended": cancelAsked ? .cancelled : .completed
         case "canceling": .cancelling
         default: .inProgress
         }

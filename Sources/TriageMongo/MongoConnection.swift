@@ -206,22 +206,26 @@ struct MongoSession {
     }
 
     /// Applies `update` to the documents matching `filter` (all of them, or the first with `many: false`).
+    /// With `upsert`, a document is inserted when none matches.
     func update(
-        _ collection: String, _ filter: BSONDocument, _ update: BSONDocument, many: Bool
+        _ collection: String, _ filter: BSONDocument, _ update: BSONDocument, many: Bool, upsert: Bool = false
     ) throws -> WriteResult {
-        try withCollection(collection) { handle in
+        let options: BSONDocument = upsert ? ["upsert": .bool(true)] : [:]
+        return try withCollection(collection) { handle in
             try filter.withBSON { filter in
                 try update.withBSON { update in
+                    try options.withBSON { options in
                     try withReply { reply, error in
                         let ok = many
-                            ? mongoc_collection_update_many(handle, filter, update, nil, reply, &error)
-                            : mongoc_collection_update_one(handle, filter, update, nil, reply, &error)
+                            ? mongoc_collection_update_many(handle, filter, update, options, reply, &error)
+                            : mongoc_collection_update_one(handle, filter, update, options, reply, &error)
                         let replyDocument = BSONDocument(reading: reply)
                         guard ok else { throw storeError(error, reply: replyDocument, operation: "update") }
                         return WriteResult(
                             matched: replyDocument["matchedCount"]?.intValue ?? 0,
                             modified: replyDocument["modifiedCount"]?.intValue ?? 0
                         )
+                    }
                     }
                 }
             }

@@ -509,8 +509,8 @@ public final class MongoQueryStore: QueryStore {
     }
 
     public func saveBatch(_ batch: ProviderBatch) async throws {
+        // `$set`, not a replacement: the batch's hold (holdBatches) stays as it is.
         var document: BSONDocument = [
-            "_id": .string(batch.id),
             "createdAt": .date(batch.createdAt),
             "state": .string(batch.state.rawValue),
             "provider": .string(batch.provider),
@@ -520,7 +520,26 @@ public final class MongoQueryStore: QueryStore {
         document["providerBatchId"] = batch.providerBatchId.map(BSONValue.string)
         let batchesCollection = self.batchesCollection
         try await connection.perform { [document] session in
-            try session.upsert(batchesCollection, ["_id": .string(batch.id)], replacement: document)
+            _ = try session.update(batchesCollection, ["_id": .string(batch.id)], ["$set": .document(document)],
+                                   many: false, upsert: true)
+        }
+    }
+
+    public func holdBatches(_ ids: [String], holder: String, until: Date, now: Date) async throws -> Set<String> {
+        let batchesCollection = self.batchesCollection
+        return try await connection.perform { session in
+            var held: Set<String> = []
+            for id in ids {
+                let free: BSONValue = .array([
+                    .document(["heldUntil": .null]), .document(["heldUntil": .document(["$lte": .date(now)])]),
+                    .document(["holder": .string(holder)]),
+                ])
+                let written = try session.update(
+                    batchesCollection, ["_id": .string(id), "$or": free],
+                    ["$set": .document(["holder": .string(holder), "heldUntil": .date(until)])], many: false)
+                if written.matched == 1 { held.insert(id) }
+            }
+            return held
         }
     }
 

@@ -29,6 +29,14 @@ struct BatchModeState {
     /// The batches a stopped run left were asked for, and have been reported.
     private(set) var resumed = false
     private var resuming = false
+    /// A continuous run looks again for batches nobody follows (a worker that died left them) from this time on.
+    private var nextResume: Date?
+    /// Batches were taken over: their queries' leases are renewed at once, not a third of a lease later.
+    private(set) var renewNow = false
+    /// A run that is not continuous found batches another run holds: it looks once more when their holds would have
+    /// passed had that run died (a run killed and started again at once), then goes on without them.
+    private var lookAgainAt: Date?
+    private var lookedAgain = false
     /// Claimed, not prepared yet.
     private var toPrepare: [QueryRecord] = []
     /// Waited for a batch line identical to them that is now read: prepared again (its answer is reused), even
@@ -65,11 +73,13 @@ struct BatchModeState {
     /// Batch mode's next action, if it has one. `drained`: a run that is not continuous has claimed all it will take
     /// for now (the backlog is empty or the limit reached), so what is gathered goes now rather than waiting for more.
     mutating func next(now: Date, stopped: Bool, aborted: Bool, drained: Bool) -> RunStateMachine.Action? {
-        if !resumed, !resuming {
-            resuming = true
-            return .resumeBatches
-        }
         guard !aborted else { return nil }
+        let due = (nextResume ?? lookAgainAt).map { $0 <= now } == true
+        if !resuming, !resumed || (!stopped && due) {
+            lookAgainAt = nil
+            resuming = true
+            return .resumeBatches(following: Set(open.keys))
+        }
         if stopped, !(toPrepare.isEmpty && gathering.isEmpty) {
             // Stopping: nothing more is sent; what is not in a batch goes back. The batches are paid for: they are
             // followed to the end.
@@ -138,23 +148,36 @@ struct BatchModeState {
         toPrepare += records
     }
 
-    /// The unfinished batches a stopped run left (of this provider and endpoint): followed first.
-    mutating func resumed(_ batches: [ProviderBatch], now: Date) {
+    /// The unfinished batches nobody followed (of this provider and endpoint), now held by this run: followed first.
+    mutating func resumed(_ batches: [ProviderBatch], heldElsewhere: Int, now: Date) {
         resuming = false
         resumed = true
+        if continuous { nextResume = now.addingTimeInterval(max(settings.holdDuration, .seconds(5)).timeInterval) }
+        if !continuous, heldElsewhere > 0, !lookedAgain {
+            lookedAgain = true
+            lookAgainAt = now.addingTimeInterval(settings.holdDuration.timeInterval + 0.5)
+        }
         for batch in batches where open[batch.id] == nil {
             var followed = Open(batch: batch, nextPoll: now, keys: [])
             if batch.state == .failed, batch.providerBatchId == nil {
-                followed.refusal = .rejected(batch.error ?? "the provider refused the batch")
+                // Refused when it was submitted: its lines end with that, each a failed attempt.
+                followed.refusal = .server(batch.error ?? "the provider refused the batch")
             }
             open[batch.id] = followed
+            renewNow = true
         }
     }
 
+    /// The leases were renewed.
+    mutating func renewed() {
+        renewNow = false
+    }
+
     /// Reading the store's batches failed: the run goes on without them (they are followed next time).
-    mutating func resumeFailed() {
+    mutating func resumeFailed(now: Date) {
         resuming = false
         resumed = true
+        if continuous { nextResume = now.addingTimeInterval(max(settings.holdDuration, .seconds(5)).timeInterval) }
     }
 
     /// Prepared queries: the lines to send (the answered ones were recorded as outcomes).
@@ -192,29 +215,41 @@ struct BatchModeState {
         }
         var followed = Open(batch: batch, nextPoll: now.addingTimeInterval(settings.pollInterval.timeInterval),
                             keys: keys)
-        if let error, !error.isProviderUnavailable { followed.refusal = error }
-        if error?.isProviderUnavailable == true { unreachable(since: now) }
+        if let error {
+            if ProviderBatchPerformer.waitsOut(error) { unreachable(since: now) } else { followed.refusal = error }
+        }
         open[batch.id] = followed
         return []
     }
 
     /// A poll answered. - Returns: Why the run must stop, if it must.
-    mutating func polled(_ id: String, _ result: Result<(ProviderBatch, ProviderBatchStatus), ClassifierError>,
-                         now: Date, outageBudget: Duration) -> String? {
+    mutating func polled(_ id: String, _ poll: ProviderBatchPerformer.Poll, now: Date,
+                         outageBudget: Duration) -> String? {
         guard var followed = open[id] else { return nil }
         followed.busy = false
-        defer { open[id] = followed }
-        switch result {
-        case .success(let (batch, status)):
+        followed.nextPoll = now.addingTimeInterval(settings.pollInterval.timeInterval)
+        switch poll {
+        case .status(let batch, let status):
             unreachableSince = nil
             followed.batch = batch
             if status.state.providerEnded { followed.ended = status }
-            followed.nextPoll = now.addingTimeInterval(settings.pollInterval.timeInterval)
-            return nil
-        case .failure(let error):
-            followed.nextPoll = now.addingTimeInterval(settings.pollInterval.timeInterval)
+        case .failed(let batch, let error):
+            // Kept: a batch submitted by this poll has its provider id now, whatever the status call said.
+            followed.batch = batch
+            open[id] = followed
             return failed(error, now: now, outageBudget: outageBudget)
+        case .gone(let batch, let error):
+            followed.batch = batch
+            followed.refusal = error
+        case .heldElsewhere:
+            // Another run follows it (this one stalled past its hold): its queries and answers are that run's.
+            open[id] = nil
+            keysInUse.subtract(followed.keys)
+            for key in followed.keys { toPrepareAgain += followers.removeValue(forKey: key) ?? [] }
+            return nil
         }
+        open[id] = followed
+        return nil
     }
 
     /// Queries the read batch held for its lines' answers (found held under their recorded leases): prepared again,
@@ -285,7 +320,7 @@ struct BatchModeState {
     func idle(aborted: Bool) -> Bool {
         let performing = resuming || !preparing.isEmpty || !submitting.isEmpty || open.values.contains(where: \.busy)
         if aborted { return !performing }
-        return resumed && !performing && toPrepare.isEmpty && toPrepareAgain.isEmpty && gathering.isEmpty
+        return resumed && lookAgainAt == nil && !performing && toPrepare.isEmpty && toPrepareAgain.isEmpty && gathering.isEmpty
             && open.isEmpty && followers.isEmpty
     }
 
@@ -306,7 +341,13 @@ struct BatchModeState {
         let waiting = followers.values.flatMap { $0 } + toPrepareAgain
         followers = [:]
         toPrepareAgain = []
-        return handBackUnsent() + waiting.map(RunStateMachine.Claim.init)
+        // A batch the provider refused was never sent: its queries go back too.
+        let refused = open.values.filter { $0.refusal != nil }.flatMap { followed in
+            followed.batch.allClaims.flatMap { group in
+                group.queryIds.map { RunStateMachine.Claim(id: $0, token: group.token) }
+            }
+        }
+        return handBackUnsent() + waiting.map(RunStateMachine.Claim.init) + refused
     }
 
     /// The batches as a run's progress shows them, oldest first.

@@ -91,6 +91,10 @@ public struct BatchProcessor: Sendable {
 
             public init() {}
 
+            /// How long a run holds a batch it follows (``ProviderBatchStore/holdBatches(_:holder:until:now:)``),
+            /// renewed at every poll: three polls, so that a run that died frees its batches for the next soon.
+            public var holdDuration: Duration { max(pollInterval * 3, .seconds(1)) }
+
             /// A claim in batch mode outlasts several polls and at least an hour: a batch takes hours at the provider,
             /// and its queries stay held meanwhile (renewed every third of the lease).
             public func leaseDuration(atLeast configured: Duration) -> Duration {
@@ -169,8 +173,8 @@ public struct BatchProcessor: Sendable {
         let attempt = QueryAttempt(classifier: classifier, store: store, configuration: configuration, logger: logger,
                                    control: control)
         let performer = batches.map {
-            ProviderBatchPerformer(batches: $0, attempt: attempt, store: store, runId: id, logger: logger,
-                                   giveUp: { control.abortRequested })
+            ProviderBatchPerformer(batches: $0, attempt: attempt, store: store, settings: configuration.batch, runId: id,
+                                   logger: logger, giveUp: { control.abortRequested })
         }
         let release = await withTaskGroup(of: Event.self) { group in
             await drive(&machine, group: &group, attempt: attempt, batches: performer, control: control,
@@ -203,11 +207,11 @@ public struct BatchProcessor: Sendable {
         case finished(QueryOutcome)
         case claimed(Result<[QueryRecord], any Error>)
         case tick
-        case resumed(Result<[ProviderBatch], any Error>)
+        case resumed(Result<(adopted: [ProviderBatch], heldElsewhere: Int), any Error>)
         case prepared([QueryRecord], outcomes: [QueryOutcome], lines: [BatchLine])
         case submitted([BatchLine], ProviderBatch, ClassifierError?)
-        case polled(String, Result<(ProviderBatch, ProviderBatchStatus), ClassifierError>)
-        case ingested(ProviderBatch, Result<[BatchLineOutcome], ClassifierError>)
+        case polled(String, ProviderBatchPerformer.Poll)
+        case ingested(ProviderBatch, [BatchLineOutcome], ClassifierError?)
     }
 
     /// The run loop: report each event to the machine and perform what it asks, until it says the run is over.
@@ -253,9 +257,11 @@ public struct BatchProcessor: Sendable {
                 case .settle(let record, let error):
                     group.addTask { [attempt] in .finished(await attempt.settle(record, error)) }
                 case .release(let claims):
-                    logger.info("the LLM provider is not answering; pausing the run", metadata: [
-                        "run.handed_back": "\(claims.count)",
-                    ])
+                    if machine.paused {
+                        logger.info("the LLM provider is not answering; pausing the run", metadata: [
+                            "run.handed_back": "\(claims.count)",
+                        ])
+                    }
                     machine.released(await store.release(RunStateMachine.LeaseGroup.grouping(claims),
                                                          giveUp: { control.abortRequested }))
                     onProgress(machine.progress(state: .running))
@@ -264,10 +270,10 @@ public struct BatchProcessor: Sendable {
                     return release
                 case .cancelInFlight, .wait:
                     break actions
-                case .resumeBatches:
+                case .resumeBatches(let following):
                     guard let batches else { break }
                     group.addTask {
-                        do { return .resumed(.success(try await batches.resume())) } catch {
+                        do { return .resumed(.success(try await batches.resume(following: following))) } catch {
                             return .resumed(.failure(error))
                         }
                     }
@@ -291,7 +297,10 @@ public struct BatchProcessor: Sendable {
                     group.addTask { .polled(batch.id, await batches.poll(batch)) }
                 case .ingest(let batch, let status, let refusal):
                     guard let batches else { break }
-                    group.addTask { .ingested(batch, await batches.ingest(batch, status: status, refusal: refusal)) }
+                    group.addTask {
+                        let (outcomes, failure) = await batches.ingest(batch, status: status, refusal: refusal)
+                        return .ingested(batch, outcomes, failure)
+                    }
                 }
             }
             if progressAfterRefill {
@@ -318,9 +327,9 @@ public struct BatchProcessor: Sendable {
                 perform(machine.finished(outcome, now: Date()), machine: machine, group: &group)
                 progressAfterRefill = true
             case .resumed(let result):
-                if case .success(let found) = result, !found.isEmpty {
-                    logger.info("following unfinished batches recorded in the store", metadata: [
-                        "batch.count": "\(found.count)",
+                if case .success(let found) = result, !found.adopted.isEmpty || found.heldElsewhere > 0 {
+                    logger.info("unfinished batches recorded in the store", metadata: [
+                        "batch.followed": "\(found.adopted.count)", "batch.held_elsewhere": "\(found.heldElsewhere)",
                     ])
                 }
                 perform(machine.batchesResumed(result, now: Date()), machine: machine, group: &group)
@@ -336,16 +345,17 @@ public struct BatchProcessor: Sendable {
                 perform(machine.submitted(lines, batch: batch, error: error, now: Date()), machine: machine,
                         group: &group)
                 progressAfterRefill = true
-            case .polled(let id, let result):
-                if case .failure(let error) = result {
+            case .polled(let id, let poll):
+                if case .failed(_, let error) = poll {
                     logger.warning("the batch API did not answer a poll", metadata: [
                         "batch.id": "\(id)", "error": "\(error.message)",
                     ])
                 }
-                perform(machine.polled(id, result, now: Date()), machine: machine, group: &group)
+                perform(machine.polled(id, poll, now: Date()), machine: machine, group: &group)
                 progressAfterRefill = true
-            case .ingested(let batch, let result):
-                perform(machine.ingested(batch, result, now: Date()), machine: machine, group: &group)
+            case .ingested(let batch, let outcomes, let failure):
+                perform(machine.ingested(batch, outcomes, failure: failure, now: Date()), machine: machine,
+                        group: &group)
                 progressAfterRefill = true
             }
         }

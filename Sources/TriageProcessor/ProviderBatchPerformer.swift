@@ -33,6 +33,8 @@ struct ProviderBatchPerformer: Sendable {
     let batches: any ProviderBatches
     let attempt: QueryAttempt
     let store: StoreAccess
+    let settings: BatchProcessor.Configuration.Batch
+    /// Holds the batches this run follows (``ProviderBatchStore/holdBatches(_:holder:until:now:)``).
     let runId: String
     let logger: Logger
     /// Gives up waiting out an unreachable store.
@@ -43,10 +45,42 @@ struct ProviderBatchPerformer: Sendable {
     /// Results are read from the store, validated and written this many at a time.
     static let ingestGroup = 1_000
 
-    /// The batches of this provider and endpoint that a run left unfinished.
-    func resume() async throws -> [ProviderBatch] {
-        try await store.reconnecting("resume batches", giveUp: giveUp) { [store, batches] in
+    /// The batches of this provider and endpoint that no live run follows (a run that stopped or died left them),
+    /// now held by this run; `following` are the ones it follows already.
+    /// - Returns: Those batches, and how many others another run holds.
+    func resume(following: Set<String>) async throws -> (adopted: [ProviderBatch], heldElsewhere: Int) {
+        let unfinished = try await store.reconnecting("resume batches", giveUp: giveUp) { [store, batches] in
             try await store.store.unfinishedBatches(provider: batches.provider, endpoint: batches.endpoint)
+        }.filter { !following.contains($0.id) }
+        guard !unfinished.isEmpty else { return ([], 0) }
+        let held = try await hold(unfinished.map(\.id))
+        return (unfinished.filter { held.contains($0.id) }, unfinished.count - held.count)
+    }
+
+    /// Holds batches for this run for another ``BatchProcessor/Configuration/Batch/holdDuration``.
+    private func hold(_ ids: [String], for duration: Duration? = nil) async throws -> Set<String> {
+        let until = Date().addingTimeInterval((duration ?? settings.holdDuration).timeInterval)
+        return try await store.reconnecting("hold batches", giveUp: giveUp) { [store, runId] in
+            try await store.store.holdBatches(ids, holder: runId, until: until, now: Date())
+        }
+    }
+
+    /// Runs `body` (a submission, which may take minutes to upload) while renewing this run's hold on the batch.
+    private func holding<T: Sendable>(_ id: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await body() }
+            group.addTask { [settings] in
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: settings.holdDuration / 3)
+                    _ = try? await hold([id])
+                }
+                return nil
+            }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw CancellationError()
         }
     }
 
@@ -93,18 +127,23 @@ struct ProviderBatchPerformer: Sendable {
         batch.followers = claims(followers)
         do {
             try await save(batch)
+            _ = try await hold([batch.id])
         } catch {
             return (batch, .server("the batch could not be recorded in the store: \(error)"))
         }
         do {
-            batch.providerBatchId = try await batches.submit(
-                lines.map { ProviderBatchLine(customId: $0.record.id.rawValue, body: $0.body) },
-                metadata: metadata(batch))
+            let (lines, metadata, batches) = (lines, metadata(batch), self.batches)
+            batch.providerBatchId = try await holding(batch.id) {
+                try await batches.submit(lines.map { ProviderBatchLine(customId: $0.record.id.rawValue, body: $0.body) },
+                                         metadata: metadata)
+            }
             batch.state = .validating
         } catch {
             let failure = Self.classifierError(error)
             batch.error = failure.message
-            if !failure.isProviderUnavailable { batch.state = .failed }
+            // Refused for good: the batch is over (a run-level refusal hands its queries back, another ends them
+            // with the error). Unanswered or rate-limited: the provider may have it; polling it asks, then sends.
+            if failure.scope == .run { batch.state = .ingested } else if !Self.waitsOut(failure) { batch.state = .failed }
             try? await save(batch)
             return (batch, failure)
         }
@@ -117,12 +156,26 @@ struct ProviderBatchPerformer: Sendable {
         return (batch, nil)
     }
 
-    /// Asks the provider how a batch is doing, and records what changed. A batch recorded without the provider's id
-    /// (the run stopped between the two, or the provider did not answer the submission) is first looked for at the
-    /// provider by its name, and submitted only if the provider does not have it.
-    func poll(_ batch: ProviderBatch) async -> Result<(ProviderBatch, ProviderBatchStatus), ClassifierError> {
+    /// How a poll ended.
+    enum Poll: Sendable {
+        /// The provider's answer, and the batch as recorded now.
+        case status(ProviderBatch, ProviderBatchStatus)
+        /// The provider did not answer (or refused); the batch as recorded now (it may have gained its provider id).
+        case failed(ProviderBatch, ClassifierError)
+        /// Another run holds the batch now (this one stalled past its hold): it follows it.
+        case heldElsewhere
+        /// The provider does not have the batch: it is over, and its lines end with this error.
+        case gone(ProviderBatch, ClassifierError)
+    }
+
+    /// Asks the provider how a batch is doing, renews this run's hold on it, and records what changed. A batch
+    /// recorded without the provider's id (the run stopped between the two, or the provider did not answer the
+    /// submission) is first looked for at the provider by its name, and submitted only if the provider does not
+    /// have it; one whose queries are no longer held (taken over long ago) is over.
+    func poll(_ batch: ProviderBatch) async -> Poll {
         var batch = batch
         do {
+            guard try await hold([batch.id]).contains(batch.id) else { return .heldElsewhere }
             if batch.providerBatchId == nil {
                 if let started = try await batches.submitted(named: batch.id, since: batch.createdAt) {
                     batch.providerBatchId = started
@@ -130,16 +183,36 @@ struct ProviderBatchPerformer: Sendable {
                                 metadata: ["batch.id": "\(batch.id)", "batch.provider_id": "\(started)"])
                 } else {
                     let held = try await heldRecords(batch)
-                    batch.providerBatchId = try await batches.submit(
-                        try held.map { ProviderBatchLine(customId: $0.id.rawValue,
-                                                         body: try batches.requestBody(for: $0.query)) },
-                        metadata: metadata(batch))
+                    guard !held.isEmpty else {
+                        batch.state = .ingested
+                        batch.error = "none of its queries is held any more: nothing to send"
+                        try await save(batch)
+                        return .status(batch, ProviderBatchStatus(state: .ingested, counts: batch.counts))
+                    }
+                    let (batches, metadata, id) = (self.batches, metadata(batch), batch.id)
+                    // Shielded, and the hold renewed meanwhile: once the provider may be starting it, its id must
+                    // reach the store.
+                    batch.providerBatchId = try await StoreAccess.shielded { [self] in
+                        try await holding(id) {
+                            try await batches.submit(try held.map {
+                                ProviderBatchLine(customId: $0.id.rawValue, body: try batches.requestBody(for: $0.query))
+                            }, metadata: metadata)
+                        }
+                    }
                 }
                 batch.state = .validating
                 batch.updatedAt = Date()
                 try await save(batch)
             }
-            let status = try await batches.status(batch.providerBatchId ?? "")
+            let status: ProviderBatchStatus
+            do {
+                status = try await batches.status(batch.providerBatchId ?? "")
+            } catch let error as ClassifierError where error.kind == ClassifierError.configuration("").kind
+                && error.message.contains("HTTP 404") {
+                // The provider does not know the batch (another key, or long gone): it is over, and its lines end
+                // with that, counted as a failed attempt each.
+                return .gone(batch, .server("the provider has no batch \(batch.providerBatchId ?? batch.id)"))
+            }
             let changed = status.state != batch.state || status.counts != batch.counts
             // A cancel asked for through `triage batches cancel` shows until the provider says it ended.
             batch.state = batch.state == .cancelling && !status.state.providerEnded ? .cancelling : status.state
@@ -148,23 +221,31 @@ struct ProviderBatchPerformer: Sendable {
                 batch.updatedAt = Date()
                 try await save(batch)
             }
-            return .success((batch, status))
+            return .status(batch, status)
         } catch {
-            return .failure(Self.classifierError(error))
+            return .failed(batch, Self.classifierError(error))
         }
+    }
+
+    /// Whether a batch API call's failure is waited out (polled again later), not taken as the batch's end: no
+    /// answer, a 5xx, or a 429.
+    static func waitsOut(_ error: ClassifierError) -> Bool {
+        error.isProviderUnavailable || error.kind == ClassifierError.rateLimited("").kind
     }
 
     /// What a batch's lines make of their queries: each line's result, validated, concluded by the one rule and
     /// written in groups, under the lease its query is held with. A query the batch no longer holds (written by an
     /// earlier run that stopped while reading it, or taken over by another worker) is not the batch's to write.
     /// - Parameter refusal: The provider refused the batch as a whole: every line ends with this error.
+    /// - Returns: The outcomes of the lines written, and what stopped the read before its end, if anything (the
+    ///   batch is then read again later: what was written is no longer held, so it is not written twice).
     func ingest(_ batch: ProviderBatch, status: ProviderBatchStatus?, refusal: ClassifierError?) async
-        -> Result<[BatchLineOutcome], ClassifierError> {
+        -> (outcomes: [BatchLineOutcome], failure: ClassifierError?) {
         var fetched: [String: ProviderBatchLineResult] = [:]
         do {
-            if let status { fetched = try await batches.results(status) }
+            if let status, status.state != .ingested { fetched = try await batches.results(status) }
         } catch {
-            return .failure(Self.classifierError(error))
+            return ([], Self.classifierError(error))
         }
         let results = fetched
         let ended = batch.state
@@ -217,13 +298,13 @@ struct ProviderBatchPerformer: Sendable {
                     .map(BatchLineOutcome.prepareAgain)
             }
         } catch {
-            return .failure(.server("the store failed while the batch was read: \(error)"))
+            return (lineOutcomes, .server("the store failed while the batch was read: \(error)"))
         }
         var finished = batch
         finished.state = .ingested
         finished.updatedAt = Date()
         try? await save(finished)
-        return .success(lineOutcomes)
+        return (lineOutcomes, nil)
     }
 
     /// The queries of a batch (or of some of its ids) still held under the lease the batch recorded for each.

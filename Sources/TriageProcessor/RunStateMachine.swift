@@ -30,8 +30,9 @@ struct RunStateMachine {
 
         // Batch mode (``BatchModeState``):
 
-        /// Find the batches of this provider a stopped run left unfinished; report ``batchesResumed(_:now:)``.
-        case resumeBatches
+        /// Find the batches of this provider nobody follows (a run that stopped or died left them), other than
+        /// `following`, and hold them; report ``batchesResumed(_:now:)``.
+        case resumeBatches(following: Set<String>)
         /// Give these claimed queries an answer without the model, or make each the line it would send; report
         /// ``prepared(_:outcomes:lines:now:)``.
         case prepare([QueryRecord])
@@ -347,6 +348,23 @@ struct RunStateMachine {
         default:
             break
         }
+        if wasInFlight, var pause = outage, pause.probing, inFlight.isEmpty {
+            // The probe ended some other way than "unavailable". The provider answered (a failure of the query's
+            // own, a 429) if it said anything at all: the outage is over. A probe that asked it nothing (reused,
+            // its lease lost) is tried again at once with another query.
+            let answered = switch outcome.result {
+            case .retryScheduled, .failed: true
+            default: false
+            }
+            if answered {
+                outage = nil
+                backlogEmpty = false
+            } else if outage != nil {
+                pause.probing = false
+                pause.probeAt = now
+                outage = pause
+            }
+        }
         switch outcome.result {
         case .retryScheduled(_, let at):
             retryDue.append(at)
@@ -409,8 +427,9 @@ struct RunStateMachine {
 
     /// The claims to renew, once a third of the lease has passed since the last renewal.
     mutating func leasesToRenew(at now: ContinuousClock.Instant) -> [LeaseGroup] {
-        guard now - lastRenewal >= configuration.leaseDuration / 3 else { return [] }
+        guard now - lastRenewal >= configuration.leaseDuration / 3 || batch?.renewNow == true else { return [] }
         lastRenewal = now
+        batch?.renewed()
         return LeaseGroup.grouping(Array(inFlight.keys) + claimedNotStarted.map(Claim.init)
                                    + suspects.map { Claim($0.record) } + (batch?.held ?? []))
     }
@@ -423,11 +442,12 @@ struct RunStateMachine {
     // MARK: Batch mode
 
     /// The unfinished batches a stopped run left were found (or could not be read: the run goes on without them).
-    mutating func batchesResumed(_ result: Result<[ProviderBatch], any Error>, now: Date) -> Action {
+    mutating func batchesResumed(_ result: Result<(adopted: [ProviderBatch], heldElsewhere: Int), any Error>,
+                                 now: Date) -> Action {
         switch result {
-        case .success(let batches): batch?.resumed(batches, now: now)
+        case .success(let found): batch?.resumed(found.adopted, heldElsewhere: found.heldElsewhere, now: now)
         case .failure(let error):
-            batch?.resumeFailed()
+            batch?.resumeFailed(now: now)
             return abort(because: "the store failed: \(error)")
         }
         return .wait
@@ -453,22 +473,16 @@ struct RunStateMachine {
     }
 
     /// A poll of a batch answered.
-    mutating func polled(_ id: String, _ result: Result<(ProviderBatch, ProviderBatchStatus), ClassifierError>,
-                         now: Date) -> Action {
+    mutating func polled(_ id: String, _ poll: ProviderBatchPerformer.Poll, now: Date) -> Action {
         let budget = configuration.providerOutageBudget
-        guard let reason = batch?.polled(id, result, now: now, outageBudget: budget) else { return .wait }
+        guard let reason = batch?.polled(id, poll, now: now, outageBudget: budget) else { return .wait }
         return abort(because: reason)
     }
 
     /// A batch was read: each line's outcome is counted; repairs are started online; cancelled lines go back.
-    mutating func ingested(_ read: ProviderBatch, _ result: Result<[BatchLineOutcome], ClassifierError>,
+    /// A failure stopped the read before its end: what was written is counted, and the rest is read again later.
+    mutating func ingested(_ read: ProviderBatch, _ lines: [BatchLineOutcome], failure: ClassifierError?,
                            now: Date) -> Action {
-        let failure: ClassifierError? = if case .failure(let error) = result { error } else { nil }
-        let budget = configuration.providerOutageBudget
-        if let reason = batch?.ingested(read.id, failure: failure, now: now, outageBudget: budget) {
-            return abort(because: reason)
-        }
-        guard case .success(let lines) = result else { return .wait }
         var action = Action.wait
         for line in lines {
             switch line {
@@ -483,7 +497,11 @@ struct RunStateMachine {
                 batch?.prepareAgain([record])
             }
         }
-        if read.state == .cancelled, !configuration.continuous {
+        let budget = configuration.providerOutageBudget
+        if let reason = batch?.ingested(read.id, failure: failure, now: now, outageBudget: budget) {
+            return abort(because: reason)
+        }
+        if failure == nil, read.state == .cancelled, !configuration.continuous {
             // Someone cancelled the batch at the provider: the run ends, cancelled, once the rest is done.
             batchCancelled = true
             stop()

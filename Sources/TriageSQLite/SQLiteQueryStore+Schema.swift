@@ -115,6 +115,13 @@ extension SQLiteQueryStore {
             // Every field of Classification.fields has its column; this one was carried but never kept.
             try db.execute(sql: "ALTER TABLE queries ADD COLUMN cached_prompt_tokens INTEGER")
         }
+        migrator.registerMigration("v10-provider-batch-holds") { db in
+            // Which run follows a batch, and until when (ProviderBatchStore.holdBatches).
+            try db.execute(sql: """
+                ALTER TABLE provider_batches ADD COLUMN holder TEXT;
+                ALTER TABLE provider_batches ADD COLUMN held_until REAL;
+                """)
+        }
         return migrator
     }
 }

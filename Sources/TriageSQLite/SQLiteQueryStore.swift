@@ -421,10 +421,13 @@ extension SQLiteQueryStore: ProviderBatchStore {
     public func saveBatch(_ batch: ProviderBatch) async throws {
         let json = String(decoding: try JSONEncoder.triage.encode(batch), as: UTF8.self)
         try await write { db in
+            // An upsert that leaves the batch's hold alone.
             try db.execute(sql: """
-                INSERT OR REPLACE INTO provider_batches
-                    (id, created_at, record, provider_batch_id, state, provider, endpoint)
+                INSERT INTO provider_batches (id, created_at, record, provider_batch_id, state, provider, endpoint)
                 VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, record = excluded.record,
+                    provider_batch_id = excluded.provider_batch_id, state = excluded.state,
+                    provider = excluded.provider, endpoint = excluded.endpoint
                 """, arguments: [batch.id, batch.createdAt.timeIntervalSince1970, json, batch.providerBatchId,
                                  batch.state.rawValue, batch.provider, batch.endpoint])
         }
@@ -444,6 +447,21 @@ extension SQLiteQueryStore: ProviderBatchStore {
             SELECT record FROM provider_batches
             WHERE provider = ? AND endpoint = ? AND state != 'ingested' ORDER BY created_at
             """, [provider, endpoint])
+    }
+
+    public func holdBatches(_ ids: [String], holder: String, until: Date, now: Date) async throws -> Set<String> {
+        guard !ids.isEmpty else { return [] }
+        return try await write { db in
+            var held: Set<String> = []
+            for id in ids {
+                try db.execute(sql: """
+                    UPDATE provider_batches SET holder = ?, held_until = ?
+                    WHERE id = ? AND (held_until IS NULL OR held_until <= ? OR holder = ?)
+                    """, arguments: [holder, until.timeIntervalSince1970, id, now.timeIntervalSince1970, holder])
+                if db.changesCount == 1 { held.insert(id) }
+            }
+            return held
+        }
     }
 
     private func batchRecords(_ sql: String, _ arguments: StatementArguments) async throws -> [ProviderBatch] {

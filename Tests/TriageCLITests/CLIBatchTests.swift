@@ -204,19 +204,43 @@ struct CLIBatchTests {
         #expect(sizes.allSatisfy { $0 <= 8_000 + 1_000 }, "each upload within the limit (and its form's headers)")
     }
 
-    @Test("triage batches cancel: the provider cancels, the polling run hands the queries back and ends cancelled")
-    func cancel() async throws {
+    @Test("a batch recorded without its provider id whose queries nobody holds any more is over, not sent")
+    func staleRecord() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        _ = try await TriageBinary.run(["import", "--count", "3", "--store", store])
+        let server = FakeLLMServer { _ in .classification() }
+        let opened = try SQLiteQueryStore(location: .sqliteFile(path: folder.path("t.sqlite")))
+        let result = try await server.run {
+            try await opened.saveBatch(ProviderBatch(
+                id: "tb-stale", provider: "openai", endpoint: server.openAIBaseURL, model: "gpt-4o-mini",
+                runId: "gone", claims: [.init(token: "a-lease-long-gone", queryIds: [QueryID("1"), QueryID("2")])]))
+            return try await TriageBinary.run(arguments(server, store: store) + ["--no-reuse"],
+                                              environment: Self.environment)
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try statistics(result)["classified"] as? Int == 3)
+        #expect(server.batchesCreated == 1, "only the backlog's own batch")
+        #expect(try await opened.batch("tb-stale")?.state == .ingested)
+    }
+
+    @Test("triage batches cancel: the provider cancels, the polling run hands the queries back and ends cancelled",
+          arguments: [false, true])
+    func cancel(anthropic: Bool) async throws {
         let folder = try TemporaryDirectory()
         defer { folder.remove() }
         let store = "sqlite:\(folder.path("t.sqlite"))"
         _ = try await TriageBinary.run(["import", "--count", "8", "--store", store])
         let server = FakeLLMServer(batches: .init(pollsInProgress: 1_000_000)) { _ in .classification() }
         try await server.run {
-            let running = try TriageBinary.start(arguments(server, store: store) + ["--no-reuse"],
+            let running = try TriageBinary.start(arguments(server, anthropic: anthropic, store: store) + ["--no-reuse"],
                                                  environment: Self.environment)
             #expect(await eventually { running.stderrSoFar.contains("in_progress") }, "\(running.stderrSoFar)")
             let cancelled = try await TriageBinary.run(
-                ["batches", "cancel", "batch_1", "--store", store, "--llm", "openai", "--llm-url", server.openAIBaseURL],
+                ["batches", "cancel", anthropic ? "msgbatch_1" : "batch_1", "--store", store,
+                 "--llm", anthropic ? "anthropic" : "openai",
+                 "--llm-url", anthropic ? server.anthropicBaseURL : server.openAIBaseURL],
                 environment: Self.environment)
             #expect(cancelled.status == 0, "\(cancelled.stderr)")
             let result = try await running.wait()

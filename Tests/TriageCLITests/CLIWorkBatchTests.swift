@@ -95,4 +95,38 @@ struct CLIWorkBatchTests {
         let all = try await records(folder)
         #expect(all.count == 15 && all.allSatisfy { $0.status == .classified && $0.attempts == 1 })
     }
+
+    @Test("two batch workers on one store: each batch is followed by one, none sent twice, every query written once")
+    func twoWorkers() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let store = "sqlite:\(folder.path("t.sqlite"))"
+        let server = FakeLLMServer(batches: .init(pollsInProgress: 1_000_000)) { _ in .classification() }
+        try await server.run {
+            let first = try TriageBinary.start(arguments(server, store: store) + ["--no-reuse"],
+                                               environment: Self.environment)
+            let second = try TriageBinary.start(arguments(server, store: store) + ["--no-reuse"],
+                                                environment: Self.environment)
+            try await Task.sleep(for: .milliseconds(500))
+            _ = try await TriageBinary.run(["import", "--count", "10", "--store", store])
+            #expect(await eventually { server.batchesCreated >= 1 })
+            // Long enough for each worker to look for batches nobody follows, several times over.
+            try await Task.sleep(for: .seconds(7))
+            let created = server.batchesCreated
+            server.setBatchBehaviour(.init(pollsInProgress: 0))
+            #expect(try await eventually { try await TriageBinary.statusCounts(store: store)["classified"] == 10 })
+            first.signal(SIGTERM)
+            second.signal(SIGTERM)
+            let results = [try await first.wait(timeout: .seconds(60)), try await second.wait(timeout: .seconds(60))]
+            #expect(results.allSatisfy { $0.status == 0 }, "\(results.map(\.stderr))")
+            let classified = try results.map { result -> Int in
+                let record = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+                return (record?["statistics"] as? [String: Any])?["classified"] as? Int ?? -1
+            }
+            #expect(classified.reduce(0, +) == 10, "each query counted once, by the worker that held its batch")
+            #expect(server.batchesCreated == created, "no batch sent again by the other worker")
+        }
+        let all = try await records(folder)
+        #expect(all.count == 10 && all.allSatisfy { $0.status == .classified && $0.attempts == 1 })
+    }
 }

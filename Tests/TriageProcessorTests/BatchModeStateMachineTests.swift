@@ -23,8 +23,8 @@ struct BatchModeStateMachineTests {
         configure(&configuration)
         var machine = RunStateMachine(runId: "r", configuration: configuration, total: 10, startedAt: .now,
                                       batchLimits: (maxRequests, 1_000_000))
-        #expect(machine.nextAction(now: Self.start) == .resumeBatches)
-        _ = machine.batchesResumed(.success([]), now: Self.start)
+        #expect(machine.nextAction(now: Self.start) == .resumeBatches(following: []))
+        _ = machine.batchesResumed(.success(([], 0)), now: Self.start)
         return machine
     }
 
@@ -120,15 +120,15 @@ struct BatchModeStateMachineTests {
         let first = Self.start.addingTimeInterval(30)
         #expect(m.nextAction(now: first) == .poll(submitted))
         submitted.state = .inProgress
-        #expect(m.polled(submitted.id, .success((submitted, status(.inProgress, total: 2))), now: first) == .wait)
+        #expect(m.polled(submitted.id, .status(submitted, status(.inProgress, total: 2)), now: first) == .wait)
         #expect(m.nextAction(now: first.addingTimeInterval(29)) == .wait)
         let second = first.addingTimeInterval(30)
         #expect(m.nextAction(now: second) == .poll(submitted))
         submitted.state = .completed
         let ended = status(.completed, total: 2)
-        _ = m.polled(submitted.id, .success((submitted, ended)), now: second)
+        _ = m.polled(submitted.id, .status(submitted, ended), now: second)
         #expect(m.nextAction(now: second) == .ingest(submitted, ended, refusal: nil))
-        #expect(m.ingested(submitted, .success(claimed.map { .concluded(classified($0)) }), now: second) == .wait)
+        #expect(m.ingested(submitted, claimed.map { .concluded(classified($0)) }, failure: nil, now: second) == .wait)
         #expect(m.nextAction(now: second) == .finish(release: []))
         #expect(m.statistics.statistics.classified == 2)
         #expect(m.endState == .completed)
@@ -152,8 +152,8 @@ struct BatchModeStateMachineTests {
         _ = m.submitted(sent, batch: submitted, error: nil, now: Self.start)
         let renewed = Set(m.leasesToRenew(at: .now + .seconds(3600)).flatMap(\.ids))
         #expect(renewed == Set(claimed.map(\.id)), "the followers stay held while the batch runs")
-        _ = m.ingested(submitted, .success([.concluded(classified(claimed[0])), .prepareAgain(claimed[1]),
-                                            .prepareAgain(claimed[2])]), now: Self.start)
+        _ = m.ingested(submitted, [.concluded(classified(claimed[0])), .prepareAgain(claimed[1]),
+                                   .prepareAgain(claimed[2])], failure: nil, now: Self.start)
         #expect(m.nextAction(now: Self.start) == .prepare([claimed[1], claimed[2]]),
                 "prepared again, they find the answer to reuse")
     }
@@ -229,20 +229,20 @@ struct BatchModeStateMachineTests {
         for _ in 0..<3 {
             now = now.addingTimeInterval(30)
             #expect(m.nextAction(now: now) == .poll(submitted))
-            #expect(m.polled(submitted.id, .failure(.connection("refused")), now: now) == .wait)
+            #expect(m.polled(submitted.id, .failed(submitted, .connection("refused")), now: now) == .wait)
         }
         now = now.addingTimeInterval(30)
         _ = m.nextAction(now: now)
-        _ = m.polled(submitted.id, .success((submitted, status(.inProgress, total: 1))), now: now)
+        _ = m.polled(submitted.id, .status(submitted, status(.inProgress, total: 1)), now: now)
         for _ in 0..<4 {
             now = now.addingTimeInterval(30)
             _ = m.nextAction(now: now)
-            _ = m.polled(submitted.id, .failure(.connection("refused")), now: now)
+            _ = m.polled(submitted.id, .failed(submitted, .connection("refused")), now: now)
         }
         #expect(m.runError == nil, "90 s without an answer since the last: within the budget")
         now = now.addingTimeInterval(30)
         _ = m.nextAction(now: now)
-        #expect(m.polled(submitted.id, .failure(.connection("refused")), now: now) == .cancelInFlight)
+        #expect(m.polled(submitted.id, .failed(submitted, .connection("refused")), now: now) == .cancelInFlight)
         #expect(m.runError?.contains("batches stay recorded") == true)
     }
 
@@ -271,14 +271,67 @@ struct BatchModeStateMachineTests {
         configuration.via = .batch
         var m = RunStateMachine(runId: "r2", configuration: configuration, total: 0, startedAt: .now,
                                 batchLimits: (100, 1_000_000))
-        #expect(m.nextAction(now: Self.start) == .resumeBatches)
+        #expect(m.nextAction(now: Self.start) == .resumeBatches(following: []))
         #expect(m.nextAction(now: Self.start) == .wait, "nothing is claimed before the left batches are known")
         var left = batch(for: lines(records(1...2)))
         left.runId = "r1"
         left.state = .inProgress
-        _ = m.batchesResumed(.success([left]), now: Self.start)
+        _ = m.batchesResumed(.success(([left], 0)), now: Self.start)
         #expect(m.nextAction(now: Self.start) == .poll(left))
-        #expect(Set(m.leasesToRenew(at: .now + .seconds(3600)).flatMap(\.ids)) == [QueryID("q1"), QueryID("q2")],
-                "its queries are held by this run now")
+        #expect(Set(m.leasesToRenew(at: .now).flatMap(\.ids)) == [QueryID("q1"), QueryID("q2")],
+                "its queries' leases are renewed at once")
+    }
+
+    @Test("a run that finds a batch another run holds looks once more when a dead run's hold would have passed")
+    func looksAgainOnce() {
+        var configuration = BatchProcessor.Configuration()
+        configuration.via = .batch
+        configuration.batch.pollInterval = .seconds(1)
+        var m = RunStateMachine(runId: "r2", configuration: configuration, total: 0, startedAt: .now,
+                                batchLimits: (100, 1_000_000))
+        #expect(m.nextAction(now: Self.start) == .resumeBatches(following: []))
+        _ = m.batchesResumed(.success(([], 1)), now: Self.start)
+        #expect(m.nextAction(now: Self.start) == .claim(limit: 100))
+        m.claimed([], now: Self.start)
+        #expect(m.nextAction(now: Self.start.addingTimeInterval(1)) == .wait, "not finished: it looks again first")
+        #expect(m.nextAction(now: Self.start.addingTimeInterval(3.6)) == .resumeBatches(following: []))
+        _ = m.batchesResumed(.success(([], 1)), now: Self.start.addingTimeInterval(3.6))
+        #expect(m.nextAction(now: Self.start.addingTimeInterval(4)) == .finish(release: []),
+                "held still: a live run follows it, and this one ends")
+    }
+}
+
+/// A provider outage's probe that the provider never sees (answered by reuse) must not leave the run waiting.
+@Suite("RunStateMachine: probes")
+struct ProbeTests {
+    @Test("a probe answered without the provider (a reused answer) is followed by another probe at once")
+    func reusedProbe() {
+        var configuration = BatchProcessor.Configuration()
+        configuration.outageThreshold = 1
+        configuration.providerRecentlyUp = .zero
+        var machine = RunStateMachine(runId: "r", configuration: configuration, total: 3, startedAt: .now)
+        let start = Date(timeIntervalSinceReferenceDate: 800_000_000)
+        let records = (1...3).map { n in
+            QueryRecord(id: QueryID("q\(n)"), query: SupportQuery(text: "q \(n)", createdAt: start), status: .processing,
+                        attempts: 1, nextAttemptAt: start, lease: Lease(owner: "w", token: "t\(n)", expiresAt: start),
+                        updatedAt: start)
+        }
+        #expect(machine.nextAction(now: start) == .claim(limit: 50))
+        machine.claimed([records[0]], now: start)
+        #expect(machine.nextAction(now: start) == .start(records[0]))
+        _ = machine.finished(QueryOutcome(record: records[0], result: .unavailable(.connection("refused"))), now: start)
+        #expect(machine.paused)
+        // Hand back what it held, then probe after the first wait.
+        if case .release(let claims) = machine.nextAction(now: start) { machine.released(claims.count) }
+        let later = start.addingTimeInterval(2)
+        #expect(machine.nextAction(now: later) == .claim(limit: 1))
+        machine.claimed([records[1]], now: later)
+        #expect(machine.nextAction(now: later) == .start(records[1]))
+        var reused = Classification(category: "billing", priority: "low", sentiment: "neutral", language: "en",
+                                    confidence: 0.9, summary: "s", model: "m", taxonomyVersion: "v")
+        reused.reusedFrom = QueryID("q0")
+        _ = machine.finished(QueryOutcome(record: records[1], result: .classified(reused)), now: later)
+        #expect(machine.paused, "a reused answer says nothing about the provider")
+        #expect(machine.nextAction(now: later) == .claim(limit: 1), "another probe at once, not a wait forever")
     }
 }

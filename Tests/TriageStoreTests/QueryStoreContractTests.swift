@@ -489,6 +489,30 @@ struct ProviderBatchStoreTests {
         }
     }
 
+    @Test("a batch is held by one run at a time; a hold that passed is free; saving a batch keeps its hold",
+          arguments: StoreFixture.allCases)
+    func holds(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let (store, peer) = (opened.store, opened.peer)
+            try await store.saveBatch(batch("tb-1", claims: [], at: 0))
+            try await store.saveBatch(batch("tb-2", claims: [], at: 1))
+            let now = Date()
+            #expect(try await store.holdBatches(["tb-1", "tb-2"], holder: "run-a", until: now + 60, now: now)
+                    == ["tb-1", "tb-2"])
+            #expect(try await peer.holdBatches(["tb-1", "tb-2"], holder: "run-b", until: now + 60, now: now) == [],
+                    "run-a holds both")
+            #expect(try await store.holdBatches(["tb-1"], holder: "run-a", until: now + 120, now: now) == ["tb-1"],
+                    "its holder renews it")
+            var saved = try #require(try await store.batch("tb-1"))
+            saved.state = .inProgress
+            try await store.saveBatch(saved)
+            #expect(try await peer.holdBatches(["tb-1"], holder: "run-b", until: now + 60, now: now + 90) == [],
+                    "saving it kept the hold, renewed to +120 s")
+            #expect(try await peer.holdBatches(["tb-1", "tb-2", "missing"], holder: "run-b", until: now + 300,
+                                               now: now + 121) == ["tb-1", "tb-2"], "once run-a's holds passed")
+        }
+    }
+
     @Test("a batch record written before batches gathered several claims still reads, as one claim")
     func oldRecord() throws {
         let json = """
