@@ -29,6 +29,26 @@ public final class FakeLLMServer: Sendable {
             (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
         }
 
+        /// The fields the request's answer schema names (OpenAI's `response_format`, Anthropic's tool), `nil` when
+        /// it sends none: a constrained model answers only these.
+        public var schemaFields: Set<String>? {
+            let json = json
+            let openAI = ((json["response_format"] as? [String: Any])?["json_schema"] as? [String: Any])?["schema"]
+            let anthropic = (json["tools"] as? [[String: Any]])?.first?["input_schema"]
+            guard let properties = ((openAI ?? anthropic) as? [String: Any])?["properties"] as? [String: Any] else {
+                return nil
+            }
+            return Set(properties.keys)
+        }
+
+        /// A classification answer as a model constrained by the request's schema gives it.
+        func answer(_ fields: [String: Any]) -> String {
+            let asked = schemaFields
+            let kept = fields.filter { asked?.contains($0.key) ?? true }
+            return String(decoding: (try? JSONSerialization.data(withJSONObject: kept, options: [.sortedKeys])) ?? Data(),
+                          as: UTF8.self)
+        }
+
         /// The text of the first user message: the query, as the classifier framed it.
         public var firstUserMessage: String {
             let messages = json["messages"] as? [[String: Any]] ?? []
@@ -281,9 +301,8 @@ public final class FakeLLMServer: Sendable {
         case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
                              let promptTokens, let completionTokens, let after, let cachedTokens):
             try await Task.sleep(for: after)
-            let answer: [String: Any] = ["category": category, "priority": priority, "sentiment": sentiment,
-                                         "language": language, "confidence": confidence, "summary": summary]
-            let text = String(decoding: try JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]), as: UTF8.self)
+            let text = request.answer(["category": category, "priority": priority, "sentiment": sentiment,
+                                       "language": language, "confidence": confidence, "summary": summary])
             try await write(200, [:], Self.success(content: text, anthropic: anthropic,
                                                    prompt: countsTokens ? request.promptTokenCount : promptTokens,
                                                    completion: countsTokens ? Self.tokenCount(text) : completionTokens,
@@ -457,10 +476,8 @@ public final class FakeLLMServer: Sendable {
             switch reply {
             case .classification(let category, let priority, let sentiment, let language, let confidence, let summary,
                                  let promptTokens, let completionTokens, _, let cachedTokens):
-                let answer: [String: Any] = ["category": category, "priority": priority, "sentiment": sentiment,
-                                             "language": language, "confidence": confidence, "summary": summary]
-                let text = String(decoding: (try? JSONSerialization.data(withJSONObject: answer, options: [.sortedKeys]))
-                                  ?? Data(), as: UTF8.self)
+                let text = request.answer(["category": category, "priority": priority, "sentiment": sentiment,
+                                           "language": language, "confidence": confidence, "summary": summary])
                 outcome = (200, Self.success(content: text, anthropic: batch.anthropic,
                                              prompt: countsTokens ? request.promptTokenCount : promptTokens,
                                              completion: countsTokens ? Self.tokenCount(text) : completionTokens,

@@ -71,6 +71,8 @@ public final class ScriptedClassifier: Classifier {
     public var reuseScope: String? { nil }
     public func estimate(_ query: SupportQuery) -> UsageEstimate? { nil }
     public var batches: (any ProviderBatches)? { nil }
+    public func answerWithoutCall(_ query: SupportQuery) -> Classification? { nil }
+    public var examplesDecision: ExamplesDecision? { nil }
 
     private var classification: Classification {
         Classification(

@@ -31,6 +31,20 @@ public struct Classification: Sendable, Hashable, Codable {
     public var reuseKey: String?
     /// The query this answer was copied from, when it was reused rather than asked of the model.
     public var reusedFrom: QueryID?
+    /// Who gave the answer: ``AnsweredBy/model`` or ``AnsweredBy/examples`` (the retrieved examples decided it,
+    /// with no LLM call). A reused answer keeps its source's, and says where it came from in ``reusedFrom``.
+    public var answeredBy: AnsweredBy?
+    /// What was wrong with a field the answer can do without, and what was done about it (normalised or dropped):
+    /// the answer itself was kept. `nil` when nothing was.
+    public var fieldProblems: [String]?
+
+    /// Who gave an answer.
+    public enum AnsweredBy: String, Sendable, Hashable, Codable, CaseIterable {
+        /// The LLM.
+        case model
+        /// The retrieved examples, whose agreement and closeness decided it: no call.
+        case examples
+    }
 
     public init(
         category: String,

@@ -36,6 +36,15 @@ public protocol Classifier: Sendable {
     /// when it has none.
     var batches: (any ProviderBatches)? { get }
 
+    /// The answer this classifier gives `query` without calling its model — its labelled examples decide it
+    /// (``Classification/answeredBy`` `examples`) — or `nil`. ``classify(_:)`` gives it too; batch mode asks first
+    /// so that such a query never becomes a line.
+    func answerWithoutCall(_ query: SupportQuery) -> Classification?
+
+    /// When this classifier's examples answer alone, as chosen at its start, for the run to report; `nil` without
+    /// examples.
+    var examplesDecision: ExamplesDecision? { get }
+
     // No defaults for these: a wrapper (metering, say) that forgot one would silently turn a capability off, as
     // answer reuse once was under `triage serve`. Each conformer says what it offers.
 }

@@ -39,6 +39,8 @@ public struct RunRecord: Sendable, Hashable, Codable, Identifiable {
     public var error: String?
     /// Every attempt to deliver the run's webhook event, in order (absent when none was configured).
     public var webhookDeliveries: [WebhookDelivery]?
+    /// When the classifier's examples answered alone, as chosen at the run's start (absent without examples).
+    public var examplesDecision: ExamplesDecision?
 
     public init(id: String, owner: String, state: RunState, options: RunOptions, statistics: RunStatistics, error: String? = nil) {
         self.id = id
@@ -70,4 +72,38 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
         self.error = error
         self.delivered = delivered
     }
+}
+
+/// When a classifier's labelled examples answer a query alone, with no call: the decisiveness (the leading label's
+/// share of the retrieved examples' similarity, times the nearest one's closeness) at or above ``threshold``.
+/// With `--answer-from-examples auto` it is chosen at the start of the run by leave-one-out over the example pool:
+/// the lowest threshold at which the examples' own answers are at least 0.97 accurate.
+public struct ExamplesDecision: Sendable, Hashable, Codable {
+    /// `auto`, `off`, or `fixed`.
+    public var mode: String
+    /// `nil`: the examples never answer alone.
+    public var threshold: Double?
+    /// Examples in the pool, and how many leave-one-out measured.
+    public var pool: Int
+    public var measured: Int
+    /// Of the measured examples, the share the threshold lets the examples answer, and how accurate those answers
+    /// were.
+    public var coverage: Double
+    public var accuracy: Double
+    /// Why the examples do not answer, when they do not.
+    public var note: String?
+
+    public init(mode: String, threshold: Double?, pool: Int, measured: Int, coverage: Double, accuracy: Double,
+                note: String?) {
+        self.mode = mode
+        self.threshold = threshold
+        self.pool = pool
+        self.measured = measured
+        self.coverage = coverage
+        self.accuracy = accuracy
+        self.note = note
+    }
+
+    public static let off = ExamplesDecision(mode: "off", threshold: nil, pool: 0, measured: 0, coverage: 0,
+                                             accuracy: 0, note: "turned off")
 }

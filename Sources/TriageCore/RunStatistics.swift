@@ -94,6 +94,22 @@ public struct RunStatistics: Sendable, Hashable, Codable {
     public var reused: Int?
     /// Category accuracy against expected labels; absent when no classified query had one.
     public var expectedLabels: LabelAgreement?
+    /// Answers by who gave them (`model`, `examples`, `reused`), each with its accuracy where labels are known.
+    public var answersBySource: [String: AnswerSource]?
+    /// Answers kept although a field the answer can do without was wrong (normalised or dropped).
+    public var fieldProblems: Int?
+
+    /// The answers one source gave.
+    public struct AnswerSource: Sendable, Hashable, Codable {
+        public var count = 0
+        /// Of those, the ones whose expected category was known, and how many of them were right.
+        public var scored = 0
+        public var correct = 0
+
+        public init() {}
+
+        public var accuracy: Double? { scored > 0 ? Double(correct) / Double(scored) : nil }
+    }
 
     public init(
         startedAt: Date,

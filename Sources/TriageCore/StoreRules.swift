@@ -35,7 +35,9 @@ extension Classification {
         case integer(Int)
         case flag(Bool)
         case date(Date)
+        case list([String])
 
+        public var list: [String]? { if case .list(let value) = self { value } else { nil } }
         public var text: String? { if case .text(let value) = self { value } else { nil } }
         public var real: Double? {
             switch self {
@@ -64,6 +66,8 @@ extension Classification {
     /// What kind of value a field holds: how a store types it (a column's affinity, a BSON type).
     public enum StoredKind: Sendable, Hashable {
         case text, real, integer, flag, date
+        /// Strings: JSON text in SQLite, an array in MongoDB, joined by "; " in CSV.
+        case list
     }
 
     /// One field of a classification as every store and the export keep it: its name in MongoDB documents and in
@@ -79,29 +83,55 @@ extension Classification {
         /// The value to store; `nil` stores nothing (NULL, or no field).
         public let value: @Sendable (Classification) -> StoredValue?
         let assign: @Sendable (inout Classification, StoredValue) -> Void
+
+        init(name: String, column: String? = nil, kind: StoredKind, exported: Bool = true,
+             value: @escaping @Sendable (Classification) -> StoredValue?,
+             assign: @escaping @Sendable (inout Classification, StoredValue) -> Void) {
+            self.name = name
+            self.column = column ?? Classification.snakeCase(name)
+            self.kind = kind
+            self.exported = exported
+            self.value = value
+            self.assign = assign
+        }
     }
 
     /// Every stored field, in the order the export shows them. `category` comes first: a stored classification
-    /// is one whose category is there.
+    /// is one whose category is there. (Plain closures, not key paths: the list is read for every result written.)
     public static let fields: [Field] = [
-        text("category", \.category),
-        text("priority", \.priority),
-        text("sentiment", \.sentiment),
-        text("language", \.language),
-        field("confidence", .real, \.confidence, StoredValue.real, \.real),
-        text("summary", \.summary),
-        text("model", \.model),
-        text("taxonomyVersion", \.taxonomyVersion),
-        field("promptTokens", .integer, \.promptTokens, StoredValue.integer, \.integer),
-        field("completionTokens", .integer, \.completionTokens, StoredValue.integer, \.integer),
-        optional("cachedPromptTokens", .integer, \.cachedPromptTokens, StoredValue.integer, \.integer),
-        field("latencyMs", .real, \.latencyMs, StoredValue.real, \.real),
-        field("costUSD", .real, \.costUSD, StoredValue.real, \.real, column: "cost_usd"),
-        field("classifiedAt", .date, \.classifiedAt, StoredValue.date, \.date),
-        field("needsReview", .flag, \.needsReview, StoredValue.flag, \.flag),
-        optional("reuseKey", .text, \.reuseKey, StoredValue.text, \.text, exported: false),
-        optional("reusedFrom", .text, \.reusedFrom?.rawValue, { .text($0) }, \.text,
-                 set: { $0.reusedFrom = QueryID($1) }),
+        Field(name: "category", kind: .text, value: { .text($0.category) }, assign: { $0.category = $1.text ?? $0.category }),
+        Field(name: "priority", kind: .text, value: { .text($0.priority) }, assign: { $0.priority = $1.text ?? $0.priority }),
+        Field(name: "sentiment", kind: .text, value: { .text($0.sentiment) },
+              assign: { $0.sentiment = $1.text ?? $0.sentiment }),
+        Field(name: "language", kind: .text, value: { .text($0.language) }, assign: { $0.language = $1.text ?? $0.language }),
+        Field(name: "confidence", kind: .real, value: { .real($0.confidence) },
+              assign: { $0.confidence = $1.real ?? $0.confidence }),
+        Field(name: "summary", kind: .text, value: { .text($0.summary) }, assign: { $0.summary = $1.text ?? $0.summary }),
+        Field(name: "model", kind: .text, value: { .text($0.model) }, assign: { $0.model = $1.text ?? $0.model }),
+        Field(name: "taxonomyVersion", kind: .text, value: { .text($0.taxonomyVersion) },
+              assign: { $0.taxonomyVersion = $1.text ?? $0.taxonomyVersion }),
+        Field(name: "promptTokens", kind: .integer, value: { .integer($0.promptTokens) },
+              assign: { $0.promptTokens = $1.integer ?? $0.promptTokens }),
+        Field(name: "completionTokens", kind: .integer, value: { .integer($0.completionTokens) },
+              assign: { $0.completionTokens = $1.integer ?? $0.completionTokens }),
+        Field(name: "cachedPromptTokens", kind: .integer, value: { $0.cachedPromptTokens.map(StoredValue.integer) },
+              assign: { $0.cachedPromptTokens = $1.integer }),
+        Field(name: "latencyMs", kind: .real, value: { .real($0.latencyMs) },
+              assign: { $0.latencyMs = $1.real ?? $0.latencyMs }),
+        Field(name: "costUSD", column: "cost_usd", kind: .real, value: { .real($0.costUSD) },
+              assign: { $0.costUSD = $1.real ?? $0.costUSD }),
+        Field(name: "classifiedAt", kind: .date, value: { .date($0.classifiedAt) },
+              assign: { $0.classifiedAt = $1.date ?? $0.classifiedAt }),
+        Field(name: "needsReview", kind: .flag, value: { .flag($0.needsReview) },
+              assign: { $0.needsReview = $1.flag ?? $0.needsReview }),
+        Field(name: "reuseKey", kind: .text, exported: false, value: { $0.reuseKey.map(StoredValue.text) },
+              assign: { $0.reuseKey = $1.text }),
+        Field(name: "reusedFrom", kind: .text, value: { $0.reusedFrom.map { .text($0.rawValue) } },
+              assign: { $0.reusedFrom = $1.text.map(QueryID.init) }),
+        Field(name: "answeredBy", kind: .text, value: { $0.answeredBy.map { .text($0.rawValue) } },
+              assign: { $0.answeredBy = $1.text.flatMap(AnsweredBy.init(rawValue:)) }),
+        Field(name: "fieldProblems", kind: .list, value: { $0.fieldProblems.map(StoredValue.list) },
+              assign: { $0.fieldProblems = $1.list }),
     ]
 
     /// A classification read back from a store: `stored` gives each field's value (by its index in ``fields``), or
@@ -119,39 +149,6 @@ extension Classification {
     /// The fields' values to store, by field, in ``fields``' order (a `nil` stores nothing).
     public var storedValues: [(field: Field, value: StoredValue?)] {
         Self.fields.map { ($0, $0.value(self)) }
-    }
-
-    private static func text(_ name: String, _ path: WritableKeyPath<Classification, String>) -> Field {
-        field(name, .text, path, StoredValue.text, \.text)
-    }
-
-    private static func field<Value>(
-        _ name: String, _ kind: StoredKind, _ path: WritableKeyPath<Classification, Value>,
-        _ wrap: @escaping @Sendable (Value) -> StoredValue, _ unwrap: KeyPath<StoredValue, Value?>,
-        column: String? = nil
-    ) -> Field {
-        nonisolated(unsafe) let (path, unwrap) = (path, unwrap)  // key paths are immutable
-        return Field(name: name, column: column ?? snakeCase(name), kind: kind, exported: true,
-              value: { wrap($0[keyPath: path]) },
-              assign: { classification, stored in
-                  if let value = stored[keyPath: unwrap] { classification[keyPath: path] = value }
-              })
-    }
-
-    private static func optional<Value>(
-        _ name: String, _ kind: StoredKind, _ read: KeyPath<Classification, Value?>,
-        _ wrap: @escaping @Sendable (Value) -> StoredValue, _ unwrap: KeyPath<StoredValue, Value?>,
-        exported: Bool = true, set: (@Sendable (inout Classification, Value) -> Void)? = nil
-    ) -> Field {
-        nonisolated(unsafe) let (read, unwrap) = (read, unwrap)  // key paths are immutable
-        let assign: @Sendable (inout Classification, Value) -> Void = set ?? { classification, value in
-            if let path = read as? WritableKeyPath<Classification, Value?> { classification[keyPath: path] = value }
-        }
-        return Field(name: name, column: snakeCase(name), kind: kind, exported: exported,
-                     value: { $0[keyPath: read].map(wrap) },
-                     assign: { classification, stored in
-                         if let value = stored[keyPath: unwrap] { assign(&classification, value) }
-                     })
     }
 
     /// `taxonomyVersion` → `taxonomy_version`.

@@ -28,6 +28,9 @@ public struct Taxonomy: Sendable, Hashable, Codable {
     /// The fields to ask the model for (always including `category`); all of them when absent. Asking for fewer
     /// shortens the prompt and the answer, and small models classify better; fields not asked for are left empty.
     public var fields: [Field]?
+    /// The fields an answer cannot do without: a wrong or missing one asks the model to repair its answer. Only
+    /// `category` when absent; any other asked field that is wrong is normalised or dropped, never costing the answer.
+    public var required: [Field]?
     /// Labelled examples that come with the taxonomy; added to the pool retrieval draws from.
     public var examples: [LabelledExample]?
 
@@ -55,6 +58,11 @@ public struct Taxonomy: Sendable, Hashable, Codable {
 
     public func asks(_ field: Field) -> Bool { askedFields.contains(field) }
 
+    /// The fields an answer must have right (``required``, `category` always among them).
+    public var requiredFields: [Field] {
+        [.category] + (required ?? []).filter { $0 != .category && asks($0) }
+    }
+
     public var categoryNames: [String] { categories.map(\.name) }
     public var priorityNames: [String] { priorities.map(\.name) }
     public var sentimentNames: [String] { sentiments.map(\.name) }
@@ -67,6 +75,12 @@ public struct Taxonomy: Sendable, Hashable, Codable {
         }
         if let fields, !fields.contains(.category) {
             throw TaxonomyError("'fields' must include category")
+        }
+        for field in required ?? [] where !asks(field) {
+            throw TaxonomyError("'required' names \(field.rawValue), which 'fields' does not ask for")
+        }
+        for field in required ?? [] where field == .language || field == .confidence {
+            throw TaxonomyError("'required' cannot name \(field.rawValue): Triage finds it, the model is not asked")
         }
         for (field, labels) in [("categories", categories), ("priorities", priorities), ("sentiments", sentiments)] {
             guard !labels.isEmpty else { throw TaxonomyError("'\(field)' must list at least one label") }

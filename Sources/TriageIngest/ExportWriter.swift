@@ -69,6 +69,7 @@ public struct ExportRecord: Sendable, Hashable, Encodable {
             case .real(let value): self = .real(value)
             case .flag(let value): self = .flag(value)
             case .date(let value): self = .date(value)
+            case .list(let values): self = .text(values.joined(separator: "; "))
             }
         }
 

@@ -1,83 +1,125 @@
 import Foundation
 import TriageCore
 
-/// A model's answer that passed validation.
+/// A model's answer that passed validation: the category, and each other field as it could be read.
 struct ValidatedAnswer: Sendable, Hashable {
     var category: String
     var priority: String
     var sentiment: String
-    var language: String
-    var confidence: Double
+    /// The model's own confidence, when it was asked and gave a usable one.
+    var confidence: Double?
     var summary: String
+    /// What was wrong with a field that is not required, and what was done about it (normalised or dropped).
+    var fieldProblems: [String]
 }
 
-/// Checks a model's answer against the taxonomy: labels in it, confidence in range, every field present.
+/// Checks a model's answer against the taxonomy, field by field. Only what the answer cannot do without — a
+/// category in the taxonomy (or one of `candidates`), and the fields the taxonomy requires — makes it invalid and
+/// asks for a repair; any other field that is wrong is normalised where the reading is certain (`"High"` → `high`,
+/// a confidence of `85` → `0.85`) or dropped, and recorded in ``ValidatedAnswer/fieldProblems``. An answer is never
+/// lost to a side field.
 struct AnswerValidator: Sendable {
     let taxonomy: Taxonomy
+    // Read for every answer: worked out once.
+    private let required: Set<Taxonomy.Field>
+    private let categories: [String]
+    private let priorities: [String]
+    private let sentiments: [String]
+
+    init(taxonomy: Taxonomy) {
+        self.taxonomy = taxonomy
+        required = Set(taxonomy.requiredFields)
+        categories = taxonomy.categoryNames
+        priorities = taxonomy.priorityNames
+        sentiments = taxonomy.sentimentNames
+    }
 
     /// Validates `content`, the model's text (or a tool call's input, serialised).
-    /// - Throws: `ValidationProblems` listing everything wrong, for the repair request to quote.
-    func validate(_ content: String) throws -> ValidatedAnswer {
+    /// - Parameters:
+    ///   - candidates: The categories the model was offered (all of the taxonomy's when `nil`); an answer outside
+    ///     them is still accepted if it is in the taxonomy.
+    ///   - asksConfidence: Whether the model was asked for its confidence.
+    /// - Throws: `ValidationProblems` listing what makes the answer unusable, for the repair request to quote.
+    func validate(_ content: String, asksConfidence: Bool = false) throws -> ValidatedAnswer {
         guard let object = Self.extractObject(from: content) else {
             throw ValidationProblems(["the answer is not a JSON object"])
         }
         var problems: [String] = []
-        func label(_ field: String, _ allowed: [String]) -> String {
-            guard taxonomy.asks(Taxonomy.Field(rawValue: field)!) else { return "" }
-            guard let raw = object[field]?.stringValue else {
-                problems.append(object[field] == nil ? "'\(field)' is missing" : "'\(field)' must be a string")
-                return ""
-            }
-            // Spaces and hyphens are single bytes in UTF-8, never part of another character's bytes.
-            let normalized = String(decoding: raw.trimmingWhitespace.lowercased().utf8.map {
-                $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0
-            }, as: UTF8.self)
-            guard allowed.contains(normalized) else {
-                problems.append("\(field) '\(raw)' is not one of \(allowed.joined(separator: ", "))")
-                return ""
-            }
-            return normalized
+        var fieldProblems: [String] = []
+        /// A label field: normalised to the taxonomy's spelling; if it cannot be, a problem (required) or dropped.
+        func label(_ field: Taxonomy.Field, _ allowed: [String]) -> String {
+            guard taxonomy.asks(field) else { return "" }
+            let name = field.rawValue
+            let raw = object[name]?.stringValue
+            if let raw, let normalized = Self.normalizedLabel(raw, allowed: allowed) { return normalized }
+            let problem = raw.map { "\(name) '\($0)' is not one of \(allowed.joined(separator: ", "))" }
+                ?? (object[name] == nil ? "'\(name)' is missing" : "'\(name)' must be a string")
+            if required.contains(field) { problems.append(problem) } else { fieldProblems.append(problem + "; dropped") }
+            return ""
         }
-        let category = label("category", taxonomy.categoryNames)
-        let priority = label("priority", taxonomy.priorityNames)
-        let sentiment = label("sentiment", taxonomy.sentimentNames)
+        let category = label(.category, categories)
+        let priority = label(.priority, priorities)
+        let sentiment = label(.sentiment, sentiments)
 
-        var language = ""
-        if !taxonomy.asks(.language) {
-            // Not asked for.
-        } else if let raw = object["language"]?.stringValue?.trimmingWhitespace.lowercased(), Self.isLanguageCode(raw) {
-            language = raw
-        } else {
-            problems.append("'language' must be an ISO 639-1 code such as \"en\"")
-        }
-
-        var confidence = 0.0
-        if !taxonomy.asks(.confidence) {
-            // Not asked for: the examples' agreement, where there are examples, is the confidence.
-        } else if let value = object["confidence"]?.doubleValue, (0...1).contains(value) {
-            confidence = value
-        } else {
-            let shown = object["confidence"].map { "\($0)" } ?? "missing"
-            problems.append("'confidence' must be a number from 0 to 1 (got \(shown))")
+        var confidence: Double?
+        if asksConfidence {
+            switch Self.confidence(object["confidence"]) {
+            case .read(let value):
+                confidence = value
+            case .normalized(let value, let from):
+                confidence = value
+                fieldProblems.append("confidence \(from) read as \(value)")
+            case .unreadable(let shown):
+                fieldProblems.append("confidence \(shown) is not a number from 0 to 1; dropped")
+            }
         }
 
         var summary = object["summary"]?.stringValue?.trimmingWhitespace ?? ""
-        if summary.isEmpty && taxonomy.asks(.summary) { problems.append("'summary' must be a non-empty string") }
+        if summary.isEmpty && taxonomy.asks(.summary) {
+            let problem = "'summary' must be a non-empty string"
+            if required.contains(.summary) { problems.append(problem) } else { fieldProblems.append(problem + "; dropped") }
+        }
         if summary.utf8.count > 200, summary.count > 200 { summary = String(summary.prefix(199)) + "…" }
 
         guard problems.isEmpty else { throw ValidationProblems(problems) }
-        return ValidatedAnswer(category: category, priority: priority, sentiment: sentiment, language: language,
-                               confidence: confidence, summary: summary)
+        return ValidatedAnswer(category: category, priority: priority, sentiment: sentiment, confidence: confidence,
+                               summary: summary, fieldProblems: fieldProblems)
     }
 
-    /// Whether `code` reads as an ISO 639 code, with a region or script if any: `[a-z]{2,3}(-[a-z0-9]{2,4})?`.
-    static func isLanguageCode(_ code: String) -> Bool {
-        let parts = code.utf8.split(separator: UInt8(ascii: "-"), omittingEmptySubsequences: false)
-        let letter = { (byte: UInt8) in (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) }
-        let digit = { (byte: UInt8) in (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
-        guard (2...3).contains(parts[0].count), parts[0].allSatisfy(letter) else { return false }
-        return parts.count == 1
-            || parts.count == 2 && (2...4).contains(parts[1].count) && parts[1].allSatisfy { letter($0) || digit($0) }
+    /// `raw` as one of `allowed`, read leniently where the reading is certain: case, spaces and hyphens
+    /// (`"Orders Shipping"` → `orders_shipping`), and surrounding quotes or punctuation.
+    static func normalizedLabel(_ raw: String, allowed: [String]) -> String? {
+        // Spaces and hyphens are single bytes in UTF-8, never part of another character's bytes.
+        let normalized = String(decoding: raw.trimmingWhitespace.lowercased().utf8.map {
+            $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "-") ? UInt8(ascii: "_") : $0
+        }, as: UTF8.self)
+        if allowed.contains(normalized) { return normalized }
+        let stripped = normalized.trimmingCharacters(in: CharacterSet(charactersIn: "\"'`.,;:!_ "))
+        return allowed.contains(stripped) ? stripped : nil
+    }
+
+    /// How a confidence was read.
+    enum ConfidenceReading: Equatable {
+        case read(Double)
+        /// Certain, but not as given: a percentage (`85` → `0.85`), or a number written as a string.
+        case normalized(Double, from: String)
+        case unreadable(String)
+    }
+
+    static func confidence(_ value: JSONValue?) -> ConfidenceReading {
+        guard let value else { return .unreadable("missing") }
+        var number = value.doubleValue
+        var normalized = false
+        if number == nil, let text = value.stringValue?.trimmingWhitespace {
+            let percent = text.hasSuffix("%")
+            number = Double(percent ? String(text.dropLast()).trimmingWhitespace : text).map { percent ? $0 / 100 : $0 }
+            normalized = number != nil
+        }
+        guard let number, number.isFinite, number >= 0 else { return .unreadable("\(value)") }
+        if number <= 1 { return normalized ? .normalized(number, from: "\(value)") : .read(number) }
+        // Above 1 and at most 100: a percentage, the only certain reading.
+        guard number <= 100 else { return .unreadable("\(value)") }
+        return .normalized((number / 100 * 1000).rounded() / 1000, from: "\(value)")
     }
 
     /// The JSON object in `content`: the whole text, or inside a Markdown fence, or from the first `{` to the last `}`.

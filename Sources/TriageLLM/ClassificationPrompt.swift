@@ -8,28 +8,45 @@ import TriageCore
 struct ClassificationPrompt: Sendable {
     let taxonomy: Taxonomy
     let style: LLMConfiguration.PromptStyle
+    /// Whether the model is asked for its own confidence: only when the taxonomy wants a confidence and nothing
+    /// better weighs it (no examples, no token probabilities).
+    let asksConfidence: Bool
     /// The system prompt with the categories in the taxonomy's order.
     let system: String
     let schema: JSONValue
 
-    init(taxonomy: Taxonomy, style: LLMConfiguration.PromptStyle = .full) {
+    init(taxonomy: Taxonomy, style: LLMConfiguration.PromptStyle = .full, asksConfidence: Bool = false) {
         self.taxonomy = taxonomy
         self.style = style
-        system = Self.system(taxonomy: taxonomy, categories: taxonomy.categories, style: style)
-        schema = Self.schema(taxonomy: taxonomy)
+        self.asksConfidence = asksConfidence && taxonomy.asks(.confidence)
+        let fields = Self.modelFields(taxonomy, asksConfidence: self.asksConfidence)
+        system = Self.system(taxonomy: taxonomy, fields: fields, categories: taxonomy.categories, style: style)
+        schema = Self.schema(taxonomy: taxonomy, fields: fields, categories: taxonomy.categoryNames)
+    }
+
+    /// The fields the model answers: those the taxonomy asks for, but the language (Triage finds it) and the
+    /// confidence unless ``asksConfidence``.
+    var modelFields: [Taxonomy.Field] { Self.modelFields(taxonomy, asksConfidence: asksConfidence) }
+
+    private static func modelFields(_ taxonomy: Taxonomy, asksConfidence: Bool) -> [Taxonomy.Field] {
+        taxonomy.askedFields.filter { $0 != .language && ($0 != .confidence || asksConfidence) }
     }
 
     /// The system prompt listing `categories` in the order given.
     func system(categories: [Taxonomy.Label]) -> String {
-        Self.system(taxonomy: taxonomy, categories: categories, style: style)
+        Self.system(taxonomy: taxonomy, fields: modelFields, categories: categories, style: style)
     }
 
-    private static func system(taxonomy: Taxonomy, categories: [Taxonomy.Label],
+    /// The answer's schema with `categories` as the category's only values.
+    func schema(categories: [Taxonomy.Label]) -> JSONValue {
+        Self.schema(taxonomy: taxonomy, fields: modelFields, categories: categories.map(\.name))
+    }
+
+    private static func system(taxonomy: Taxonomy, fields asked: [Taxonomy.Field], categories: [Taxonomy.Label],
                                style: LLMConfiguration.PromptStyle) -> String {
         func list(_ labels: [Taxonomy.Label]) -> String {
             labels.map { "- \($0.name): \($0.description)" }.joined(separator: "\n")
         }
-        let asked = taxonomy.askedFields
         let fieldLines: [Taxonomy.Field: String] = [
             .category: "- \"category\": one of the categories below",
             .priority: "- \"priority\": one of the priorities below",
@@ -59,10 +76,9 @@ struct ClassificationPrompt: Sendable {
             """
     }
 
-    private static func schema(taxonomy: Taxonomy) -> JSONValue {
-        let asked = taxonomy.askedFields
+    private static func schema(taxonomy: Taxonomy, fields asked: [Taxonomy.Field], categories: [String]) -> JSONValue {
         let properties: [Taxonomy.Field: JSONValue] = [
-            .category: .object(["type": .string("string"), "enum": .array(taxonomy.categoryNames.map(JSONValue.string))]),
+            .category: .object(["type": .string("string"), "enum": .array(categories.map(JSONValue.string))]),
             .priority: .object(["type": .string("string"), "enum": .array(taxonomy.priorityNames.map(JSONValue.string))]),
             .sentiment: .object(["type": .string("string"), "enum": .array(taxonomy.sentimentNames.map(JSONValue.string))]),
             .language: .object([
@@ -110,7 +126,7 @@ struct ClassificationPrompt: Sendable {
     func repairMessage(problems: String) -> String {
         """
         Your answer was not valid: \(problems). Answer again with only the JSON object, using exactly the allowed \
-        label names and a confidence between 0 and 1.
+        label names\(asksConfidence ? " and a confidence between 0 and 1" : "").
         """
     }
 

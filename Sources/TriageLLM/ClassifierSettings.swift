@@ -6,7 +6,8 @@ import TriageCore
 /// command line's (flags over environment over the config file over these defaults).
 ///
 /// Keys: `llm`, `llmUrl`, `model`, `apiKeyEnv`, `rpm`, `tpm`, `requestTimeout`, `outputMode`, `azureApiVersion`,
-/// `taxonomy`, `examples`, `examplesPerQuery`, `mockLatencyMs`, `mockFailureRate`; and from the file only, the maps
+/// `taxonomy`, `examples`, `examplesPerQuery`, `answerFromExamples`, `candidates`, `mockLatencyMs`, `mockFailureRate`;
+/// and from the file only, the maps
 /// `headers` and `prices` (``FileMaps``).
 public enum ClassifierSettings {
     /// The classifier families.
@@ -77,6 +78,11 @@ public enum ClassifierSettings {
         let taxonomy = taxonomyPath(config)
         let examples = examples(config.string(forKey: "examples"))
         let examplesPerQuery = try config.int("examplesPerQuery", default: 8, in: 1...64)
+        let answerText = config.string(forKey: "answerFromExamples", default: "auto")
+        guard let answerFromExamples = LLMConfiguration.AnswerFromExamples(answerText) else {
+            throw ConfigurationError("answerFromExamples", "must be auto, off, or a threshold from 0 to 1, not '\(answerText)'")
+        }
+        let candidates = try config.int("candidates", in: 0...1_000)
         var mock = MockClassifier.Configuration()
         let latency = try config.double("mockLatencyMs", default: 0, minimum: 0)
         if latency > 0 { mock.latency = .logNormal(median: .milliseconds(latency), sigma: 0.5) }
@@ -118,6 +124,8 @@ public enum ClassifierSettings {
         configuration.extraHeaders = maps.headers
         for (name, price) in maps.prices { configuration.prices[name] = price }
         configuration.examplesPerQuery = examplesPerQuery
+        configuration.answerFromExamples = answerFromExamples
+        configuration.candidates = candidates
         return Resolved(llm: configuration, mock: mock, taxonomy: taxonomy, examples: examples)
     }
 

@@ -41,8 +41,9 @@ public struct ExampleIndex: Sendable {
         normalized = examples.map { Self.normalize($0.text) }
     }
 
-    /// The `k` examples most like `text`, best first (ties in pool order), never one whose text is `text` itself.
-    public func nearest(to text: String, k: Int) -> [(example: LabelledExample, score: Double)] {
+    /// The `k` examples most like `text`, best first (ties in pool order), never one whose text is `text` itself,
+    /// nor the example at `excluded` (an example answered from the others, as leave-one-out measures).
+    public func nearest(to text: String, k: Int, excluding excluded: Int? = nil) -> [(example: LabelledExample, score: Double)] {
         guard k > 0, !examples.isEmpty else { return [] }
         // One score per example, and the examples touched: an array beats a dictionary on long posting lists.
         var scores = [Float](repeating: 0, count: examples.count)
@@ -62,10 +63,28 @@ public struct ExampleIndex: Sendable {
             }
         }
         let own = words.joined(separator: " ")
-        let ranked = touched.filter { normalized[Int($0)] != own }
+        let ranked = touched.filter { normalized[Int($0)] != own && Int($0) != excluded }
             .map { (key: $0, value: scores[Int($0)]) }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         return ranked.prefix(k).map { (examples[Int($0.key)], Double($0.value)) }
+    }
+
+    /// What `text` would score against an example of exactly its own words: the most any example can score, the
+    /// measure of how close the nearest one is.
+    func selfScore(of text: String) -> Double {
+        let words = Self.words(text)
+        guard !words.isEmpty else { return 0 }
+        var counts: [String: Int] = [:]
+        for word in words { counts[word, default: 0] += 1 }
+        let total = Float(examples.count)
+        let norm = k1 * (1 - b + b * Float(words.count) / averageLength)
+        var score: Float = 0
+        for (word, count) in counts {
+            let frequency = Float(postings[word]?.count ?? 0)
+            let idf = log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+            score += idf * Float(count) * (k1 + 1) / (Float(count) + norm)
+        }
+        return Double(score)
     }
 
     static func words(_ text: String) -> [String] {

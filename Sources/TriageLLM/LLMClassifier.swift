@@ -19,13 +19,17 @@ public final class LLMClassifier: Classifier {
     public let configuration: LLMConfiguration
     private let client: HTTPClient
     private let api: any ChatAPI
-    private let prompt: ClassificationPrompt
+    /// The prompt asking the model for its own confidence, and the one that does not.
+    private let prompts: (asking: ClassificationPrompt, plain: ClassificationPrompt)
     private let validator: AnswerValidator
     private let limiter: RateLimiter
     private let taxonomyVersion: String
     private let examples: ExampleIndex?
-    /// The categories as documents (name and description), to rank them for a query that has no examples.
-    private let categoryIndex: ExampleIndex
+    /// The examples and the categories as evidence: candidates, the examples' own answers, the confidence.
+    private let finder: EvidenceFinder
+    /// When the examples answer a query alone (``LLMConfiguration/answerFromExamples``), as chosen at the start;
+    /// `nil` without examples.
+    public let examplesDecision: ExamplesDecision?
     private let logger: Logger
     /// Lowered for the rest of the run when the endpoint says it lacks a structured-output mode.
     private let mode: Mutex<LLMConfiguration.OutputMode>
@@ -49,7 +53,8 @@ public final class LLMClassifier: Classifier {
         case .openAI: OpenAIChatAPI()
         case .anthropic: AnthropicMessagesAPI()
         }
-        prompt = ClassificationPrompt(taxonomy: taxonomy, style: configuration.promptStyle)
+        prompts = (ClassificationPrompt(taxonomy: taxonomy, style: configuration.promptStyle, asksConfidence: true),
+                   ClassificationPrompt(taxonomy: taxonomy, style: configuration.promptStyle, asksConfidence: false))
         validator = AnswerValidator(taxonomy: taxonomy)
         limiter = RateLimiter(
             requestsPerMinute: configuration.requestsPerMinute, tokensPerMinute: configuration.tokensPerMinute,
@@ -61,12 +66,24 @@ public final class LLMClassifier: Classifier {
         // The provenance of a label: the taxonomy's version, and the example pool's when there is one.
         taxonomyVersion = taxonomy.version + (examples.map { "+examples:" + $0.examples.contentVersion } ?? "")
         self.examples = examples
-        categoryIndex = ExampleIndex(taxonomy.categories.map {
-            LabelledExample(text: $0.name.replacingOccurrences(of: "_", with: " ") + " " + $0.description,
-                            category: $0.name)
-        })
+        finder = EvidenceFinder(taxonomy: taxonomy, examples: examples, examplesPerQuery: configuration.examplesPerQuery,
+                                candidates: configuration.candidates)
+        let decision: ExamplesDecision = switch configuration.answerFromExamples {
+        case .off: .off
+        case .threshold(let threshold):
+            ExamplesDecision(mode: "fixed", threshold: threshold, pool: examples?.examples.count ?? 0, measured: 0,
+                             coverage: 0, accuracy: 0, note: nil)
+        case .auto: finder.chooseThreshold(target: LLMConfiguration.AnswerFromExamples.autoTarget)
+        }
+        examplesDecision = examples == nil ? nil : decision
         mode = Mutex(configuration.outputMode)
         logprobs = Mutex(configuration.requestLogprobs && configuration.provider == .openAI)
+    }
+
+    /// The prompt in force: the model's own confidence is asked for only where nothing better weighs the answer,
+    /// no examples to agree with it and no token probabilities to read (until the endpoint refuses them).
+    private var prompt: ClassificationPrompt {
+        examples == nil && !logprobs.withLock({ $0 }) ? prompts.asking : prompts.plain
     }
 
     /// Answers depend on the provider, the model, the prompt's style and the taxonomy with its example pool.
@@ -83,35 +100,54 @@ public final class LLMClassifier: Classifier {
     private struct Prepared {
         var system: String
         var messages: [ChatMessage]
-        /// The retrieved examples, or without examples the categories' likeness to the query.
-        var evidence: [(example: LabelledExample, score: Double)]
+        /// The answer's schema: the candidates' names as the category's values, or the whole taxonomy's.
+        var schema: JSONValue
+        var evidence: Evidence
+        /// The prompt it was written with, which the answer is validated against.
+        var prompt: ClassificationPrompt
         /// Tokens the rate limiter reserves: the prompt's estimate plus the most the answer may take.
         var reserve: Int
     }
 
-    /// The retrieved examples for a query, or without examples the categories' likeness to it.
-    private func evidence(_ query: SupportQuery) -> (shots: [(example: LabelledExample, score: Double)],
-                                                     likeness: [(example: LabelledExample, score: Double)]) {
-        let shots = examples?.nearest(to: query.text, k: configuration.examplesPerQuery) ?? []
-        // Without examples, the categories themselves (names and descriptions) are the evidence: how much each is
-        // like the query orders the prompt's list and weighs the answer.
-        let likeness = shots.isEmpty ? categoryIndex.nearest(to: query.text, k: taxonomy.categories.count) : []
-        return (shots, likeness)
-    }
-
-    private func prepare(_ query: SupportQuery) -> Prepared {
-        let (shots, likeness) = evidence(query)
+    private func prepare(_ query: SupportQuery, _ evidence: Evidence) -> Prepared {
+        let prompt = prompt
         // The most similar example goes last, nearest the query: small models follow the latest turns most.
-        let messages = shots.reversed().flatMap { shot in
+        let messages = evidence.shots.reversed().flatMap { shot in
             [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
              ChatMessage(role: .assistant, content: prompt.exampleAnswer(shot.example))]
         } + [ChatMessage(role: .user, content: prompt.userMessage(for: query))]
-        let system = shots.isEmpty && configuration.rankCategories && configuration.promptStyle == .full
-            ? prompt.system(categories: ranked(likeness)) : prompt.system
+        var system = prompt.system
+        var schema = prompt.schema
+        if let candidates = evidence.candidates {
+            // A large taxonomy: only what the evidence supports, in the prompt and in the grammar.
+            system = prompt.system(categories: candidates)
+            schema = prompt.schema(categories: candidates)
+        } else if evidence.shots.isEmpty && configuration.rankCategories && configuration.promptStyle == .full {
+            system = prompt.system(categories: ranked(evidence.likeness))
+        }
         let estimate = messages.map(\.content.utf8.count).reduce(system.utf8.count, +) / 4 + 8
             + configuration.maxOutputTokens
-        return Prepared(system: system, messages: messages, evidence: shots.isEmpty ? likeness : shots,
+        return Prepared(system: system, messages: messages, schema: schema, evidence: evidence, prompt: prompt,
                         reserve: estimate)
+    }
+
+    /// The answer the examples give alone, with no call, when they decide it (``examplesDecision``): their
+    /// leading label, with the priority and sentiment most of the agreeing examples carry, the language found in
+    /// the text, and the leading label's share of the examples' similarity as the confidence.
+    public func answerWithoutCall(_ query: SupportQuery) -> Classification? {
+        answerFromExamples(query, finder.evidence(for: query.text))
+    }
+
+    private func answerFromExamples(_ query: SupportQuery, _ evidence: Evidence) -> Classification? {
+        guard let threshold = examplesDecision?.threshold,
+              let answer = finder.examplesAnswer(evidence, threshold: threshold) else { return nil }
+        var classification = Classification(
+            category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
+            language: taxonomy.asks(.language) ? LanguageDetector.language(of: query.text) : "",
+            confidence: (answer.share * 1000).rounded() / 1000, summary: "", model: "examples",
+            taxonomyVersion: taxonomyVersion)
+        classification.answeredBy = .examples
+        return classification
     }
 
     /// Tokens of a text as providers' tokenizers count English and JSON: about four bytes each.
@@ -121,11 +157,13 @@ public final class LLMClassifier: Classifier {
     /// included) with a few tokens of framing each, and the answer's schema when the output mode sends one. The
     /// answer is counted as a typical one: every asked field, the labels at their mean length, a one-line summary.
     public func estimate(_ query: SupportQuery) -> UsageEstimate? {
-        let prepared = prepare(query)
+        let evidence = finder.evidence(for: query.text)
+        if answerFromExamples(query, evidence) != nil { return .zero }
+        let prepared = prepare(query, evidence)
         let framing = 4
         var promptTokens = Self.tokens(prepared.system) + framing
             + prepared.messages.map { Self.tokens($0.content) + framing }.reduce(0, +)
-        if mode.withLock({ $0 }) == .jsonSchema, let schema = try? prompt.schema.encoded() {
+        if mode.withLock({ $0 }) == .jsonSchema, let schema = try? prepared.schema.encoded() {
             promptTokens += Self.tokens(String(decoding: schema, as: UTF8.self))
         }
         let completionTokens = Self.tokens(typicalAnswer) + framing
@@ -141,31 +179,36 @@ public final class LLMClassifier: Classifier {
             let mean = labels.isEmpty ? 8 : labels.map(\.name.utf8.count).reduce(0, +) / labels.count
             return .string(String(repeating: "x", count: mean))
         }
+        let asked = Set(prompt.modelFields)
         var fields: [String: JSONValue] = ["category": typical(taxonomy.categories)]
-        if taxonomy.asks(.priority) { fields["priority"] = typical(taxonomy.priorities) }
-        if taxonomy.asks(.sentiment) { fields["sentiment"] = typical(taxonomy.sentiments) }
-        if taxonomy.asks(.language) { fields["language"] = .string("en") }
-        if taxonomy.asks(.confidence) { fields["confidence"] = .number(0.85) }
-        if taxonomy.asks(.summary) { fields["summary"] = .string(String(repeating: "x", count: 80)) }
+        if asked.contains(.priority) { fields["priority"] = typical(taxonomy.priorities) }
+        if asked.contains(.sentiment) { fields["sentiment"] = typical(taxonomy.sentiments) }
+        if asked.contains(.confidence) { fields["confidence"] = .number(0.85) }
+        if asked.contains(.summary) { fields["summary"] = .string(String(repeating: "x", count: 80)) }
         return (try? JSONValue.object(fields).encoded()).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        let evidence = finder.evidence(for: request.query.text)
+        if let answer = answerFromExamples(request.query, evidence) { return answer }
         var usage = Usage()
-        let prepared = prepare(request.query)
-        let (system, estimate) = (prepared.system, prepared.reserve)
+        var prepared = prepare(request.query, evidence)
         var messages = prepared.messages
         var retries = 0
         var repaired = false
         while true {
-            try await limiter.acquire(tokens: estimate)
+            try await limiter.acquire(tokens: prepared.reserve)
             let reply: ChatReply
             do {
-                reply = try await send(system: system, messages)
+                reply = try await send(system: prepared.system, messages, schema: prepared.schema)
             } catch let failure as RequestFailure {
                 usage.add(failure.promptTokens, failure.completionTokens)
                 switch failure.disposition {
                 case .downgrade:
+                    // Written again without what the endpoint lacks: a request without logprobs asks for the
+                    // model's confidence.
+                    prepared = prepare(request.query, evidence)
+                    messages = prepared.messages
                     continue
                 case .final(var error):
                     throw usage.charge(&error, prices: configuration.prices[configuration.model])
@@ -185,10 +228,11 @@ public final class LLMClassifier: Classifier {
                 }
             }
             usage.add(reply)
-            await limiter.correct(estimatedTokens: estimate, actualTokens: reply.promptTokens + reply.completionTokens)
+            await limiter.correct(estimatedTokens: prepared.reserve, actualTokens: reply.promptTokens + reply.completionTokens)
             do {
-                return classification(try validator.validate(reply.content), reply: reply,
-                                      evidence: prepared.evidence, usage: usage, priceFactor: 1)
+                return classification(try validator.validate(reply.content, asksConfidence: prepared.prompt.asksConfidence),
+                                      for: request.query, reply: reply, evidence: prepared.evidence, usage: usage,
+                                      priceFactor: 1)
             } catch let problems as ValidationProblems {
                 guard !repaired else {
                     var error = ClassifierError.invalidOutput("after one repair request: \(problems)")
@@ -199,25 +243,25 @@ public final class LLMClassifier: Classifier {
                     "query.id": "\(request.id)", "llm.problems": "\(problems)",
                 ])
                 messages.append(ChatMessage(role: .assistant, content: reply.content))
-                messages.append(ChatMessage(role: .user, content: prompt.repairMessage(problems: problems.description)))
+                messages.append(ChatMessage(role: .user, content: prepared.prompt.repairMessage(problems: problems.description)))
             }
         }
     }
 
-    /// The classification an answer makes: validated labels, confidence from the evidence and the answer's own
-    /// probability, tokens, and cost at the price times `priceFactor` (1 online, the batch factor in batch mode).
-    private func classification(_ answer: ValidatedAnswer, reply: ChatReply,
-                                evidence: [(example: LabelledExample, score: Double)], usage: Usage,
-                                priceFactor: Double) -> Classification {
-        Classification(
+    /// The classification an answer makes: validated labels, the language found in the text, confidence from the
+    /// evidence and the answer's own probability, what was wrong with side fields, tokens, and cost at the price
+    /// times `priceFactor` (1 online, the batch factor in batch mode).
+    private func classification(_ answer: ValidatedAnswer, for query: SupportQuery, reply: ChatReply,
+                                evidence: Evidence, usage: Usage, priceFactor: Double) -> Classification {
+        var classification = Classification(
             category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
-            language: answer.language,
+            language: taxonomy.asks(.language) ? LanguageDetector.language(of: query.text) : "",
             confidence: Self.confidence(
-                agreement: Self.agreement(with: answer.category, shots: evidence),
+                agreement: Self.agreement(with: answer.category, shots: evidence.weighing),
                 labelProbability: reply.tokens.flatMap {
-                    LabelProbability.of(answer.category, field: "category", allowed: taxonomy.categoryNames,
-                                        tokens: $0)
-                } ?? (taxonomy.asks(.confidence) ? answer.confidence : nil)
+                    LabelProbability.of(answer.category, field: "category",
+                                        allowed: evidence.candidates?.map(\.name) ?? taxonomy.categoryNames, tokens: $0)
+                } ?? answer.confidence
             ),
             summary: answer.summary,
             model: reply.model ?? configuration.model, taxonomyVersion: taxonomyVersion,
@@ -225,6 +269,9 @@ public final class LLMClassifier: Classifier {
             costUSD: usage.cost(configuration.prices[configuration.model]) * priceFactor,
             cachedPromptTokens: usage.cachedPrompt > 0 ? usage.cachedPrompt : nil
         )
+        classification.answeredBy = .model
+        classification.fieldProblems = answer.fieldProblems.isEmpty ? nil : answer.fieldProblems
+        return classification
     }
 
     // MARK: - Batch mode
@@ -232,8 +279,8 @@ public final class LLMClassifier: Classifier {
     /// The request ``classify(_:)`` would send first for `query`, as the body a batch line carries: the same
     /// conversation, examples and schema.
     public func requestBody(for query: SupportQuery) throws -> Data {
-        let prepared = prepare(query)
-        return try api.body(system: prepared.system, messages: prepared.messages, schema: prompt.schema,
+        let prepared = prepare(query, finder.evidence(for: query.text))
+        return try api.body(system: prepared.system, messages: prepared.messages, schema: prepared.schema,
                             mode: mode.withLock { $0 }, logprobs: logprobs.withLock { $0 }, configuration: configuration)
     }
 
@@ -252,9 +299,8 @@ public final class LLMClassifier: Classifier {
         usage.add(reply)
         let price = configuration.prices[configuration.model]
         do {
-            let (shots, likeness) = evidence(query)
-            return classification(try validator.validate(reply.content), reply: reply,
-                                  evidence: shots.isEmpty ? likeness : shots, usage: usage,
+            return classification(try validator.validate(reply.content, asksConfidence: prompt.asksConfidence),
+                                  for: query, reply: reply, evidence: finder.evidence(for: query.text), usage: usage,
                                   priceFactor: LLMConfiguration.batchPriceFactor)
         } catch let problems as ValidationProblems {
             var error = ClassifierError.invalidOutput("\(problems)")
@@ -305,10 +351,10 @@ public final class LLMClassifier: Classifier {
             + taxonomy.categories.filter { !first.contains($0.name) }
     }
 
-    private func send(system: String, _ messages: [ChatMessage]) async throws -> ChatReply {
+    private func send(system: String, _ messages: [ChatMessage], schema: JSONValue) async throws -> ChatReply {
         let currentMode = mode.withLock { $0 }
         let askLogprobs = logprobs.withLock { $0 }
-        let body = try api.body(system: system, messages: messages, schema: prompt.schema, mode: currentMode,
+        let body = try api.body(system: system, messages: messages, schema: schema, mode: currentMode,
                                 logprobs: askLogprobs, configuration: configuration)
         let data: Data
         do {

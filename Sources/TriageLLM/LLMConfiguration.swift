@@ -100,6 +100,37 @@ public struct LLMConfiguration: Sendable {
     public var requestLogprobs = true
     /// Alternatives asked for at each token position (OpenAI allows up to 20).
     static let topLogprobs = 10
+    /// When the retrieved examples answer a query alone, with no call (``AnswerFromExamples``).
+    public var answerFromExamples: AnswerFromExamples = .auto
+    /// Categories offered the model for one query: `nil` for 8 when the taxonomy has more than 12 (the labels of the
+    /// retrieved examples and the categories most like the query), else all; 0 for all, always.
+    public var candidates: Int?
+
+    /// When the retrieved examples answer a query alone.
+    public enum AnswerFromExamples: Sendable, Hashable {
+        /// At a threshold chosen by leave-one-out over the pool: where the examples' own answers are at least
+        /// ``autoTarget`` accurate.
+        case auto
+        /// Never: the model is asked about every query.
+        case off
+        /// When the decisiveness (the leading label's share times the nearest example's closeness) reaches this.
+        case threshold(Double)
+
+        /// The accuracy `auto` holds the examples' answers to on their pool, above what the model reaches with
+        /// examples on the development data (0.93 for SmolLM2).
+        public static let autoTarget = 0.97
+
+        /// Reads `auto`, `off`, or a threshold from 0 to 1.
+        public init?(_ text: String) {
+            switch text.lowercased() {
+            case "auto": self = .auto
+            case "off", "none", "no": self = .off
+            default:
+                guard let value = Double(text), (0...1).contains(value) else { return nil }
+                self = .threshold(value)
+            }
+        }
+    }
     /// What the providers' batch APIs charge, as a share of the online price (OpenAI and Anthropic: half).
     public static let batchPriceFactor = 0.5
 

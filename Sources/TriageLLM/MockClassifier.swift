@@ -75,8 +75,10 @@ public struct MockClassifier: Classifier {
     /// The mock's answers are not reused: each query is its own test of the pipeline.
     public var reuseScope: String? { nil }
 
-    /// The mock has no batch API.
+    /// The mock has no batch API, and no examples to answer from.
     public var batches: (any ProviderBatches)? { nil }
+    public func answerWithoutCall(_ query: SupportQuery) -> Classification? { nil }
+    public var examplesDecision: ExamplesDecision? { nil }
 
     /// Exactly what the mock will report (it costs nothing).
     public func estimate(_ query: SupportQuery) -> UsageEstimate? {

@@ -36,6 +36,11 @@ enum BSONValue: Sendable, Hashable {
         return nil
     }
 
+    var arrayValue: [BSONValue]? {
+        if case .array(let value) = self { return value }
+        return nil
+    }
+
     /// Any BSON number as an `Int`.
     var intValue: Int? {
         switch self {

@@ -66,6 +66,7 @@ extension MongoQueryStore {
         case .integer(let number): .int64(Int64(number))
         case .flag(let flag): .bool(flag)
         case .date(let date): .date(date)
+        case .list(let items): .array(items.map(BSONValue.string))
         }
     }
 
@@ -77,6 +78,7 @@ extension MongoQueryStore {
         case .integer: value?.intValue.map { .integer($0) }
         case .flag: value?.boolValue.map { .flag($0) }
         case .date: value?.dateValue.map { .date($0) }
+        case .list: value?.arrayValue.map { .list($0.compactMap(\.stringValue)) }
         }
     }
 

@@ -4,7 +4,7 @@ import TriageCore
 /// The decisions batch mode adds to a run (``RunStateMachine`` holds one when the run goes through the provider's
 /// batch API): which claimed queries go into which batch, when a batch is submitted, polled and read, and which
 /// identical queries wait for another's answer. It performs nothing and reads no clock; what each line's result makes
-/// of its query is the same rule as an online attempt's (``QueryAttempt/concluded(_:_:latency:)``).
+/// of its query is the same rule as an online attempt's (``QueryAttempt/conclude(_:_:latency:)``).
 struct BatchModeState {
     /// A batch the provider has (or may have: one recorded whose submission went unanswered), followed until read.
     struct Open: Hashable {
@@ -46,6 +46,8 @@ struct BatchModeState {
     private var preparing: [RunStateMachine.Claim: QueryRecord] = [:]
     /// Lines for the next batch, in the order they were prepared.
     private var gathering: [BatchLine] = []
+    /// The queries of ``gathering``.
+    private var gatheredIDs: Set<QueryID> = []
     private var gatheringBytes = 0
     /// When the first line of the next batch was gathered (the window of a continuous run starts there).
     private var gatheringSince: Date?
@@ -122,15 +124,14 @@ struct BatchModeState {
     /// The lines of the next batch: as many as the provider's limits take, in the order gathered.
     private mutating func takeBatch(now: Date) -> [BatchLine] {
         var count = 0, bytes = 0
-        var ids = Set<QueryID>()
         for line in gathering {
             guard count < maxRequests, count == 0 || bytes + line.size <= maxBytes else { break }
             count += 1
             bytes += line.size
-            ids.insert(line.record.id)
         }
         let batch = Array(gathering.prefix(count))
         gathering.removeFirst(count)
+        gatheredIDs.subtract(batch.map(\.record.id))
         gatheringBytes -= bytes
         gatheringSince = gathering.isEmpty ? nil : now
         return batch
@@ -191,7 +192,8 @@ struct BatchModeState {
                     continue
                 }
             }
-            if let index = gathering.firstIndex(where: { $0.record.id == line.record.id }) {
+            if !gatheredIDs.insert(line.record.id).inserted,
+               let index = gathering.firstIndex(where: { $0.record.id == line.record.id }) {
                 // Claimed again under a newer lease (the older one ran out): the newer claim is the one held.
                 gatheringBytes -= gathering[index].size
                 gathering.remove(at: index)
@@ -304,6 +306,7 @@ struct BatchModeState {
         keysInUse.subtract(keys)
         toPrepare = []
         gathering = []
+        gatheredIDs = []
         gatheringBytes = 0
         gatheringSince = nil
         return unsent.map(RunStateMachine.Claim.init) + releaseFollowers(of: keys)

@@ -163,6 +163,7 @@ public struct BatchProcessor: Sendable {
                                       batchLimits: batches.map { ($0.maxRequests, $0.maxBytes) })
         var record = RunRecord(id: id, owner: configuration.owner, state: .running, options: options,
                                statistics: machine.statistics.snapshot(finished: false))
+        record.examplesDecision = classifier.examplesDecision
         try await store.reconnecting("save run", giveUp: { control.stopRequested }) { [store, record] in
             try await store.store.saveRun(record)
         }

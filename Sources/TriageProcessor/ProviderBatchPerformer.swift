@@ -14,8 +14,9 @@ struct BatchLine: Sendable, Hashable {
 
 /// How one line of a batch the run read ended, for the run to account for.
 enum BatchLineOutcome: Sendable {
-    /// Decided by the one rule (``QueryAttempt/concluded(_:_:latency:)``) and written.
-    case concluded(QueryOutcome)
+    /// Decided by the one rule (``QueryAttempt/conclude(_:_:latency:)``), with the write it takes until it is
+    /// written (then `nil`).
+    case concluded(QueryOutcome, ResultWrite?)
     /// The answer did not validate: asked again online at once, repair request included (the next batch would get
     /// the same answer to the same prompt). `spent` is what the batch answer cost.
     case repairOnline(QueryRecord, spent: ClassifierError)
@@ -84,20 +85,25 @@ struct ProviderBatchPerformer: Sendable {
         }
     }
 
-    /// For each record: an answer without the model (written now), or the line to send.
+    /// For each record: an answer without a call (an identical query's, or the examples'), written now; or the line
+    /// to send.
     func prepare(_ records: [QueryRecord]) async -> (outcomes: [QueryOutcome], lines: [BatchLine]) {
         await withTaskGroup(of: (QueryOutcome?, BatchLine?).self) { group in
             for record in records {
                 group.addTask { [attempt, batches] in
-                    if let answer = await attempt.answerWithoutModel(record) {
-                        return (await attempt.write(attempt.concluded(record, .success(answer), latency: .zero)), nil)
+                    var outcome = QueryOutcome(record: record, result: .leaseLost)
+                    let answer = await attempt.answerWithoutModel(record) ?? attempt.classifier.answerWithoutCall(record.query)
+                    if let answer {
+                        await attempt.land(&outcome, attempt.conclude(&outcome, .success(answer), latency: .zero))
+                        return (outcome, nil)
                     }
                     do {
                         return (nil, BatchLine(record: record, body: try batches.requestBody(for: record.query),
                                                reuseKey: attempt.reuseKey(record)))
                     } catch {
                         let failure = ClassifierError.rejected("the request could not be built: \(error)")
-                        return (await attempt.write(attempt.concluded(record, .failure(failure), latency: .zero)), nil)
+                        await attempt.land(&outcome, attempt.conclude(&outcome, .failure(failure), latency: .zero))
+                        return (outcome, nil)
                     }
                 }
             }
@@ -253,48 +259,62 @@ struct ProviderBatchPerformer: Sendable {
         var lineOutcomes: [BatchLineOutcome] = []
         do {
             let ids = batch.queryIds
+            // Each query's lease as the batch recorded it: read once, for every group.
+            let tokens = batch.tokens
             for start in stride(from: 0, to: ids.count, by: Self.ingestGroup) {
                 let group = Array(ids[start..<min(start + Self.ingestGroup, ids.count)])
-                let held = try await heldRecords(batch, ids: group)
+                let held = try await heldRecords(batch, ids: group, tokens: tokens)
                 // Reading and validating the answers is most of the work: spread over the cores.
-                let decided = await held.concurrentMap { [attempt, batches] record -> (BatchLineOutcome?, QueryAttempt.Concluded?) in
+                let decided = await held.concurrentMap { [attempt, batches] record -> BatchLineOutcome in
+                    var outcome = QueryOutcome(record: record, result: .leaseLost)
                     let result = refusal.map(ProviderBatchLineResult.failed) ?? results[record.id.rawValue]
                         ?? (ended == .cancelled ? .cancelled : .expired)
                     let latency = Duration.seconds(Date().timeIntervalSince(written))
+                    let write: ResultWrite?
                     switch result {
                     case .cancelled:
-                        return (.handBack(RunStateMachine.Claim(record)), nil)
+                        return .handBack(RunStateMachine.Claim(record))
                     case .expired:
                         let error = ClassifierError.timeout("the batch ended (\(ended.rawValue)) before this line "
                                                             + "was answered")
-                        return (nil, attempt.concluded(record, .failure(error), latency: latency))
+                        write = attempt.conclude(&outcome, .failure(error), latency: latency)
                     case .failed(let error):
-                        return (nil, attempt.concluded(record, .failure(error), latency: latency))
+                        write = attempt.conclude(&outcome, .failure(error), latency: latency)
                     case .succeeded(let body):
                         do {
                             let answer = try batches.classification(from: body, for: record.query)
-                            return (nil, attempt.concluded(record, .success(answer), latency: latency))
+                            write = attempt.conclude(&outcome, .success(answer), latency: latency)
                         } catch let error as ClassifierError where error.isInvalidOutput {
-                            return (.repairOnline(record, spent: error), nil)
+                            return .repairOnline(record, spent: error)
                         } catch {
-                            return (nil, attempt.concluded(record, .failure(Self.classifierError(error)),
-                                                           latency: latency))
+                            write = attempt.conclude(&outcome, .failure(Self.classifierError(error)), latency: latency)
                         }
                     }
+                    return .concluded(outcome, write)
                 }
-                lineOutcomes += decided.compactMap(\.0)
-                let concluded = decided.compactMap(\.1)
-                let writes = concluded.compactMap(\.write)
+                // The group's results written together, each fenced by its lease.
+                var writes: [ResultWrite] = []
+                writes.reserveCapacity(decided.count)
+                for line in decided { if case .concluded(_, let write?) = line { writes.append(write) } }
                 let lost = try await store.write(writes, giveUp: giveUp)
-                let lostByID = Dictionary(zip(writes.map(\.id), lost), uniquingKeysWith: { $0 || $1 })
-                lineOutcomes += concluded.map { concluded in
-                    .concluded(concluded.outcome.landed(leaseLost: lostByID[concluded.outcome.record.id] ?? false))
+                let lostIDs = Set(zip(writes, lost).filter(\.1).map(\.0.id))
+                lineOutcomes.reserveCapacity(lineOutcomes.count + decided.count)
+                for line in consume decided {
+                    guard case .concluded(var outcome, let write) = line else {
+                        lineOutcomes.append(line)
+                        continue
+                    }
+                    if let write, lostIDs.contains(write.id) { outcome.result = .leaseLost }
+                    // What the run counts: the claim, the labels it scores against, the result. A batch's tens of
+                    // thousands of outcomes need not hold every query's text until the run has counted them.
+                    outcome.record = outcome.record.counted
+                    lineOutcomes.append(.concluded(outcome, nil))
                 }
             }
             // The queries identical to its lines, still held: they take the answers just written.
             let waiting = batch.followers.flatMap(\.queryIds)
             if !waiting.isEmpty {
-                lineOutcomes += try await heldRecords(batch, ids: waiting, held: batch.followerTokens)
+                lineOutcomes += try await heldRecords(batch, ids: waiting, tokens: batch.followerTokens)
                     .map(BatchLineOutcome.prepareAgain)
             }
         } catch {
@@ -309,8 +329,8 @@ struct ProviderBatchPerformer: Sendable {
 
     /// The queries of a batch (or of some of its ids) still held under the lease the batch recorded for each.
     private func heldRecords(_ batch: ProviderBatch, ids: [QueryID]? = nil,
-                             held: [QueryID: String]? = nil) async throws -> [QueryRecord] {
-        let tokens = held ?? batch.tokens
+                             tokens: [QueryID: String]? = nil) async throws -> [QueryRecord] {
+        let tokens = tokens ?? batch.tokens
         let ids = ids ?? batch.queryIds
         return try await store.reconnecting("read batch queries", giveUp: giveUp) { [store] in
             try await store.store.find(ids)

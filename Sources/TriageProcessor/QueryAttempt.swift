@@ -4,7 +4,7 @@ import TriageCore
 
 /// What happens to one claimed query, online or in a provider batch: an answer the run can give without asking the
 /// model (``answerWithoutModel(_:)``), the online attempt itself (``run(_:)``), and the one rule for what an answer
-/// or a failure makes of the query (``concluded(_:_:latency:)``), written under the query's lease.
+/// or a failure makes of the query (``conclude(_:_:latency:)``), written under the query's lease.
 struct QueryAttempt: Sendable {
     let classifier: any Classifier
     let store: StoreAccess
@@ -44,57 +44,59 @@ struct QueryAttempt: Sendable {
     /// on failure what ``RunStateMachine/disposition(of:attempt:configuration:using:)`` decides, written under the
     /// query's lease.
     func run(_ record: QueryRecord) async -> QueryOutcome {
-        guard record.lease?.token != nil else { return QueryOutcome(record: record, result: .leaseLost) }
+        var outcome = QueryOutcome(record: record, result: .leaseLost)
+        guard record.lease?.token != nil else { return outcome }
         let started = ContinuousClock.now
         if let answer = await answerWithoutModel(record) {
-            return await write(concluded(record, .success(answer), latency: ContinuousClock.now - started))
+            await land(&outcome, conclude(&outcome, .success(answer), latency: ContinuousClock.now - started))
+            return outcome
         }
         let request = ClassificationRequest(id: record.id, query: record.query, attempt: record.attempts)
         do {
             let answer = try await classifier.classify(request)
-            return await write(concluded(record, .success(answer), latency: ContinuousClock.now - started))
+            await land(&outcome, conclude(&outcome, .success(answer), latency: ContinuousClock.now - started))
         } catch let error as ClassifierError where error.isProviderUnavailable && error.scope == .attempt {
             // Not written: the run decides whether this counts (the provider is up) or not (an outage).
-            var outcome = QueryOutcome(record: record, result: .unavailable(error))
+            outcome.result = .unavailable(error)
             outcome.spend(error)
-            return outcome
         } catch let error as ClassifierError {
-            return await write(concluded(record, .failure(error), latency: ContinuousClock.now - started))
+            await land(&outcome, conclude(&outcome, .failure(error), latency: ContinuousClock.now - started))
         } catch is CancellationError {
-            return QueryOutcome(record: record, result: .interrupted)
+            outcome.result = .interrupted
         } catch {
-            if Task.isCancelled { return QueryOutcome(record: record, result: .interrupted) }
-            let wrapped = ClassifierError.server("unexpected classifier error: \(error)")
-            return await write(concluded(record, .failure(wrapped), latency: ContinuousClock.now - started))
+            if Task.isCancelled {
+                outcome.result = .interrupted
+            } else {
+                let wrapped = ClassifierError.server("unexpected classifier error: \(error)")
+                await land(&outcome, conclude(&outcome, .failure(wrapped), latency: ContinuousClock.now - started))
+            }
         }
+        return outcome
     }
 
     /// Records a failure the run held back while it could not tell an outage from this query's trouble, now that
     /// the provider has answered another query: the attempt counts, as any failed attempt does.
     func settle(_ record: QueryRecord, _ error: ClassifierError) async -> QueryOutcome {
-        var concluded = concluded(record, .failure(error), latency: .zero)
-        concluded.outcome.settlesHeldFailure = true
+        var outcome = QueryOutcome(record: record, result: .leaseLost)
+        let write = conclude(&outcome, .failure(error), latency: .zero)
+        outcome.settlesHeldFailure = true
         // Its tokens were counted when the attempt first reported it.
-        (concluded.outcome.promptTokens, concluded.outcome.completionTokens, concluded.outcome.costUSD) = (0, 0, 0)
-        return await write(concluded)
-    }
-
-    /// An outcome decided and the write it takes (none for a run-level error: the query goes back untouched).
-    struct Concluded: Sendable {
-        var outcome: QueryOutcome
-        var write: ResultWrite?
+        (outcome.promptTokens, outcome.completionTokens, outcome.costUSD) = (0, 0, 0)
+        await land(&outcome, write)
+        return outcome
     }
 
     /// The one rule for what an answer or a failure makes of a claimed query, online and in batch mode alike: an
     /// answer is flagged for review under the run's threshold and keyed for reuse, then written; a failure is
     /// retried, failed or stops the run by ``RunStateMachine/disposition(of:attempt:configuration:using:)``, from
-    /// the error's scope. What the attempt spent rides on the outcome.
-    func concluded(_ record: QueryRecord, _ result: Result<Classification, ClassifierError>,
-                   latency: Duration) -> Concluded {
-        var outcome = QueryOutcome(record: record, result: .interrupted)
+    /// the error's scope. Sets `outcome`'s result as decided, adds what the attempt spent to it, and returns the
+    /// write it takes (none for a run-level error: the query goes back untouched).
+    func conclude(_ outcome: inout QueryOutcome, _ result: Result<Classification, ClassifierError>,
+                  latency: Duration) -> ResultWrite? {
+        let record = outcome.record
         guard let token = record.lease?.token else {
             outcome.result = .leaseLost
-            return Concluded(outcome: outcome, write: nil)
+            return nil
         }
         switch result {
         case .success(var answer):
@@ -103,8 +105,7 @@ struct QueryAttempt: Sendable {
             if let threshold = configuration.reviewBelow { answer.needsReview = answer.confidence < threshold }
             outcome.spend(answer)
             outcome.result = .classified(answer)
-            return Concluded(outcome: outcome, write: ResultWrite(id: record.id, token: token,
-                                                                  outcome: .classified(answer)))
+            return ResultWrite(id: record.id, token: token, outcome: .classified(answer))
         case .failure(let error):
             outcome.spend(error)
             let recorded = RecordedError(kind: error.kind, message: error.message, at: Date())
@@ -113,30 +114,30 @@ struct QueryAttempt: Sendable {
                                                using: &generator) {
             case .stopRun:
                 outcome.result = .runStopped(error)
-                return Concluded(outcome: outcome, write: nil)
+                return nil
             case .fail:
                 outcome.result = .failed(recorded)
-                return Concluded(outcome: outcome, write: ResultWrite(id: record.id, token: token,
-                                                                      outcome: .failed(recorded, retryAt: nil)))
+                return ResultWrite(id: record.id, token: token, outcome: .failed(recorded, retryAt: nil))
             case .retry(let delay):
                 let at = Date().addingTimeInterval(delay.timeInterval)
                 logger.debug("attempt failed; retry scheduled", metadata: [
                     "query.id": "\(record.id)", "error.kind": "\(error.kind)", "retry.delay": "\(delay)",
                 ])
                 outcome.result = .retryScheduled(recorded, at: at)
-                return Concluded(outcome: outcome, write: ResultWrite(id: record.id, token: token,
-                                                                      outcome: .failed(recorded, retryAt: at)))
+                return ResultWrite(id: record.id, token: token, outcome: .failed(recorded, retryAt: at))
             }
         }
     }
 
-    /// Writes a concluded outcome under the query's lease, grouped with the others landing meanwhile.
-    func write(_ concluded: Concluded) async -> QueryOutcome {
-        guard let write = concluded.write else { return concluded.outcome }
+    /// Writes a concluded outcome's result under the query's lease, grouped with the others landing meanwhile; the
+    /// outcome becomes ``QueryOutcome/Result/leaseLost`` or ``QueryOutcome/Result/storeFailed(_:)`` if it did not
+    /// land.
+    func land(_ outcome: inout QueryOutcome, _ write: ResultWrite?) async {
+        guard let write else { return }
         do {
-            return concluded.outcome.landed(leaseLost: try await writer(write))
+            if try await writer(write) { outcome.result = .leaseLost }
         } catch {
-            return concluded.outcome.landed(storeError: error)
+            outcome.result = .storeFailed(error)
         }
     }
 }
@@ -154,19 +155,5 @@ extension QueryOutcome {
         promptTokens += error.promptTokens
         completionTokens += error.completionTokens
         costUSD += error.costUSD
-    }
-
-    /// The outcome once its write was tried: as decided, or ``Result/leaseLost`` when the lease was lost.
-    func landed(leaseLost: Bool) -> QueryOutcome {
-        var outcome = self
-        if leaseLost { outcome.result = .leaseLost }
-        return outcome
-    }
-
-    /// The outcome when the store refused its write for a reason other than fencing: the run stops.
-    func landed(storeError: any Error) -> QueryOutcome {
-        var outcome = self
-        outcome.result = .storeFailed(storeError)
-        return outcome
     }
 }

@@ -41,3 +41,14 @@ struct QueryOutcome: Sendable {
         }
     }
 }
+
+extension QueryRecord {
+    /// The record as a run's statistics and hand-backs read it: its id, status, attempts and lease, and the labels
+    /// it should get; not its text, metadata or earlier answer.
+    var counted: QueryRecord {
+        var query = SupportQuery(text: "", createdAt: self.query.createdAt)
+        query.expected = self.query.expected
+        return QueryRecord(id: id, query: query, status: status, attempts: attempts, nextAttemptAt: nextAttemptAt,
+                           lease: lease, updatedAt: updatedAt)
+    }
+}

@@ -329,8 +329,10 @@ struct RunStateMachine {
         if outcome.needsRelease {
             toRelease.append(Claim(outcome.record))
         }
-        // Only the model's own answer says the provider is up: a reused answer asked nothing of it.
-        let answeredByModel = if case .classified(let answer) = outcome.result { answer.reusedFrom == nil } else { false }
+        // Only the model's own answer says the provider is up: a reused answer, or the examples', asked nothing of it.
+        let answeredByModel = if case .classified(let answer) = outcome.result {
+            answer.reusedFrom == nil && answer.answeredBy != .examples
+        } else { false }
         if answeredByModel { lastAnswer = now }
         switch outcome.result {
         case .unavailable(let error):
@@ -486,7 +488,7 @@ struct RunStateMachine {
         var action = Action.wait
         for line in lines {
             switch line {
-            case .concluded(let outcome):
+            case .concluded(let outcome, _):
                 if finished(outcome, now: now, inFlight: false) == .cancelInFlight { action = .cancelInFlight }
             case .repairOnline(let record, let spent):
                 statistics.spent(spent)

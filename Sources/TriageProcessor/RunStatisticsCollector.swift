@@ -39,15 +39,24 @@ struct RunStatisticsCollector {
             }
             if classification.needsReview { statistics.needsReview = (statistics.needsReview ?? 0) + 1 }
             if classification.reusedFrom != nil { statistics.reused = (statistics.reused ?? 0) + 1 }
+            let source = classification.reusedFrom != nil ? "reused" : (classification.answeredBy ?? .model).rawValue
+            var bySource = statistics.answersBySource ?? [:]
+            var answers = bySource[source] ?? RunStatistics.AnswerSource()
+            answers.count += 1
             if let expected = outcome.record.query.expected?.category {
                 let agreement = statistics.expectedLabels ?? .init()
-                statistics.expectedLabels = .init(
-                    scored: agreement.scored + 1,
-                    correct: agreement.correct + (expected == classification.category ? 1 : 0)
-                )
+                let right = expected == classification.category ? 1 : 0
+                statistics.expectedLabels = .init(scored: agreement.scored + 1, correct: agreement.correct + right)
+                answers.scored += 1
+                answers.correct += right
             }
-            // Latency is the model's; a reused answer asked nothing of it.
-            if classification.reusedFrom == nil {
+            bySource[source] = answers
+            statistics.answersBySource = bySource
+            if let problems = classification.fieldProblems, !problems.isEmpty {
+                statistics.fieldProblems = (statistics.fieldProblems ?? 0) + 1
+            }
+            // Latency is the model's; a reused answer, or the examples', asked nothing of it.
+            if classification.reusedFrom == nil && classification.answeredBy != .examples {
                 _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))
             }
         case .retryScheduled(let error, _):

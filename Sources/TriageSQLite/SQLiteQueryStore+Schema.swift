@@ -122,6 +122,13 @@ extension SQLiteQueryStore {
                 ALTER TABLE provider_batches ADD COLUMN held_until REAL;
                 """)
         }
+        migrator.registerMigration("v11-answer-sources") { db in
+            // Who answered (the model or the examples), and what was wrong with a field the answer kept.
+            try db.execute(sql: """
+                ALTER TABLE queries ADD COLUMN answered_by TEXT;
+                ALTER TABLE queries ADD COLUMN field_problems TEXT;
+                """)
+        }
         return migrator
     }
 }
@@ -211,6 +218,9 @@ struct QueryRecordReader {
         case .integer: return read(at: position, as: Int.self).map { .integer($0) }
         case .flag: return read(at: position, as: Int.self).map { .flag($0 != 0) }
         case .date: return read(at: position, as: Double.self).map { .date(Date(timeIntervalSince1970: $0)) }
+        case .list:
+            return read(at: position, as: String.self)
+                .flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }.map { .list($0) }
         }
     }
 

@@ -150,7 +150,23 @@ public final class SQLiteQueryStore: QueryStore {
     /// One transaction for the group; each row's update is fenced by its lease token.
     public func write(_ results: [ResultWrite]) async throws -> Set<QueryID> {
         guard !results.isEmpty else { return [] }
-        let rowIDs = try results.map { try Self.rowID($0.id) }
+        // Every statement's arguments are made here, before the transaction: the writer is the store's one
+        // bottleneck, and spends its time in SQLite only.
+        let now = Date().timeIntervalSince1970
+        let statements = try results.map { result -> (classified: Bool, arguments: StatementArguments) in
+            let rowID = try Self.rowID(result.id)
+            switch result.outcome {
+            case .classified(let classification):
+                var values: [(any DatabaseValueConvertible)?] = Classification.fields.map {
+                    Self.databaseValue($0.value(classification))
+                }
+                values += [now, rowID, result.token]
+                return (true, StatementArguments(values))
+            case .failed(let error, let retryAt):
+                return (false, [result.outcome.status.rawValue, retryAt?.timeIntervalSince1970, error.kind,
+                                error.message, error.at.timeIntervalSince1970, now, rowID, result.token])
+            }
+        }
         return try await write { db in
             let classified = try db.cachedStatement(sql: Self.writeClassified)
             let failed = try db.cachedStatement(sql: """
@@ -160,20 +176,9 @@ public final class SQLiteQueryStore: QueryStore {
                     error_kind = ?, error_message = ?, error_at = ?, updated_at = ?
                 WHERE id = ? AND status = 'processing' AND lease_token = ?
                 """)
-            let now = Date().timeIntervalSince1970
             var lost: Set<QueryID> = []
-            for (result, rowID) in zip(results, rowIDs) {
-                switch result.outcome {
-                case .classified(let classification):
-                    var arguments = StatementArguments(classification.storedValues.map { Self.databaseValue($0.value) })
-                    _ = arguments.append(contentsOf: [now, rowID, result.token])
-                    try classified.execute(arguments: arguments)
-                case .failed(let error, let retryAt):
-                    try failed.execute(arguments: [
-                        result.outcome.status.rawValue, retryAt?.timeIntervalSince1970, error.kind, error.message,
-                        error.at.timeIntervalSince1970, now, rowID, result.token,
-                    ])
-                }
+            for (result, statement) in zip(results, statements) {
+                try (statement.classified ? classified : failed).execute(arguments: statement.arguments)
                 if db.changesCount != 1 { lost.insert(result.id) }
             }
             return lost
@@ -255,6 +260,7 @@ public final class SQLiteQueryStore: QueryStore {
         case .integer(let number)?: number
         case .flag(let flag)?: flag
         case .date(let date)?: date.timeIntervalSince1970
+        case .list(let items)?: (try? JSONEncoder().encode(items)).map { String(decoding: $0, as: UTF8.self) }
         case nil: nil
         }
     }

@@ -28,6 +28,14 @@ public final class TriageMetrics: Sendable {
         Counter(label: "triage_queries_classified_total", dimensions: [("category", category)], factory: factory).increment()
     }
 
+    /// An answer: its category, who gave it (`model` or `examples`), and the tokens it took.
+    func answered(_ classification: Classification) {
+        classified(category: classification.category)
+        Counter(label: "triage_answers_total",
+                dimensions: [("source", (classification.answeredBy ?? .model).rawValue)], factory: factory).increment()
+        tokens(prompt: classification.promptTokens, completion: classification.completionTokens)
+    }
+
     func classificationError(kind: String) {
         Counter(label: "triage_classification_errors_total", dimensions: [("kind", kind)], factory: factory).increment()
     }
@@ -90,6 +98,13 @@ struct MeteredClassifier: Classifier {
     var reuseScope: String? { base.reuseScope }
     func estimate(_ query: SupportQuery) -> UsageEstimate? { base.estimate(query) }
     var batches: (any ProviderBatches)? { base.batches.map { MeteredBatches(base: $0, metrics: metrics) } }
+    var examplesDecision: ExamplesDecision? { base.examplesDecision }
+
+    func answerWithoutCall(_ query: SupportQuery) -> Classification? {
+        let answer = base.answerWithoutCall(query)
+        if let answer { metrics.answered(answer) }
+        return answer
+    }
 
     func classify(_ request: ClassificationRequest) async throws -> Classification {
         metrics.inFlight(1)
@@ -98,8 +113,7 @@ struct MeteredClassifier: Classifier {
         do {
             let classification = try await base.classify(request)
             metrics.latency(ContinuousClock.now - started)
-            metrics.classified(category: classification.category)
-            metrics.tokens(prompt: classification.promptTokens, completion: classification.completionTokens)
+            metrics.answered(classification)
             return classification
         } catch let error as ClassifierError {
             metrics.latency(ContinuousClock.now - started)
@@ -137,8 +151,7 @@ struct MeteredBatches: ProviderBatches {
     func classification(from response: JSONValue, for query: SupportQuery) throws -> Classification {
         do {
             let classification = try base.classification(from: response, for: query)
-            metrics.classified(category: classification.category)
-            metrics.tokens(prompt: classification.promptTokens, completion: classification.completionTokens)
+            metrics.answered(classification)
             return classification
         } catch let error as ClassifierError {
             metrics.classificationError(kind: error.kind)

@@ -37,6 +37,13 @@ struct MeteredClassifierTests {
             UsageEstimate(promptTokens: 11, completionTokens: 2, costUSD: 0.5, batchCostUSD: 0.25)
         }
         var batches: (any ProviderBatches)? { Batches() }
+        func answerWithoutCall(_ query: SupportQuery) -> Classification? {
+            Classification(category: "refunds", priority: "", sentiment: "", language: "en", confidence: 1,
+                           summary: "", model: "examples", taxonomyVersion: "v")
+        }
+        var examplesDecision: ExamplesDecision? {
+            ExamplesDecision(mode: "auto", threshold: 0.5, pool: 9, measured: 9, coverage: 0.5, accuracy: 1, note: nil)
+        }
     }
 
     @Test("reuse scope, estimate and batch API come through the wrapper, and batch answers are metered")
@@ -45,6 +52,8 @@ struct MeteredClassifierTests {
         let metered = MeteredClassifier(base: Capable(), metrics: metrics)
         #expect(metered.reuseScope == "scope-1")
         #expect(metered.estimate(SupportQuery(text: "x"))?.promptTokens == 11)
+        #expect(metered.answerWithoutCall(SupportQuery(text: "x"))?.category == "refunds")
+        #expect(metered.examplesDecision?.threshold == 0.5)
         let batches = try #require(metered.batches)
         #expect(batches.maxRequests == 7 && batches.maxBytes == 9_000 && batches.provider == "openai")
         #expect(try batches.requestBody(for: SupportQuery(text: "hello")) == Data("hello".utf8))

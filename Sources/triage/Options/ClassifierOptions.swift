@@ -82,6 +82,20 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
                                             valueName: "n"))
     var examplesPerQuery: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "When the retrieved examples answer a query alone, with no LLM call: auto (default: at a threshold chosen at "
+            + "the start by leave-one-out over the pool, where the examples' own answers are 0.97 accurate), off, or "
+            + "a threshold from 0 to 1 on their decisiveness (the leading label's share of their similarity times "
+            + "the nearest's closeness). (env: TRIAGE_ANSWER_FROM_EXAMPLES)",
+        valueName: "auto|off|X"))
+    var answerFromExamples: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Categories offered the model for one query: the retrieved examples' labels and the categories most like "
+            + "the query, in the prompt and the schema (default: 8 when the taxonomy has more than 12, else all; "
+            + "0: all). (env: TRIAGE_CANDIDATES)", valueName: "n"))
+    var candidates: Int?
+
     @Option(name: .long, help: ArgumentHelp("Median latency the mock classifier simulates (default 0). "
                                             + "(env: TRIAGE_MOCK_LATENCY_MS)", valueName: "ms"))
     var mockLatencyMs: Double?
@@ -104,6 +118,8 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
         values["taxonomy"] = taxonomy.map(ConfigContent.string)
         values["examples"] = examples.map(ConfigContent.string)
         values["examplesPerQuery"] = examplesPerQuery.map(ConfigContent.int)
+        values["answerFromExamples"] = answerFromExamples.map(ConfigContent.string)
+        values["candidates"] = candidates.map(ConfigContent.int)
         values["mockLatencyMs"] = mockLatencyMs.map(ConfigContent.double)
         values["mockFailureRate"] = mockFailureRate.map(ConfigContent.double)
         return values
