@@ -56,10 +56,14 @@ public struct RunStatistics: Sendable, Hashable, Codable {
         /// Of those, how many got it.
         public var correct: Int
         public var accuracy: Double
+        /// Of `scored`, those whose expected category is no name of the run's taxonomy: they can never be right
+        /// (the labels come from another taxonomy). `nil` when there were none.
+        public var unknown: Int?
 
-        public init(scored: Int = 0, correct: Int = 0) {
+        public init(scored: Int = 0, correct: Int = 0, unknown: Int? = nil) {
             self.scored = scored
             self.correct = correct
+            self.unknown = unknown
             accuracy = scored > 0 ? Double(correct) / Double(scored) : 0
         }
     }

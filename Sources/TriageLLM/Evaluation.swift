@@ -30,6 +30,34 @@ public enum Evaluation {
         public var failed: Int
         public var promptTokensPerQuery: Double
         public var queriesPerSecond: Double
+        /// Answers by who gave them (`model`, `examples`, `reused`), each with its category accuracy.
+        public var answersBySource: [String: RunStatistics.AnswerSource] = [:]
+        /// The model's answers received (repair requests included) and, of the queries it answered, how many took a
+        /// repair request; `nil` when not known (stored answers).
+        public var llmRequests: Int?
+        public var repairs: Int?
+        /// When the examples answered alone, as the classifier chose it at its start.
+        public var examplesDecision: ExamplesDecision?
+        /// Expected categories that are no name of the taxonomy in use: they can never match.
+        public var unknownLabels: UnknownLabels?
+    }
+
+    /// Expected labels that no answer can match.
+    public struct UnknownLabels: Sendable, Codable, Hashable {
+        /// Scored queries whose expected category the taxonomy does not have.
+        public var queries: Int
+        /// Those categories, most frequent first (at most ten).
+        public var names: [String]
+    }
+
+    /// The expected categories in `expected` that `taxonomy` does not name; `nil` when all are its own.
+    public static func unknownLabels(_ expected: some Sequence<String>, taxonomy: Taxonomy) -> UnknownLabels? {
+        let known = Set(taxonomy.categoryNames)
+        var counts: [String: Int] = [:]
+        for label in expected where !known.contains(label) { counts[label, default: 0] += 1 }
+        guard !counts.isEmpty else { return nil }
+        let names = counts.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(10).map(\.key)
+        return UnknownLabels(queries: counts.values.reduce(0, +), names: Array(names))
     }
 
     /// Classifies every query (at most `concurrency` at once) and scores the answers.
@@ -60,13 +88,20 @@ public enum Evaluation {
             return answers
         }
         let seconds = (ContinuousClock.now - started).timeInterval
-        return score(queries, answers: answers, seconds: seconds)
+        var report = score(queries, answers: answers, seconds: seconds, taxonomy: classifier.taxonomy)
+        let asked = answers.compactMap { $0 }.filter { $0.answeredBy != .examples && $0.reusedFrom == nil }
+        report.llmRequests = asked.map { $0.requests ?? 1 }.reduce(0, +)
+        report.repairs = asked.filter { ($0.requests ?? 1) > 1 }.count
+        report.examplesDecision = classifier.examplesDecision
+        return report
     }
 
     /// Scores answers against the labels they should have had; a `nil` answer (the query could not be classified)
     /// counts wrong. `triage eval` without `--holdout` scores the store's own answers this way, calling no LLM.
     /// - Parameter seconds: The time the answers took, for queries per second; 0 when not measured.
-    public static func score(_ queries: [LabelledExample], answers: [Classification?], seconds: Double) -> Report {
+    /// - Parameter taxonomy: The taxonomy answers were given in, to say which expected labels it cannot match.
+    public static func score(_ queries: [LabelledExample], answers: [Classification?], seconds: Double,
+                             taxonomy: Taxonomy? = nil) -> Report {
         func scores(_ label: KeyPath<LabelledExample, String?>, _ field: KeyPath<Classification, String>)
             -> LabelScores? {
             let scored = zip(queries, answers).compactMap { query, answer -> LabelScores.Scored? in
@@ -77,7 +112,15 @@ public enum Evaluation {
             return scored.isEmpty ? nil : LabelScores(scored)
         }
         let answered = answers.compactMap { $0 }
-        return Report(
+        var bySource: [String: RunStatistics.AnswerSource] = [:]
+        for (query, answer) in zip(queries, answers) {
+            guard let answer else { continue }
+            let source = answer.reusedFrom != nil ? "reused" : (answer.answeredBy ?? .model).rawValue
+            bySource[source, default: .init()].count += 1
+            bySource[source, default: .init()].scored += 1
+            if answer.category == query.category { bySource[source, default: .init()].correct += 1 }
+        }
+        var report = Report(
             category: scores(\.categoryLabel, \.category) ?? LabelScores([]),
             priority: scores(\.priority, \.priority),
             sentiment: scores(\.sentiment, \.sentiment),
@@ -86,6 +129,9 @@ public enum Evaluation {
                 : Double(answered.map(\.promptTokens).reduce(0, +)) / Double(answered.count),
             queriesPerSecond: seconds > 0 ? Double(queries.count) / seconds : 0
         )
+        report.answersBySource = bySource
+        report.unknownLabels = taxonomy.flatMap { unknownLabels(queries.map(\.category), taxonomy: $0) }
+        return report
     }
 }
 

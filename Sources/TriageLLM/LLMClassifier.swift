@@ -271,6 +271,7 @@ public final class LLMClassifier: Classifier {
         )
         classification.answeredBy = .model
         classification.fieldProblems = answer.fieldProblems.isEmpty ? nil : answer.fieldProblems
+        classification.requests = usage.replies
         return classification
     }
 
@@ -420,6 +421,8 @@ private struct Usage {
     /// Of `prompt`, read from and written to the provider's prompt cache.
     var cachedPrompt = 0
     var cacheWrite = 0
+    /// Answers received: 2 when a repair request was needed.
+    var replies = 0
 
     mutating func add(_ promptTokens: Int, _ completionTokens: Int) {
         prompt += promptTokens
@@ -428,6 +431,7 @@ private struct Usage {
 
     mutating func add(_ reply: ChatReply) {
         add(reply.promptTokens, reply.completionTokens)
+        replies += 1
         cachedPrompt += reply.cachedPromptTokens
         cacheWrite += reply.cacheWriteTokens
     }

@@ -160,7 +160,8 @@ public struct BatchProcessor: Sendable {
         let batches = configuration.via == .batch ? classifier.batches : nil
         var machine = RunStateMachine(runId: id, configuration: configuration,
                                       total: min(eligible, configuration.limit ?? .max), startedAt: .now,
-                                      batchLimits: batches.map { ($0.maxRequests, $0.maxBytes) })
+                                      batchLimits: batches.map { ($0.maxRequests, $0.maxBytes) },
+                                      categories: Set(classifier.taxonomy.categoryNames))
         var record = RunRecord(id: id, owner: configuration.owner, state: .running, options: options,
                                statistics: machine.statistics.snapshot(finished: false))
         record.examplesDecision = classifier.examplesDecision

@@ -8,7 +8,11 @@ public struct RunEstimate: Sendable, Codable {
     /// Of those, how many would reuse an answer (already stored, or given earlier in the same backlog) and send
     /// nothing.
     public var reused: Int
-    /// Requests sent: one per query not reused (retries and repair requests not counted).
+    /// Of those not reused, how many the retrieved examples would answer alone (``Classifier/answerWithoutCall(_:)``)
+    /// and send nothing.
+    public var fromExamples: Int = 0
+    /// Requests sent: one per query neither reused nor answered by the examples (retries and repair requests not
+    /// counted).
     public var requests: Int
     public var promptTokens: Int
     public var completionTokens: Int
@@ -34,7 +38,8 @@ public struct RunEstimate: Sendable, Codable {
         /// Hashes of the reuse keys seen in this backlog: 8 bytes a query, however long the backlog.
         private var seen: Set<Int> = []
         /// First occurrences whose key may be stored already, with what they would cost if not.
-        private var unsure: [(key: String, usage: UsageEstimate)] = []
+        /// (`nil` usage: the examples would answer it.)
+        private var unsure: [(key: String, usage: UsageEstimate?)] = []
 
         /// - Parameter reuse: The classifier's ``Classifier/reuseScope`` when the run would reuse answers.
         public init(classifier: any Classifier, reuse: String?) {
@@ -44,7 +49,12 @@ public struct RunEstimate: Sendable, Codable {
 
         public mutating func add(_ query: SupportQuery, store: any QueryStore) async throws {
             estimate.queries += 1
-            guard let usage = classifier.estimate(query) else {
+            let usage: UsageEstimate?
+            if classifier.answerWithoutCall(query) != nil {
+                usage = nil
+            } else if let estimated = classifier.estimate(query) {
+                usage = estimated
+            } else {
                 estimate.estimated = false
                 estimate.requests += 1
                 return
@@ -68,7 +78,11 @@ public struct RunEstimate: Sendable, Codable {
             unsure = []
         }
 
-        private mutating func count(_ usage: UsageEstimate) {
+        private mutating func count(_ usage: UsageEstimate?) {
+            guard let usage else {
+                estimate.fromExamples += 1
+                return
+            }
             estimate.requests += 1
             estimate.promptTokens += usage.promptTokens
             estimate.completionTokens += usage.completionTokens

@@ -139,16 +139,18 @@ struct RunStateMachine {
     /// A batch of the run was cancelled at the provider (`triage batches cancel`).
     private var batchCancelled = false
 
-    /// - Parameter batchLimits: The provider's limits on one batch, for a run in batch mode.
+    /// - Parameters:
+    ///   - batchLimits: The provider's limits on one batch, for a run in batch mode.
+    ///   - categories: The taxonomy's category names, to count expected labels it cannot match.
     init(runId: String, configuration: BatchProcessor.Configuration, total: Int, startedAt: ContinuousClock.Instant,
-         batchLimits: (requests: Int, bytes: Int)? = nil) {
+         batchLimits: (requests: Int, bytes: Int)? = nil, categories: Set<String> = []) {
         self.runId = runId
         self.configuration = configuration
         self.total = total
         idleDelay = configuration.idlePoll.lowerBound
         lastRenewal = startedAt
         statistics = RunStatisticsCollector(startedAt: Date(), reviewing: configuration.reviewBelow != nil,
-                                            reusing: configuration.reuse)
+                                            reusing: configuration.reuse, categories: categories)
         if configuration.via == .batch, let batchLimits {
             batch = BatchModeState(settings: configuration.batch, providerLimits: batchLimits,
                                    continuous: configuration.continuous)

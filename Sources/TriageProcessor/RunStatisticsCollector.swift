@@ -8,8 +8,12 @@ struct RunStatisticsCollector {
     private var latencyMicros = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     private let clockStart = ContinuousClock.now
 
-    init(startedAt: Date, reviewing: Bool = false, reusing: Bool = false) {
+    /// The taxonomy's category names, to count expected labels it cannot match.
+    private let categories: Set<String>
+
+    init(startedAt: Date, reviewing: Bool = false, reusing: Bool = false, categories: Set<String> = []) {
         statistics = RunStatistics(startedAt: startedAt)
+        self.categories = categories
         if reviewing { statistics.needsReview = 0 }
         if reusing { statistics.reused = 0 }
     }
@@ -46,7 +50,10 @@ struct RunStatisticsCollector {
             if let expected = outcome.record.query.expected?.category {
                 let agreement = statistics.expectedLabels ?? .init()
                 let right = expected == classification.category ? 1 : 0
-                statistics.expectedLabels = .init(scored: agreement.scored + 1, correct: agreement.correct + right)
+                let unknown = categories.isEmpty || categories.contains(expected) ? 0 : 1
+                statistics.expectedLabels = .init(
+                    scored: agreement.scored + 1, correct: agreement.correct + right,
+                    unknown: unknown + (agreement.unknown ?? 0) > 0 ? unknown + (agreement.unknown ?? 0) : nil)
                 answers.scored += 1
                 answers.correct += right
             }

@@ -98,12 +98,18 @@ struct SmolLM2Tests {
             priorities: [{name: low, description: no hurry}, {name: normal, description: usual}, {name: high, description: urgent}]
             sentiments: [{name: negative, description: unhappy}, {name: neutral, description: neutral}, {name: positive, description: happy}]
             """)
-        let result = try await LlamaServer.run(slots: 2) { base in
-            try await TriageBinary.run([
-                "eval", "--file", data.path, "--holdout", "0.04", "--seed", "3", "--taxonomy", folder.path("taxonomy.yaml"),
-                "--llm", "openai", "--llm-url", base, "--model", "smollm2", "--max-concurrent", "2",
-                "--request-timeout", "120", "--json",
-            ], timeout: .seconds(600))
+        // The same taxonomy asking all six fields: the side fields may be wrong, but they cost no answer.
+        try folder.write("six.yaml", try String(contentsOfFile: folder.path("taxonomy.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "fields: [category]\n", with: ""))
+        let (result, six) = try await LlamaServer.run(slots: 2) { base in
+            func eval(_ taxonomy: String) async throws -> TriageBinary.Result {
+                try await TriageBinary.run([
+                    "eval", "--file", data.path, "--holdout", "0.04", "--seed", "3", "--taxonomy", folder.path(taxonomy),
+                    "--llm", "openai", "--llm-url", base, "--model", "smollm2", "--max-concurrent", "2",
+                    "--request-timeout", "120", "--json",
+                ], timeout: .seconds(600))
+            }
+            return (try await eval("taxonomy.yaml"), try await eval("six.yaml"))
         }
         #expect(result.status == 0, "\(result.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
@@ -112,5 +118,16 @@ struct SmolLM2Tests {
         // Chance is 1/11 ≈ 0.09; this bound sits far below what retrieval measures (docs/quality.md).
         let accuracy = try #require(category["accuracy"] as? Double)
         #expect(accuracy >= 0.6, "accuracy \(accuracy)")
+        // With --answer-from-examples auto (the default) decisive examples answer alone: fewer calls than queries.
+        let requests = try #require(report["llmRequests"] as? Int)
+        #expect(requests < 44, "\(requests) LLM requests for 44 queries")
+        let bySource = report["answersBySource"] as? [String: [String: Any]] ?? [:]
+        #expect((bySource["examples"]?["count"] as? Int ?? 0) > 0)
+
+        #expect(six.status == 0, "\(six.stderr)")
+        let sixReport = try #require(try JSONSerialization.jsonObject(with: Data(six.stdout.utf8)) as? [String: Any])
+        #expect(sixReport["failed"] as? Int == 0, "no answer lost to a side field")
+        let sixAccuracy = try #require((sixReport["category"] as? [String: Any])?["accuracy"] as? Double)
+        #expect(sixAccuracy >= 0.6, "accuracy \(sixAccuracy) with six fields")
     }
 }

@@ -74,7 +74,7 @@ extension Triage {
                 labelled = try await config.openStore().labelledExamples()
                 guard !labelled.isEmpty else { throw Self.nothingLabelled(in: shown) }
             } else {
-                try await scoreStore(try await config.openStore(), shown: shown)
+                try await scoreStore(try await config.openStore(), shown: shown, taxonomy: try config.taxonomy())
                 return
             }
             var pool: [LabelledExample]?
@@ -96,7 +96,7 @@ extension Triage {
         }
 
         /// Scores the answers in the store against the labels its queries should have.
-        private func scoreStore(_ store: any QueryStore, shown: String) async throws {
+        private func scoreStore(_ store: any QueryStore, shown: String, taxonomy: Taxonomy) async throws {
             var queries: [LabelledExample] = []
             var answers: [Classification?] = []
             var unanswered = 0
@@ -116,7 +116,7 @@ extension Triage {
                                + "has been classified yet: run triage run first")
                     : Self.nothingLabelled(in: shown)
             }
-            let report = Evaluation.score(queries, answers: answers, seconds: 0)
+            let report = Evaluation.score(queries, answers: answers, seconds: 0, taxonomy: taxonomy)
             if json {
                 print(try Format.json(report))
             } else {
@@ -150,6 +150,9 @@ enum EvalReport {
             "category   accuracy \(percent(c.accuracy))   macro-F1 \(decimal(c.macroF1))   "
                 + "calibration error (ECE) \(decimal(c.expectedCalibrationError))",
         ]
+        if let unknown = report.unknownLabels {
+            lines += ["", LabelReport.mismatch(unknown: unknown.queries, of: c.count, names: unknown.names)]
+        }
         for (name, scores) in [("priority", report.priority), ("sentiment", report.sentiment)] {
             guard let scores else { continue }
             lines.append("\(Format.pad(name, 10)) accuracy \(percent(scores.accuracy))   macro-F1 \(decimal(scores.macroF1))")
@@ -172,6 +175,14 @@ enum EvalReport {
         for (index, point) in c.coverage.enumerated() where index == 0 || c.coverage[index - 1] != point {
             lines.append("  t = \(decimal(point.threshold)): accepts \(percent(point.coverage)), "
                          + "\(percent(point.accuracy)) of them right")
+        }
+        if !report.answersBySource.isEmpty {
+            lines += ["", "Answered by: " + RunReport.sources(report.answersBySource)
+                      + (report.llmRequests.map { "; \(Format.count($0)) LLM requests" } ?? "")
+                      + (report.repairs.map { $0 > 0 ? ", \(Format.count($0)) answers needed a repair" : "" } ?? "")]
+        }
+        if let decision = report.examplesDecision {
+            lines.append("Examples answer alone: " + LabelReport.decision(decision))
         }
         if report.queriesPerSecond > 0 {
             lines += ["", String(format: "%.0f prompt tokens per query, %.2f queries/s", report.promptTokensPerQuery,

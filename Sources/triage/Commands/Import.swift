@@ -81,25 +81,38 @@ extension Triage {
                 }
             }
             // Counted as the records stream by; a store that reads them twice (to check, then to write) counts anew.
-            let labelled = Mutex(0)
+            // Expected categories the taxonomy runs would use does not name (checked, and refused, only when a
+            // taxonomy is named): said, so that "accuracy 0.000" later is no surprise.
+            let categories = Set(try config.taxonomy().categoryNames)
+            let labelled = Mutex((count: 0, unknown: [String: Int]()))
             let counted: QueryChunks = { deliver in
-                labelled.withLock { $0 = 0 }
+                labelled.withLock { $0 = (0, [:]) }
                 try source { chunk in
-                    labelled.withLock { $0 += chunk.count { $0.expected?.category != nil } }
+                    labelled.withLock { counts in
+                        for category in chunk.lazy.compactMap({ $0.expected?.category }) {
+                            counts.count += 1
+                            if !categories.contains(category) { counts.unknown[category, default: 0] += 1 }
+                        }
+                    }
                     try deliver(chunk)
                 }
             }
             let store = try await config.openStore()
             let result = try await store.insert(chunks: counted)
+            let (labelledCount, unknown) = labelled.withLock { $0 }
+            if !unknown.isEmpty {
+                let names = unknown.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map(\.key)
+                FileHandle.standardError.write(Data((LabelReport.mismatch(
+                    unknown: unknown.values.reduce(0, +), of: labelledCount, names: names) + "\n").utf8))
+            }
             if format.json {
                 print(try Format.json(result))
             } else {
                 var line = "Imported \(Format.count(result.inserted)) queries into \(try config.storeConfiguration().displayURI)"
                 if result.duplicates > 0 { line += " (\(Format.count(result.duplicates)) already present, skipped)" }
                 print(line + ".")
-                let labelled = labelled.withLock { $0 }
-                if labelled > 0 {
-                    print("\(Format.count(labelled)) of the file's queries carry an expected category: "
+                if labelledCount > 0 {
+                    print("\(Format.count(labelledCount)) of the file's queries carry an expected category: "
                           + "triage eval scores the store's answers against them.")
                 }
                 if let output { print("The generated queries are also in \(output).") }

@@ -50,7 +50,8 @@ extension Triage {
                 print(Self.table("Category", summary.byCategory.sorted { ($0.value, $1.key) > ($1.value, $0.key) }
                     .map { ($0.key, $0.value) }))
             }
-            if !summary.byPriority.isEmpty {
+            // A taxonomy that asks no priority leaves it empty: nothing to show.
+            if summary.byPriority.keys.contains(where: { !$0.isEmpty }) {
                 print()
                 let order = Taxonomy.customerSupport.priorityNames
                 print(Self.table("Priority", summary.byPriority.sorted {
@@ -76,6 +77,9 @@ extension Triage {
                         + "\(Format.count(agreement.scored)) queries with expected labels"
                 }
                 if let flaggedInRun = s.needsReview { line += "; \(Format.count(flaggedInRun)) flagged for review" }
+                if let sources = s.answersBySource, sources.keys.contains(where: { $0 != "model" }) {
+                    line += "; answered by " + RunReport.sources(sources)
+                }
                 print(line)
             }
         }

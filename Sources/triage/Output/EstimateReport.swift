@@ -16,6 +16,10 @@ enum EstimateReport {
             lines.append("  Reused:    \(Format.count(estimate.reused)) identical to an answer stored or earlier in the "
                          + "backlog: no request")
         }
+        if estimate.fromExamples > 0 {
+            lines.append("  Examples:  \(Format.count(estimate.fromExamples)) decided by the retrieved examples alone: no "
+                         + "request (--answer-from-examples off to ask anyway)")
+        }
         lines.append("  Cost:      " + String(format: "$%.4f online, $%.4f in batch mode", estimate.costUSD,
                                               estimate.batchCostUSD))
         if let seconds = estimate.seconds, let bound = estimate.boundBy {

@@ -28,6 +28,19 @@ enum RunReport {
             lines.append("  accuracy     \(Format.right(String(format: "%.3f", agreement.accuracy), 8))   category right on "
                          + "\(Format.count(agreement.correct)) of \(Format.count(agreement.scored)) queries with expected labels")
         }
+        if let unknown = s.expectedLabels?.unknown {
+            lines.append("  " + LabelReport.mismatch(unknown: unknown, of: s.expectedLabels?.scored ?? 0))
+        }
+        if let decision = run.examplesDecision {
+            lines.append("  examples     answer alone at " + LabelReport.decision(decision))
+        }
+        if let sources = s.answersBySource, sources.keys.contains(where: { $0 != "model" }) {
+            lines.append("  answered by  " + Self.sources(sources))
+        }
+        if let problems = s.fieldProblems, problems > 0 {
+            lines.append("  side fields  \(Format.right(Format.count(problems), 8))   answers kept with a side field "
+                         + "normalised or dropped (fieldProblems)")
+        }
         if let reused = s.reused, reused > 0 {
             lines.append("  reused       \(Format.right(Format.count(reused), 8))   answers of identical earlier queries, "
                          + "no model asked (--no-reuse to ask anyway)")
@@ -51,6 +64,18 @@ enum RunReport {
             lines.append("  stopped      \(error)")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `model 120 (0.925 right), examples 80 (0.988 right), reused 4`: who gave the answers, with each source's
+    /// accuracy where labels were known.
+    static func sources(_ sources: [String: RunStatistics.AnswerSource]) -> String {
+        let order = ["model", "examples", "reused"]
+        return sources.sorted { (order.firstIndex(of: $0.key) ?? 9, $0.key) < (order.firstIndex(of: $1.key) ?? 9, $1.key) }
+            .map { name, source in
+                "\(name) \(Format.count(source.count))"
+                    + (source.accuracy.map { String(format: " (%.3f right)", $0) } ?? "")
+            }
+            .joined(separator: ", ")
     }
 
     private static func ms(_ value: Double) -> String {
