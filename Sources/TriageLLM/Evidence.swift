@@ -8,7 +8,8 @@ import TriageCore
 struct Evidence: Sendable {
     /// The retrieved examples, most similar first.
     var shots: [(example: LabelledExample, score: Double)]
-    /// The categories whose names and descriptions share words with the query, most alike first.
+    /// The categories whose names and descriptions share words with the query, most alike first; found only when
+    /// something reads it (no examples were retrieved, or the taxonomy offers candidates).
     var likeness: [(example: LabelledExample, score: Double)]
     /// Each label's share of the shots' similarity, largest first.
     var votes: [(label: String, share: Double)]
@@ -17,6 +18,8 @@ struct Evidence: Sendable {
     var closeness: Double
     /// The categories to offer the model, most supported first; `nil` for the whole taxonomy.
     var candidates: [Taxonomy.Label]?
+    /// The query's words as ``ExampleIndex/words(_:)`` splits them, split once for everything that reads them.
+    var words: [String]
 
     /// The label the examples back most, and its share.
     var leader: (label: String, share: Double)? { votes.first }
@@ -60,10 +63,14 @@ struct EvidenceFinder: Sendable {
     }
 
     func evidence(for text: String, excluding excluded: Int? = nil) -> Evidence {
-        let shots = examples?.nearest(to: text, k: examplesPerQuery, excluding: excluded) ?? []
-        let likeness = categoryIndex.nearest(to: text, k: taxonomy.categories.count)
+        let words = ExampleIndex.words(text)
+        let shots = examples?.nearest(words: words, k: examplesPerQuery, excluding: excluded) ?? []
+        // The categories' likeness is read without examples, and for a large taxonomy's candidates.
+        let likeness = shots.isEmpty || candidateCount != nil
+            ? categoryIndex.nearest(words: words, k: taxonomy.categories.count) : []
         guard !shots.isEmpty else {
-            var evidence = Evidence(shots: [], likeness: likeness, votes: [], closeness: 0, candidates: nil)
+            var evidence = Evidence(shots: [], likeness: likeness, votes: [], closeness: 0, candidates: nil,
+                                    words: words)
             if candidateCount != nil { evidence.candidates = candidates(for: evidence) }
             return evidence
         }
@@ -74,9 +81,10 @@ struct EvidenceFinder: Sendable {
         let order = Dictionary(shots.enumerated().map { ($1.example.category, $0) }, uniquingKeysWith: { first, _ in first })
         let votes = shares.map { (label: $0.key, share: $0.value) }
             .sorted { $0.share != $1.share ? $0.share > $1.share : order[$0.label, default: 0] < order[$1.label, default: 0] }
-        let selfScore = examples?.selfScore(of: text) ?? 0
+        let selfScore = examples?.selfScore(of: words) ?? 0
         let closeness = selfScore > 0 ? min(1, (shots.first?.score ?? 0) / selfScore) : 0
-        var evidence = Evidence(shots: shots, likeness: likeness, votes: votes, closeness: closeness, candidates: nil)
+        var evidence = Evidence(shots: shots, likeness: likeness, votes: votes, closeness: closeness, candidates: nil,
+                                words: words)
         evidence.candidates = candidates(for: evidence)
         return evidence
     }

@@ -44,12 +44,17 @@ public struct ExampleIndex: Sendable {
     /// The `k` examples most like `text`, best first (ties in pool order), never one whose text is `text` itself,
     /// nor the example at `excluded` (an example answered from the others, as leave-one-out measures).
     public func nearest(to text: String, k: Int, excluding excluded: Int? = nil) -> [(example: LabelledExample, score: Double)] {
+        nearest(words: Self.words(text), k: k, excluding: excluded)
+    }
+
+    /// ``nearest(to:k:excluding:)`` for a text already split by ``words(_:)``: a query's words are split once for
+    /// every index and detector that reads them.
+    func nearest(words: [String], k: Int, excluding excluded: Int? = nil) -> [(example: LabelledExample, score: Double)] {
         guard k > 0, !examples.isEmpty else { return [] }
         // One score per example, and the examples touched: an array beats a dictionary on long posting lists.
         var scores = [Float](repeating: 0, count: examples.count)
         var touched: [Int32] = []
         let total = Float(examples.count)
-        let words = Self.words(text)
         for word in Set(words) {
             guard let list = postings[word] else { continue }
             let frequency = Float(list.count)
@@ -71,8 +76,7 @@ public struct ExampleIndex: Sendable {
 
     /// What `text` would score against an example of exactly its own words: the most any example can score, the
     /// measure of how close the nearest one is.
-    func selfScore(of text: String) -> Double {
-        let words = Self.words(text)
+    func selfScore(of words: [String]) -> Double {
         guard !words.isEmpty else { return 0 }
         var counts: [String: Int] = [:]
         for word in words { counts[word, default: 0] += 1 }

@@ -143,7 +143,7 @@ public final class LLMClassifier: Classifier {
               let answer = finder.examplesAnswer(evidence, threshold: threshold) else { return nil }
         var classification = Classification(
             category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
-            language: taxonomy.asks(.language) ? LanguageDetector.language(of: query.text) : "",
+            language: taxonomy.asks(.language) ? LanguageDetector.language(of: query.text, words: evidence.words) : "",
             confidence: (answer.share * 1000).rounded() / 1000, summary: "", model: "examples",
             taxonomyVersion: taxonomyVersion)
         classification.answeredBy = .examples
@@ -255,7 +255,7 @@ public final class LLMClassifier: Classifier {
                                 evidence: Evidence, usage: Usage, priceFactor: Double) -> Classification {
         var classification = Classification(
             category: answer.category, priority: answer.priority, sentiment: answer.sentiment,
-            language: taxonomy.asks(.language) ? LanguageDetector.language(of: query.text) : "",
+            language: taxonomy.asks(.language) ? LanguageDetector.language(of: query.text, words: evidence.words) : "",
             confidence: Self.confidence(
                 agreement: Self.agreement(with: answer.category, shots: evidence.weighing),
                 labelProbability: reply.tokens.flatMap {

@@ -9,29 +9,31 @@ import Foundation
 /// any language is English, the language most support text is in.
 enum LanguageDetector {
     /// The query's language, `en` when nothing says otherwise.
-    static func language(of text: String) -> String {
-        var scores: [String: Double] = [:]
+    /// - Parameter words: `text` split by ``ExampleIndex/words(_:)``, when the caller has split it already.
+    static func language(of text: String, words split: [String]? = nil) -> String {
+        var scores = [Double](repeating: 0, count: languages.count)
         let words: [String]
         if text.utf8.allSatisfy({ $0 < 0x80 }) {
             // ASCII, the common case: Latin script, no distinctive letters; words split and lower-cased as bytes.
-            words = ExampleIndex.words(text)
+            words = split ?? ExampleIndex.words(text)
         } else {
             var script: [String: Int] = [:]
             var letters = 0
             for scalar in text.unicodeScalars where scalar.properties.isAlphabetic {
                 letters += 1
                 if let language = scriptLanguage(scalar.value) { script[language, default: 0] += 1 }
-                if let language = distinctive[scalar] { scores[language, default: 0] += 0.6 }
+                if let language = distinctive[scalar] { scores[language] += 0.6 }
             }
             if let found = Self.script(script, letters: letters, text: text) { return found }
             words = text.lowercased().split { !$0.isLetter }.map(String.init)
         }
         for word in words {
-            for language in commonWords[word] ?? [] { scores[language, default: 0] += 1 }
+            for language in commonWords[word] ?? [] { scores[language] += 1 }
         }
-        guard let best = scores.max(by: { $0.value != $1.value ? $0.value < $1.value : $0.key > $1.key }),
-              best.value > (scores["en"] ?? 0) else { return "en" }
-        return best.key
+        // The highest score, ties to the code first in alphabetical order; English unless another beats it.
+        var best = english
+        for index in scores.indices where scores[index] > scores[best] { best = index }
+        return languages[best]
     }
 
     /// The language a non-Latin script stands for, when most letters are in it.
@@ -60,10 +62,10 @@ enum LanguageDetector {
     }
 
     /// Letters only some languages use (lower and upper case), and the language each is evidence for.
-    private static let distinctive: [Unicode.Scalar: String] = {
-        var letters: [Unicode.Scalar: String] = [:]
+    private static let distinctive: [Unicode.Scalar: Int] = {
+        var letters: [Unicode.Scalar: Int] = [:]
         for (list, language) in distinctiveLetters {
-            for scalar in (list + list.uppercased()).unicodeScalars { letters[scalar] = language }
+            for scalar in (list + list.uppercased()).unicodeScalars { letters[scalar] = languages.firstIndex(of: language)! }
         }
         return letters
     }()
@@ -119,11 +121,16 @@ enum LanguageDetector {
     ]
 
     /// Each common word and the languages it belongs to.
-    private static let commonWords: [String: [String]] = {
-        var words: [String: [String]] = [:]
+    /// The languages scored, in alphabetical order (the order ties are broken in), as indices into ``languages``.
+    private static let languages: [String] = Set(lists.keys).union(distinctiveLetters.map(\.1)).sorted()
+    private static let english = languages.firstIndex(of: "en")!
+
+    private static let commonWords: [String: [Int]] = {
+        var words: [String: [Int]] = [:]
         for (language, list) in lists {
+            let index = languages.firstIndex(of: language)!
             for word in list.split(separator: " ") where !word.isEmpty {
-                words[String(word), default: []].append(language)
+                words[String(word), default: []].append(index)
             }
         }
         return words

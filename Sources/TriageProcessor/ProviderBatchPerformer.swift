@@ -257,10 +257,31 @@ struct ProviderBatchPerformer: Sendable {
         let ended = batch.state
         let written = batch.createdAt
         var lineOutcomes: [BatchLineOutcome] = []
+        // A group's write runs while the next group is read and decided: the writer and the cores work at once.
+        var writing: (decided: [BatchLineOutcome], writes: [ResultWrite], lost: Task<[Bool], any Error>)?
+        /// Waits for the group being written, and counts its outcomes.
+        func landed() async throws {
+            guard let (decided, writes, task) = writing else { return }
+            writing = nil
+            let lost = try await task.value
+            let lostIDs = Set(zip(writes, lost).filter(\.1).map(\.0.id))
+            for line in decided {
+                guard case .concluded(var outcome, let write) = line else {
+                    lineOutcomes.append(line)
+                    continue
+                }
+                if let write, lostIDs.contains(write.id) { outcome.result = .leaseLost }
+                // What the run counts: the claim, the labels it scores against, the result. A batch's tens of
+                // thousands of outcomes need not hold every query's text until the run has counted them.
+                outcome.record = outcome.record.counted
+                lineOutcomes.append(.concluded(outcome, nil))
+            }
+        }
         do {
             let ids = batch.queryIds
             // Each query's lease as the batch recorded it: read once, for every group.
             let tokens = batch.tokens
+            lineOutcomes.reserveCapacity(ids.count)
             for start in stride(from: 0, to: ids.count, by: Self.ingestGroup) {
                 let group = Array(ids[start..<min(start + Self.ingestGroup, ids.count)])
                 let held = try await heldRecords(batch, ids: group, tokens: tokens)
@@ -296,21 +317,10 @@ struct ProviderBatchPerformer: Sendable {
                 var writes: [ResultWrite] = []
                 writes.reserveCapacity(decided.count)
                 for line in decided { if case .concluded(_, let write?) = line { writes.append(write) } }
-                let lost = try await store.write(writes, giveUp: giveUp)
-                let lostIDs = Set(zip(writes, lost).filter(\.1).map(\.0.id))
-                lineOutcomes.reserveCapacity(lineOutcomes.count + decided.count)
-                for line in consume decided {
-                    guard case .concluded(var outcome, let write) = line else {
-                        lineOutcomes.append(line)
-                        continue
-                    }
-                    if let write, lostIDs.contains(write.id) { outcome.result = .leaseLost }
-                    // What the run counts: the claim, the labels it scores against, the result. A batch's tens of
-                    // thousands of outcomes need not hold every query's text until the run has counted them.
-                    outcome.record = outcome.record.counted
-                    lineOutcomes.append(.concluded(outcome, nil))
-                }
+                try await landed()
+                writing = (decided, writes, Task { [self, writes] in try await store.write(writes, giveUp: giveUp) })
             }
+            try await landed()
             // The queries identical to its lines, still held: they take the answers just written.
             let waiting = batch.followers.flatMap(\.queryIds)
             if !waiting.isEmpty {
@@ -318,6 +328,8 @@ struct ProviderBatchPerformer: Sendable {
                     .map(BatchLineOutcome.prepareAgain)
             }
         } catch {
+            // A group still being written counts when its write lands.
+            try? await landed()
             return (lineOutcomes, .server("the store failed while the batch was read: \(error)"))
         }
         var finished = batch

@@ -44,9 +44,9 @@ struct RunStatisticsCollector {
             if classification.needsReview { statistics.needsReview = (statistics.needsReview ?? 0) + 1 }
             if classification.reusedFrom != nil { statistics.reused = (statistics.reused ?? 0) + 1 }
             let source = classification.reusedFrom != nil ? "reused" : (classification.answeredBy ?? .model).rawValue
-            var bySource = statistics.answersBySource ?? [:]
-            var answers = bySource[source] ?? RunStatistics.AnswerSource()
-            answers.count += 1
+            // Mutated in place: a copy taken out and put back would copy the dictionary for every answer.
+            if statistics.answersBySource == nil { statistics.answersBySource = [:] }
+            statistics.answersBySource![source, default: RunStatistics.AnswerSource()].count += 1
             if let expected = outcome.record.query.expected?.category {
                 let agreement = statistics.expectedLabels ?? .init()
                 let right = expected == classification.category ? 1 : 0
@@ -54,11 +54,9 @@ struct RunStatisticsCollector {
                 statistics.expectedLabels = .init(
                     scored: agreement.scored + 1, correct: agreement.correct + right,
                     unknown: unknown + (agreement.unknown ?? 0) > 0 ? unknown + (agreement.unknown ?? 0) : nil)
-                answers.scored += 1
-                answers.correct += right
+                statistics.answersBySource![source]!.scored += 1
+                statistics.answersBySource![source]!.correct += right
             }
-            bySource[source] = answers
-            statistics.answersBySource = bySource
             if let problems = classification.fieldProblems, !problems.isEmpty {
                 statistics.fieldProblems = (statistics.fieldProblems ?? 0) + 1
             }
