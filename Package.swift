@@ -109,6 +109,10 @@ let package = Package(
             dependencies: ["TriageCore"],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TriageRedaction",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "triage",
             dependencies: [
@@ -188,6 +192,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TriageRedactionTests",
+            dependencies: ["TriageRedaction"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
