@@ -66,6 +66,7 @@ let package = Package(
         .target(
             name: "TriageLLM",
             dependencies: [
+                "TriageRedaction",
                 .product(name: "Configuration", package: "swift-configuration"),
                 "TriageCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -173,7 +174,8 @@ let package = Package(
             name: "TriageLLMTests",
             dependencies: [
                 .product(name: "Configuration", package: "swift-configuration"),
-                "TriageCore", "TriageLLM", "TriageProcessor", "TriageSQLite", "TriageIngest", "TestSupport",
+                "TriageCore", "TriageLLM", "TriageProcessor", "TriageSQLite", "TriageIngest", "TriageRedaction",
+                "TestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -9,56 +9,127 @@ import TriageLLM
 extension Bench {
     // MARK: (h) label quality on a real model
 
-    /// SmolLM2 on llama.cpp, the development data split by holdout with a fixed seed, a taxonomy written from the
-    /// category names alone: accuracy without examples (Triage's prompt), with retrieved examples, and of a one-line
-    /// baseline prompt, side by side. `BENCH_QUALITY_DATA` names another labelled file, `BENCH_QUALITY_HOLDOUT` the
-    /// share scored (default 0.2), `BENCH_QUALITY_LIMIT` caps the queries scored, `BENCH_QUALITY_ROWS` picks rows
-    /// (`listed,ranked,examples,baseline`, all by default).
+    /// SmolLM2 on llama.cpp, the development data split by holdout with a fixed seed, taxonomies written from the
+    /// label names alone (as a new user would), side by side in one run: for the 11 categories and the 27 intents,
+    /// the default six fields and category only, today's prompt (8 retrieved examples, every category listed), with
+    /// candidates (a large taxonomy's prompt and grammar hold only what the evidence supports), and with the
+    /// examples answering alone when they decide it; and the nearest example's label alone. Each row: accuracy,
+    /// macro-F1, ECE, failed queries, repairs, LLM calls per 100 queries, prompt tokens per query, queries/s.
+    ///
+    /// `BENCH_QUALITY_DATA` names another labelled file, `BENCH_QUALITY_HOLDOUT` the share scored (default 0.2),
+    /// `BENCH_QUALITY_LIMIT` caps the queries scored, `BENCH_QUALITY_LABELS` picks label sets (`category,intent`; `intent:10` keeps at most 10 examples per label),
+    /// `BENCH_QUALITY_FIELDS` field sets (`six,category`), `BENCH_QUALITY_ROWS` prompts (`today,candidates,examples`).
     static func quality() async throws {
         let environment = ProcessInfo.processInfo.environment
         let path = environment["BENCH_QUALITY_DATA"] ?? "../shared/data/support-dev.jsonl"
         let holdout = environment["BENCH_QUALITY_HOLDOUT"].flatMap(Double.init) ?? 0.2
-        let labelled = try ExampleFileReader.read(path: path)
-        var taxonomy = Self.taxonomy(fromCategoriesOf: labelled)
-        // `BENCH_QUALITY_FIELDS=category,priority` asks the model for those fields only (the taxonomy's `fields`).
-        taxonomy.fields = environment["BENCH_QUALITY_FIELDS"].map {
-            $0.split(separator: ",").compactMap { Taxonomy.Field(rawValue: String($0)) }
+        func chosen(_ name: String, _ all: String) -> [String] {
+            (environment[name] ?? all).split(separator: ",").map(String.init)
         }
-        var split = Evaluation.split(labelled, holdout: holdout, seed: 1)
-        if let limit = environment["BENCH_QUALITY_LIMIT"].flatMap(Int.init) { split.scored = Array(split.scored.prefix(limit)) }
-        print("(h) label quality: SmolLM2-135M-Instruct on llama.cpp (2 slots), \(path): \(split.scored.count) held-out "
-              + "queries scored, \(split.examples.count) examples, \(taxonomy.categories.count) categories "
-              + "(chance \(String(format: "%.2f", 1 / Double(taxonomy.categories.count))))")
-        let rows: [(key: String, name: String, style: LLMConfiguration.PromptStyle, ranked: Bool, ExampleIndex?)] = [
-            ("listed", "Triage's prompt, no examples, categories in the taxonomy's order (before)", .full, false, nil),
-            ("ranked", "Triage's prompt, no examples, categories most like the query first", .full, true, nil),
-            ("examples", "Triage's prompt, 8 retrieved examples", .full, true, ExampleIndex(split.examples)),
-            ("baseline", "one-line baseline prompt", .oneLine, false, nil),
-        ]
-        let chosen = Set((environment["BENCH_QUALITY_ROWS"] ?? "listed,ranked,examples,baseline")
-            .split(separator: ",").map(String.init))
+        let fieldSets = chosen("BENCH_QUALITY_FIELDS", "six,category")
+        let prompts = chosen("BENCH_QUALITY_ROWS", "today,candidates,examples")
+        print("(h) label quality: SmolLM2-135M-Instruct on llama.cpp (2 slots), \(path), seed 1, holdout \(holdout)")
         try await LlamaServer.run(slots: 2) { base in
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            for (key, name, style, ranked, examples) in rows where chosen.contains(key) {
-                var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
-                configuration.promptStyle = style
-                configuration.rankCategories = ranked
-                configuration.requestTimeout = .seconds(120)
-                let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
-                                               logger: silent, examples: examples)
-                let report = await Evaluation.run(split.scored, classifier: classifier, concurrency: 2)
-                let c = report.category
-                let auto = c.coverage.first { $0.coverage >= 0.8 }
+            for labels in chosen("BENCH_QUALITY_LABELS", "category,intent") {
+                // `intent:10`: the intents, with at most 10 examples of each in the pool (a small labelled set).
+                let parts = labels.split(separator: ":")
+                let labelField = String(parts[0])
+                let perLabel = parts.count > 1 ? Int(parts[1]) : nil
+                let labelled = try Self.labelled(path: path, field: labelField)
+                var split = Evaluation.split(labelled, holdout: holdout, seed: 1)
+                if let perLabel {
+                    var kept: [String: Int] = [:]
+                    split.examples = split.examples.filter { example in
+                        kept[example.category, default: 0] += 1
+                        return kept[example.category]! <= perLabel
+                    }
+                }
+                if let limit = environment["BENCH_QUALITY_LIMIT"].flatMap(Int.init) {
+                    split.scored = Array(split.scored.prefix(limit))
+                }
+                let names = Set(labelled.map(\.category))
                 print("""
-                        \(name):
-                          accuracy \(String(format: "%.3f", c.accuracy)), macro-F1 \(String(format: "%.3f", c.macroF1)), \
-                    ECE \(String(format: "%.3f", c.expectedCalibrationError)), \
-                    at the threshold auto-accepting 80%: \(auto.map { String(format: "%.3f accurate (t = %.3f)", $0.accuracy, $0.threshold) } ?? "n/a"); \
-                    \(Int(report.promptTokensPerQuery.rounded())) prompt tokens/query, \
-                    \(String(format: "%.2f", report.queriesPerSecond)) queries/s, \(report.failed) failed
+
+                    \(labelField)\(perLabel.map { " (at most \($0) examples per label)" } ?? ""): \(names.count) labels (chance \(String(format: "%.3f", 1 / Double(names.count)))), \
+                    \(split.scored.count) held-out queries scored, \(split.examples.count) examples
                     """)
+                let index = ExampleIndex(split.examples)
+                print("  " + Self.qualityRow("nearest example's label alone", Self.nearestLabel(split, index: index)))
+                for fields in fieldSets {
+                    var taxonomy = Self.taxonomy(fromCategoriesOf: labelled)
+                    taxonomy.fields = fields == "category" ? [.category] : nil
+                    print("  \(fields == "category" ? "category only" : "the default six fields"):")
+                    for prompt in prompts {
+                        var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
+                        configuration.requestTimeout = .seconds(120)
+                        configuration.answerFromExamples = prompt == "examples" ? .auto : .off
+                        configuration.candidates = prompt == "today" ? 0 : nil
+                        let name = switch prompt {
+                        case "today": "today's prompt (8 examples, every label)"
+                        case "candidates": "with candidates"
+                        default: "with the examples answering"
+                        }
+                        if prompt == "candidates" && names.count <= 12 {
+                            print("    \(name.padding(toLength: 42, withPad: " ", startingAt: 0)) (a taxonomy of 12 or fewer lists every label: as above)")
+                            continue
+                        }
+                        let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
+                                                       logger: silent, examples: index)
+                        let report = await Evaluation.run(split.scored, classifier: classifier, concurrency: 2)
+                        print("    " + Self.qualityRow(name, report))
+                        if prompt == "examples", let decision = classifier.examplesDecision {
+                            let examples = report.answersBySource["examples"]
+                            print("    " + String(repeating: " ", count: 43) + String(
+                                format: "examples answered %d of %d (%.0f%%), %.3f right; threshold %@ by leave-one-out "
+                                    + "over %d examples (%.0f%% answered there, %.3f right)",
+                                examples?.count ?? 0, split.scored.count,
+                                Double(examples?.count ?? 0) / Double(max(1, split.scored.count)) * 100,
+                                examples?.accuracy ?? 0, decision.threshold.map { String(format: "%.3f", $0) } ?? "none",
+                                decision.measured, decision.coverage * 100, decision.accuracy))
+                        }
+                    }
+                }
             }
             try await client.shutdown()
+        }
+    }
+
+    /// One row: `name  accuracy 0.930  macro-F1 …`.
+    static func qualityRow(_ name: String, _ report: Evaluation.Report) -> String {
+        let c = report.category
+        let calls = report.llmRequests.map { String(format: "%5.1f", Double($0) / Double(max(1, c.count)) * 100) } ?? "    -"
+        return name.padding(toLength: 42, withPad: " ", startingAt: 0) + String(
+            format: " accuracy %.3f  macro-F1 %.3f  ECE %.3f  failed %3d  repairs %3d  calls/100 %@  "
+                + "prompt tokens/query %5.0f  %5.2f queries/s",
+            c.accuracy, c.macroF1, c.expectedCalibrationError, report.failed, report.repairs ?? 0, calls,
+            report.promptTokensPerQuery, report.queriesPerSecond)
+    }
+
+    /// The nearest example's label as the answer, confidence 1: what the examples say
+    /// with no model (an example of the query's very words excluded, as the classifier excludes it).
+    static func nearestLabel(_ split: Evaluation.Split, index: ExampleIndex) -> Evaluation.Report {
+        let started = ContinuousClock.now
+        let answers: [Classification?] = split.scored.map { query in
+            let nearest = index.nearest(to: query.text, k: 2).first { $0.example.text != query.text }
+            return nearest.map {
+                Classification(category: $0.example.category, priority: "", sentiment: "", language: "",
+                               confidence: 1, summary: "", model: "nearest", taxonomyVersion: "")
+            }
+        }
+        var report = Evaluation.score(split.scored, answers: answers,
+                                      seconds: (ContinuousClock.now - started).timeInterval)
+        report.llmRequests = 0
+        return report
+    }
+
+    /// A labelled file with `field` (`category`, or another string field such as `intent`) as the label.
+    static func labelled(path: String, field: String) throws -> [LabelledExample] {
+        if field == "category" { return try ExampleFileReader.read(path: path) }
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap { line in
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+                  let text = object["text"] as? String, let label = object[field] as? String else { return nil }
+            return LabelledExample(text: text, category: label)
         }
     }
 

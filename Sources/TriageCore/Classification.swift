@@ -37,6 +37,9 @@ public struct Classification: Sendable, Hashable, Codable {
     /// What was wrong with a field the answer can do without, and what was done about it (normalised or dropped):
     /// the answer itself was kept. `nil` when nothing was.
     public var fieldProblems: [String]?
+    /// What was replaced by placeholders before the query was sent, by kind (`{"EMAIL": 1, "PHONE": 2}`), never
+    /// the values; `nil` when redaction was off or found nothing.
+    public var redactions: [String: Int]?
     /// The model's answers this classification took: 1, or 2 when the first needed a repair request. Measured for
     /// evaluation and statistics, not stored; `nil` when no model was asked or it is not known.
     public var requests: Int?

@@ -36,8 +36,10 @@ extension Classification {
         case flag(Bool)
         case date(Date)
         case list([String])
+        case counts([String: Int])
 
         public var list: [String]? { if case .list(let value) = self { value } else { nil } }
+        public var counts: [String: Int]? { if case .counts(let value) = self { value } else { nil } }
         public var text: String? { if case .text(let value) = self { value } else { nil } }
         public var real: Double? {
             switch self {
@@ -68,6 +70,8 @@ extension Classification {
         case text, real, integer, flag, date
         /// Strings: JSON text in SQLite, an array in MongoDB, joined by "; " in CSV.
         case list
+        /// Counts by name: JSON text in SQLite, a subdocument in MongoDB, `NAME n; …` in CSV.
+        case counts
     }
 
     /// One field of a classification as every store and the export keep it: its name in MongoDB documents and in
@@ -132,6 +136,8 @@ extension Classification {
               assign: { $0.answeredBy = $1.text.flatMap(AnsweredBy.init(rawValue:)) }),
         Field(name: "fieldProblems", kind: .list, value: { $0.fieldProblems.map(StoredValue.list) },
               assign: { $0.fieldProblems = $1.list }),
+        Field(name: "redactions", kind: .counts, value: { $0.redactions.map(StoredValue.counts) },
+              assign: { $0.redactions = $1.counts }),
     ]
 
     /// A classification read back from a store: `stored` gives each field's value (by its index in ``fields``), or

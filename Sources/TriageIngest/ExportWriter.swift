@@ -70,6 +70,8 @@ public struct ExportRecord: Sendable, Hashable, Encodable {
             case .flag(let value): self = .flag(value)
             case .date(let value): self = .date(value)
             case .list(let values): self = .text(values.joined(separator: "; "))
+            case .counts(let counts): self = .text(counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }
+                                                    .joined(separator: "; "))
             }
         }
 

@@ -6,6 +6,7 @@ import NIOFoundationCompat
 import NIOHTTP1
 import Synchronization
 import TriageCore
+import TriageRedaction
 
 /// Classifies queries with an LLM over HTTP: any OpenAI-compatible chat-completions endpoint, or Anthropic's
 /// Messages API.
@@ -78,6 +79,20 @@ public final class LLMClassifier: Classifier {
         examplesDecision = examples == nil ? nil : decision
         mode = Mutex(configuration.outputMode)
         logprobs = Mutex(configuration.requestLogprobs && configuration.provider == .openAI)
+        redactor = configuration.redacts ? Redactor() : nil
+    }
+
+    /// Replaces personal values with placeholders in everything sent (``LLMConfiguration/redacts``); `nil` when off.
+    let redactor: Redactor?
+
+    /// The query as it is sent, and what was replaced in it (`nil` when redaction is off).
+    func sendable(_ query: SupportQuery) -> (query: SupportQuery, redaction: Redaction?) {
+        guard let redactor else { return (query, nil) }
+        let (subject, redaction) = redactor.redact(text: query.text, subject: query.subject)
+        var sent = query
+        sent.text = redaction.text
+        sent.subject = subject
+        return (sent, redaction)
     }
 
     /// The prompt in force: the model's own confidence is asked for only where nothing better weighs the answer,
@@ -112,10 +127,13 @@ public final class LLMClassifier: Classifier {
     private func prepare(_ query: SupportQuery, _ evidence: Evidence) -> Prepared {
         let prompt = prompt
         // The most similar example goes last, nearest the query: small models follow the latest turns most.
-        let messages = evidence.shots.reversed().flatMap { shot in
-            [ChatMessage(role: .user, content: prompt.userMessage(for: SupportQuery(text: shot.example.text))),
+        // Every text sent is redacted here, the one place requests are written: the examples are customers'
+        // queries too.
+        let messages = evidence.shots.reversed().flatMap { [redactor] shot in
+            [ChatMessage(role: .user, content: prompt.userMessage(
+                for: SupportQuery(text: redactor?.redact(shot.example.text).text ?? shot.example.text))),
              ChatMessage(role: .assistant, content: prompt.exampleAnswer(shot.example))]
-        } + [ChatMessage(role: .user, content: prompt.userMessage(for: query))]
+        } + [ChatMessage(role: .user, content: prompt.userMessage(for: sendable(query).query))]
         var system = prompt.system
         var schema = prompt.schema
         if let candidates = evidence.candidates {
@@ -271,6 +289,11 @@ public final class LLMClassifier: Classifier {
         )
         classification.answeredBy = .model
         classification.fieldProblems = answer.fieldProblems.isEmpty ? nil : answer.fieldProblems
+        if let redaction = sendable(query).redaction {
+            // The summary speaks of this query's values by their placeholders: they are put back, never another's.
+            classification.summary = redaction.restoring(classification.summary)
+            classification.redactions = redaction.namedCounts
+        }
         classification.requests = usage.replies
         return classification
     }

@@ -105,6 +105,24 @@ public struct LLMConfiguration: Sendable {
     /// Categories offered the model for one query: `nil` for 8 when the taxonomy has more than 12 (the labels of the
     /// retrieved examples and the categories most like the query), else all; 0 for all, always.
     public var candidates: Int?
+    /// Whether personal values in what is sent (queries, subjects, examples) become typed placeholders first:
+    /// `nil` for on unless the endpoint is on a loopback address (a local model). See docs/privacy.md.
+    public var redact: Bool?
+
+    /// Whether requests are redacted: ``redact``, or by default whenever the endpoint is not on this machine.
+    public var redacts: Bool {
+        redact ?? !Self.isLoopback(URL(string: baseURL)?.host ?? "")
+    }
+
+    /// `localhost`, `127.0.0.0/8` and `::1`: a model on this machine.
+    public static func isLoopback(_ host: String) -> Bool {
+        let host = host.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased()
+        if host == "localhost" || host.hasSuffix(".localhost") || host == "::1" || host == "0:0:0:0:0:0:0:1" {
+            return true
+        }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+    }
 
     /// When the retrieved examples answer a query alone.
     public enum AnswerFromExamples: Sendable, Hashable {

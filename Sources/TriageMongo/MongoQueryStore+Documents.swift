@@ -67,6 +67,9 @@ extension MongoQueryStore {
         case .flag(let flag): .bool(flag)
         case .date(let date): .date(date)
         case .list(let items): .array(items.map(BSONValue.string))
+        case .counts(let counts): .document(BSONDocument(counts.sorted { $0.key < $1.key }.map {
+            (key: $0.key, value: BSONValue.int64(Int64($0.value)))
+        }))
         }
     }
 
@@ -79,6 +82,10 @@ extension MongoQueryStore {
         case .flag: value?.boolValue.map { .flag($0) }
         case .date: value?.dateValue.map { .date($0) }
         case .list: value?.arrayValue.map { .list($0.compactMap(\.stringValue)) }
+        case .counts: value?.documentValue.map { document in
+            .counts(Dictionary(document.fields.compactMap { field in field.value.intValue.map { (field.key, $0) } },
+                               uniquingKeysWith: +))
+        }
         }
     }
 

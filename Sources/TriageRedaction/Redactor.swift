@@ -35,6 +35,11 @@ public struct Redaction: Sendable, Equatable {
         findings.reduce(into: [:]) { $0[$1.kind, default: 0] += 1 }
     }
 
+    /// ``counts`` by the kinds' names (`EMAIL`), as a classification records them; `nil` when nothing was found.
+    public var namedCounts: [String: Int]? {
+        findings.isEmpty ? nil : Dictionary(counts.map { ($0.key.rawValue, $0.value) }, uniquingKeysWith: +)
+    }
+
     /// `text` (the model's answer about this query) with this query's placeholders put back; placeholders this
     /// query does not have are left as they are.
     public func restoring(_ text: String) -> String {
@@ -72,10 +77,38 @@ public struct Redactor: Sendable {
 
     /// `text` with every value found replaced.
     public func redact(_ text: String) -> Redaction {
+        var numbers = Numbering()
+        let (redacted, findings) = redact(text, numbering: &numbers)
+        return Redaction(text: redacted, findings: findings)
+    }
+
+    /// A query's text and subject, numbered as one: a value in both has one placeholder.
+    /// - Returns: The redacted text and subject, and every finding of both (the redaction's `text` is the text's).
+    public func redact(text: String, subject: String?) -> (subject: String?, redaction: Redaction) {
+        var numbers = Numbering()
+        let (redactedSubject, subjectFindings) = subject.map { redact($0, numbering: &numbers) } ?? (nil, [])
+        let (redactedText, textFindings) = redact(text, numbering: &numbers)
+        return (redactedSubject, Redaction(text: redactedText, findings: subjectFindings + textFindings))
+    }
+
+    /// Each kind's values, numbered in the order they are first found.
+    struct Numbering {
+        var numbers: [PersonalKind: [String: Int]] = [:]
+
+        mutating func placeholder(_ kind: PersonalKind, _ value: String) -> String {
+            let key = kind == .email ? value.lowercased() : value
+            var known = numbers[kind, default: [:]]
+            let number = known[key] ?? (known.count + 1)
+            known[key] = number
+            numbers[kind] = known
+            return "<\(kind.rawValue)_\(number)>"
+        }
+    }
+
+    private func redact(_ text: String, numbering: inout Numbering) -> (String, [Redaction.Finding]) {
         let bytes = Array(text.utf8)
         let spans = Scanner(bytes).spans()
-        guard !spans.isEmpty else { return Redaction(text: text, findings: []) }
-        var numbers: [PersonalKind: [String: Int]] = [:]
+        guard !spans.isEmpty else { return (text, []) }
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var findings: [Redaction.Finding] = []
@@ -83,19 +116,14 @@ public struct Redactor: Sendable {
         for span in spans {
             output += bytes[position..<span.start]
             let value = String(decoding: bytes[span.start..<span.end], as: UTF8.self)
-            let key = span.kind == .email ? value.lowercased() : value
-            var known = numbers[span.kind, default: [:]]
-            let number = known[key] ?? (known.count + 1)
-            known[key] = number
-            numbers[span.kind] = known
-            let placeholder = "<\(span.kind.rawValue)_\(number)>"
+            let placeholder = numbering.placeholder(span.kind, value)
             output += Array(placeholder.utf8)
             findings.append(.init(kind: span.kind, start: span.start, end: span.end, value: value,
                                   placeholder: placeholder))
             position = span.end
         }
         output += bytes[position...]
-        return Redaction(text: String(decoding: output, as: UTF8.self), findings: findings)
+        return (String(decoding: output, as: UTF8.self), findings)
     }
 }
 

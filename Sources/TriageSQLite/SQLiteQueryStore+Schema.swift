@@ -129,6 +129,10 @@ extension SQLiteQueryStore {
                 ALTER TABLE queries ADD COLUMN field_problems TEXT;
                 """)
         }
+        migrator.registerMigration("v12-redactions") { db in
+            // What was redacted before the query was sent, by kind (never the values).
+            try db.execute(sql: "ALTER TABLE queries ADD COLUMN redactions TEXT")
+        }
         return migrator
     }
 }
@@ -221,6 +225,9 @@ struct QueryRecordReader {
         case .list:
             return read(at: position, as: String.self)
                 .flatMap { try? JSONDecoder().decode([String].self, from: Data($0.utf8)) }.map { .list($0) }
+        case .counts:
+            return read(at: position, as: String.self)
+                .flatMap { try? JSONDecoder().decode([String: Int].self, from: Data($0.utf8)) }.map { .counts($0) }
         }
     }
 

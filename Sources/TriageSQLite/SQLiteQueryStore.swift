@@ -253,6 +253,12 @@ public final class SQLiteQueryStore: QueryStore {
         """
 
     /// A classification field's value as SQLite keeps it: dates as Unix seconds, flags as 0 or 1.
+    private static let sortedEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return encoder
+    }()
+
     static func databaseValue(_ value: Classification.StoredValue?) -> (any DatabaseValueConvertible)? {
         switch value {
         case .text(let text)?: text
@@ -261,6 +267,7 @@ public final class SQLiteQueryStore: QueryStore {
         case .flag(let flag)?: flag
         case .date(let date)?: date.timeIntervalSince1970
         case .list(let items)?: (try? JSONEncoder().encode(items)).map { String(decoding: $0, as: UTF8.self) }
+        case .counts(let counts)?: (try? sortedEncoder.encode(counts)).map { String(decoding: $0, as: UTF8.self) }
         case nil: nil
         }
     }

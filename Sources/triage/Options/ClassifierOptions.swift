@@ -96,6 +96,15 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
             + "0: all). (env: TRIAGE_CANDIDATES)", valueName: "n"))
     var candidates: Int?
 
+    @Flag(name: .long, help: ArgumentHelp(
+        "Replace personal values (emails, phones, cards, IBANs, IPs, names, addresses, credentials…) with typed "
+            + "placeholders in everything sent to the LLM; the default whenever the LLM endpoint is not on a "
+            + "loopback address. See docs/privacy.md. (env: TRIAGE_REDACT)"))
+    var redact = false
+
+    @Flag(name: .long, help: ArgumentHelp("Send queries as they are, even to a hosted LLM. (env: TRIAGE_REDACT=false)"))
+    var noRedact = false
+
     @Option(name: .long, help: ArgumentHelp("Median latency the mock classifier simulates (default 0). "
                                             + "(env: TRIAGE_MOCK_LATENCY_MS)", valueName: "ms"))
     var mockLatencyMs: Double?
@@ -120,6 +129,8 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
         values["examplesPerQuery"] = examplesPerQuery.map(ConfigContent.int)
         values["answerFromExamples"] = answerFromExamples.map(ConfigContent.string)
         values["candidates"] = candidates.map(ConfigContent.int)
+        if redact { values["redact"] = .bool(true) }
+        if noRedact { values["redact"] = .bool(false) }
         values["mockLatencyMs"] = mockLatencyMs.map(ConfigContent.double)
         values["mockFailureRate"] = mockFailureRate.map(ConfigContent.double)
         return values
