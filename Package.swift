@@ -131,7 +131,8 @@ let package = Package(
         .executableTarget(
             name: "TriageBench",
             dependencies: [
-                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest", "TestSupport",
+                "TriageCore", "TriageSQLite", "TriageLLM", "TriageProcessor", "TriageIngest", "TriageRedaction",
+                "TestSupport",
                 .target(name: "TriageMongo", condition: .when(traits: ["MongoDB"])),
                 .target(name: "MongoTestSupport", condition: .when(traits: ["MongoDB"])),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -198,7 +199,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TriageRedactionTests",
-            dependencies: ["TriageRedaction"],
+            dependencies: ["TriageRedaction", "TestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -13,7 +13,7 @@ import AsyncHTTPClient
 ///     swift run -c release triage-bench            # everything
 ///     swift run -c release triage-bench throughput # one part: throughput | efficiency | memory | ratelimit | http
 ///                                                  # | smollm2 | retrieval | quality | outage | fleet
-///                                                  # | scale | mongo
+///                                                  # | scale | cost | ingest | privacy | mongo
 @main
 struct Bench {
     static func main() async throws {
@@ -38,6 +38,7 @@ struct Bench {
         if part == "all" || part == "scale" { try await scale() }
         if part == "all" || part == "cost" { try await cost() }
         if part == "all" || part == "ingest" { try await ingestion(repeats: repeats) }
+        if part == "all" || part == "privacy" { try privacy() }
         #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
         #endif

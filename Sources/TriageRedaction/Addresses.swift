@@ -87,7 +87,10 @@ enum Addresses {
             }
             return nil
         }
-        guard let first = scanner.word(at: start) else { return nil }
+        // The shapes below start with a capital ("Hauptstraße 5", "Via Roma 10") or "ul."/"al.".
+        let byte = scanner[start]
+        guard byte.isUpper || byte >= 0xC0 || ((byte == 0x75 || byte == 0x61) && scanner[start + 1] == 0x6C),
+              let first = scanner.word(at: start) else { return nil }
         // "Hauptstraße 5", "Kerkstraat 12a", "Storgatan 3".
         if first.capitalized, let ending = streetEndings.first(where: { first.lowered.hasSuffix($0) }),
            first.lowered.count > ending.count + 1 {
@@ -99,7 +102,7 @@ enum Addresses {
             return number
         }
         // "Via Roma 10", "Calle Mayor 3", "ul. Marszałkowska 10", "rue de Rivoli 12" (a number after the name).
-        if streetPrefixes.contains(first.lowered), first.capitalized || first.lowered == "ul" {
+        if streetPrefixes.contains(first.lowered), first.capitalized || ["ul", "al"].contains(first.lowered) {
             var cursor = first.end
             if scanner[cursor] == 0x2E { cursor += 1 }
             var words = 0

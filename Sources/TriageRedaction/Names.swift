@@ -61,6 +61,11 @@ enum Names {
         "mvh", "thanks", "thank you", "many thanks", "cheers", "best", "merci", "danke", "gracias", "grazie",
         "bedankt", "obrigado", "obrigada", "dziękuję", "tack", "takk", "tak",
     ]
+    /// Greetings: the words after one are a name only when they end at a comma, a stop or the line's end ("Hi
+    /// Anna," but not "Hello, Logins from … are blocked").
+    static let greetings: Set<String> = ["hi", "hello", "hey", "dear", "hallo", "bonjour", "hola", "ciao", "hoi",
+                                         "olá", "beste", "lieber", "liebe", "sehr geehrter", "sehr geehrte",
+                                         "dzień dobry"]
     /// Words after which a first name from the list is a name ("I am Anna", "this is Lars").
     static let softIntroducers = ["i am", "i'm", "this is", "ich bin", "je suis", "soy", "sono", "ik ben", "sou",
                                   "jestem", "jag heter", "jeg heter", "contact", "ask for", "speak to",
@@ -139,24 +144,34 @@ enum Names {
         ivan dmitri sergei olga natasha tatiana svetlana irina elena yuki hiroshi wei li priya raj
         """.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
 
+    /// The introducers by their first byte, longest first (so "best regards" is found before "best").
+    static let introducersByFirst = byFirstByte(introducers)
+    static let softIntroducersByFirst = byFirstByte(softIntroducers)
+
+    static func byFirstByte(_ words: [String]) -> [UInt8: [String]] {
+        Dictionary(grouping: words) { $0.utf8.first! }.mapValues { $0.sorted { $0.utf8.count > $1.utf8.count } }
+    }
+
     static func find(in scanner: inout Scanner) {
         var index = 0
         let bytes = scanner.bytes
         while index < bytes.count {
             defer { index += 1 }
-            guard !scanner.isWordByte(index - 1) || bytes[index] == 0x2E else { continue }
+            guard !scanner.isWordByte(index - 1), bytes[index].isLetter || bytes[index] >= 0xC0 else { continue }
+            let first = scanner.lower[index]
             // After an introducer: the capitalised words that follow.
-            if let introducer = introducers.first(where: { scanner.hasWord($0, at: index) }) {
+            if let introducer = introducersByFirst[first]?.first(where: { scanner.hasWord($0, at: index) }) {
                 var after = index + introducer.utf8.count
                 if scanner[after] == 0x2E { after += 1 }
-                if let end = nameEnd(in: scanner, after: after, firstMustBeListed: false) {
+                if let end = nameEnd(in: scanner, after: after, firstMustBeListed: false),
+                   !greetings.contains(introducer) || [0x2C, 0x21, 0x2E, 0x3A, 0x0A, 0x0D, 0].contains(scanner[end]) {
                     let start = scanner.nextWord(after: after, acrossPunctuation: true)!.start
                     scanner.take(start, end, .person)
                     index = end
                 }
                 continue
             }
-            if let introducer = softIntroducers.first(where: { scanner.hasWord($0, at: index) }) {
+            if let introducer = softIntroducersByFirst[first]?.first(where: { scanner.hasWord($0, at: index) }) {
                 let after = index + introducer.utf8.count
                 if let end = nameEnd(in: scanner, after: after, firstMustBeListed: true, acrossPunctuation: false) {
                     let start = scanner.nextWord(after: after)!.start
@@ -166,7 +181,8 @@ enum Names {
                 continue
             }
             // A listed first name, capitalised, with the capitalised words after it.
-            if let word = scanner.word(at: index), word.capitalized, firstNames.contains(word.lowered),
+            if bytes[index].isUpper || bytes[index] >= 0xC0,
+               let word = scanner.word(at: index), word.capitalized, firstNames.contains(word.lowered),
                !scanner.isTaken(index) {
                 let next = scanner.nextWord(after: word.end)
                 let surname = next.map { $0.capitalized && !notNames.contains($0.lowered) } ?? false

@@ -58,17 +58,24 @@ struct Scanner {
         return byte.isAlphanumeric || byte >= 0x80
     }
 
-    /// Whether `word` (lower-case ASCII) is at `index`, not inside a longer word on either side.
+    /// Whether `word` (lower-case) is at `index`, not inside a longer word on either side.
     func hasWord(_ word: String, at index: Int) -> Bool {
-        let utf8 = Array(word.utf8)
-        guard index >= 0, index + utf8.count <= bytes.count, !isWordByte(index - 1) || !utf8[0].isAlphanumeric
-        else { return false }
-        for (offset, byte) in utf8.enumerated() where lower[index + offset] != byte { return false }
+        let utf8 = word.utf8
+        guard index >= 0, let first = utf8.first, index < lower.count, lower[index] == first,
+              index + utf8.count <= bytes.count, !isWordByte(index - 1) || !first.isAlphanumeric,
+              hasPrefix(word, at: index) else { return false }
         return !(utf8.last!.isAlphanumeric && isWordByte(index + utf8.count))
     }
 
-    /// Whether one of `words` ends within `distance` bytes before `index` (case-insensitive, whole words).
+    /// Whether one of `words` ends within `distance` bytes before `index` (case-insensitive, whole words), in the
+    /// same sentence.
     func precededBy(_ words: [String], within distance: Int, of index: Int) -> Bool {
+        var sentence = index - 1
+        while sentence >= 0, index - sentence <= distance, ![0x2E, 0x21, 0x3F, 0x0A].contains(bytes[sentence])
+            || (bytes[sentence] == 0x2E && self[sentence + 1] != 0x20) {
+            sentence -= 1
+        }
+        let distance = min(distance, index - sentence - 1)
         for word in words {
             let length = word.utf8.count
             let last = index - length
@@ -171,9 +178,13 @@ struct Scanner {
 
     /// Whether `prefix` (lower-case) starts at `index`, case-insensitively.
     func hasPrefix(_ prefix: String, at index: Int) -> Bool {
-        let utf8 = Array(prefix.utf8)
-        guard index + utf8.count <= bytes.count else { return false }
-        for (offset, byte) in utf8.enumerated() where lower[index + offset] != byte { return false }
+        let utf8 = prefix.utf8
+        guard index >= 0, index + utf8.count <= bytes.count else { return false }
+        var cursor = index
+        for byte in utf8 {
+            guard lower[cursor] == byte else { return false }
+            cursor += 1
+        }
         return true
     }
 
@@ -365,11 +376,11 @@ struct Scanner {
         var index = 0
         while index < bytes.count {
             defer { index += 1 }
-            guard bytes[index].isDigit, !isWordByte(index - 1), !isTaken(index),
-                  precededBy(words, within: 24, of: index) else { continue }
+            guard bytes[index].isDigit, !isWordByte(index - 1), !isTaken(index), self[index - 1] != 0x2B else { continue }
             let run = digitRun(from: index, separators: [0x20, 0x2D], maxDigits: 20)
             let sortCode = run.groups == [2, 2, 2]
-            guard (6...20).contains(run.digits.count) || sortCode, !isWordByte(run.end) else {
+            guard (6...20).contains(run.digits.count) || sortCode, !isWordByte(run.end),
+                  precededBy(words, within: 24, of: index) else {
                 index = run.end - 1
                 continue
             }
@@ -451,6 +462,7 @@ struct Scanner {
             defer { index = max(index, run.end - 1) }
             guard !isWordByte(run.end), !(self[run.end] == 0x2F) else { continue }
             let digits = run.digits
+            guard digits.count >= 7 else { continue }
             let separated = run.groups.count > 1
             let said = precededBy(context, within: 30, of: index)
             // "order number 12345678" is an order's; "order, call me on 0612345678" a phone's.
