@@ -33,8 +33,8 @@ struct QueryAttempt: Sendable {
     /// An answer the run gives without asking the model: an earlier query's with the same text under the same
     /// model, taxonomy and examples, copied as this query's (marked with its source, no tokens, no cost). `nil` when
     /// there is none, or the store did not say (the model is asked then).
-    func answerWithoutModel(_ record: QueryRecord) async -> Classification? {
-        guard let key = reuseKey(record), let source = try? await reuseLookup(key), source.id != record.id else {
+    func answerWithoutModel(_ record: QueryRecord, key: String?? = nil) async -> Classification? {
+        guard let key = key ?? reuseKey(record), let source = try? await reuseLookup(key), source.id != record.id else {
             return nil
         }
         return source.answerReused(as: key)
@@ -47,14 +47,17 @@ struct QueryAttempt: Sendable {
         var outcome = QueryOutcome(record: record, result: .leaseLost)
         guard record.lease?.token != nil else { return outcome }
         let started = ContinuousClock.now
-        if let answer = await answerWithoutModel(record) {
+        // The query's reuse key, hashed once for the look-up and the answer.
+        let key = reuseKey(record)
+        if let answer = await answerWithoutModel(record, key: key) {
             await land(&outcome, conclude(&outcome, .success(answer), latency: ContinuousClock.now - started))
             return outcome
         }
         let request = ClassificationRequest(id: record.id, query: record.query, attempt: record.attempts)
         do {
             let answer = try await classifier.classify(request)
-            await land(&outcome, conclude(&outcome, .success(answer), latency: ContinuousClock.now - started))
+            await land(&outcome, conclude(&outcome, .success(answer), latency: ContinuousClock.now - started,
+                                          reuseKey: key))
         } catch let error as ClassifierError where error.isProviderUnavailable && error.scope == .attempt {
             // Not written: the run decides whether this counts (the provider is up) or not (an outage).
             outcome.result = .unavailable(error)
@@ -92,7 +95,7 @@ struct QueryAttempt: Sendable {
     /// the error's scope. Sets `outcome`'s result as decided, adds what the attempt spent to it, and returns the
     /// write it takes (none for a run-level error: the query goes back untouched).
     func conclude(_ outcome: inout QueryOutcome, _ result: Result<Classification, ClassifierError>,
-                  latency: Duration) -> ResultWrite? {
+                  latency: Duration, reuseKey key: String?? = nil) -> ResultWrite? {
         let record = outcome.record
         guard let token = record.lease?.token else {
             outcome.result = .leaseLost
@@ -100,7 +103,7 @@ struct QueryAttempt: Sendable {
         }
         switch result {
         case .success(var answer):
-            if answer.reusedFrom == nil { answer.reuseKey = reuseKey(record) }
+            if answer.reusedFrom == nil { answer.reuseKey = key ?? reuseKey(record) }
             answer.latencyMs = latency.timeInterval * 1000
             if let threshold = configuration.reviewBelow { answer.needsReview = answer.confidence < threshold }
             outcome.spend(answer)

@@ -157,10 +157,11 @@ public final class SQLiteQueryStore: QueryStore {
             let rowID = try Self.rowID(result.id)
             switch result.outcome {
             case .classified(let classification):
-                var values: [(any DatabaseValueConvertible)?] = Classification.fields.map {
-                    Self.databaseValue($0.value(classification))
-                }
-                values += [now, rowID, result.token]
+                // Concrete values, not existentials: one row's arguments are made without boxing each field.
+                var values: [DatabaseValue] = []
+                values.reserveCapacity(Classification.fields.count + 3)
+                for field in Classification.fields { values.append(Self.databaseValue(field.value(classification))) }
+                values += [now.databaseValue, rowID.databaseValue, result.token.databaseValue]
                 return (true, StatementArguments(values))
             case .failed(let error, let retryAt):
                 return (false, [result.outcome.status.rawValue, retryAt?.timeIntervalSince1970, error.kind,
@@ -259,16 +260,18 @@ public final class SQLiteQueryStore: QueryStore {
         return encoder
     }()
 
-    static func databaseValue(_ value: Classification.StoredValue?) -> (any DatabaseValueConvertible)? {
+    static func databaseValue(_ value: Classification.StoredValue?) -> DatabaseValue {
         switch value {
-        case .text(let text)?: text
-        case .real(let number)?: number
-        case .integer(let number)?: number
-        case .flag(let flag)?: flag
-        case .date(let date)?: date.timeIntervalSince1970
-        case .list(let items)?: (try? JSONEncoder().encode(items)).map { String(decoding: $0, as: UTF8.self) }
-        case .counts(let counts)?: (try? sortedEncoder.encode(counts)).map { String(decoding: $0, as: UTF8.self) }
-        case nil: nil
+        case .text(let text)?: text.databaseValue
+        case .real(let number)?: number.databaseValue
+        case .integer(let number)?: number.databaseValue
+        case .flag(let flag)?: flag.databaseValue
+        case .date(let date)?: date.timeIntervalSince1970.databaseValue
+        case .list(let items)?:
+            (try? JSONEncoder().encode(items)).map { String(decoding: $0, as: UTF8.self).databaseValue } ?? .null
+        case .counts(let counts)?:
+            (try? sortedEncoder.encode(counts)).map { String(decoding: $0, as: UTF8.self).databaseValue } ?? .null
+        case nil: .null
         }
     }
 

@@ -106,7 +106,7 @@ struct CLIMongoTests {
         let result = try await TriageBinary.run([
             "stats", "--store", "mongodb://triage:s3cr3t-pw@127.0.0.1:\(port)/support?serverSelectionTimeoutMS=1500",
         ])
-        #expect(ContinuousClock.now - started < .seconds(15))
+        #expect(ContinuousClock.now - started < .seconds(30))
         #expect(result.status != 0)
         #expect(result.stderr.contains("cannot reach MongoDB at 127.0.0.1:\(port)"), "\(result.stderr)")
         #expect(!(result.stderr + result.stdout).contains("s3cr3t-pw"))
