@@ -108,6 +108,8 @@ public final class FakeLLMServer: Sendable {
         var files: [String: Data] = [:]
         var batches: [String: FakeBatch] = [:]
         var batchesCreated = 0
+        var inFlight = 0
+        var maxInFlight = 0
     }
 
     /// A batch of the fake batch APIs: its lines, and how far it has got.
@@ -200,6 +202,8 @@ public final class FakeLLMServer: Sendable {
     public func setBatchBehaviour(_ behaviour: BatchBehaviour) { batchBehaviour.withLock { $0 = behaviour } }
     /// How many 429s the rate limit enforcement sent.
     public var throttledCount: Int { state.withLock { $0.throttled } }
+    /// The most requests it was answering at once.
+    public var maxInFlight: Int { state.withLock { $0.maxInFlight } }
 
     /// Starts the server on a free loopback port, runs `body`, and stops the server, whatever happens.
     public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
@@ -268,8 +272,11 @@ public final class FakeLLMServer: Sendable {
         let request = state.withLock { state -> Request in
             let request = Request(index: state.requests.count, path: head.uri, headers: headers, body: body)
             state.requests.append(request)
+            state.inFlight += 1
+            state.maxInFlight = max(state.maxInFlight, state.inFlight)
             return request
         }
+        defer { state.withLock { $0.inFlight -= 1 } }
         if let limit = requestsPerSecond {
             let now = ContinuousClock.now
             let allowed = state.withLock { state -> Bool in

@@ -36,12 +36,21 @@ public final class ScriptedClassifier: Classifier {
     private let script: @Sendable (ClassificationRequest) -> Step
     private let state = Mutex(State())
 
-    /// - Parameter script: Decides what each call does.
-    public init(_ script: @escaping @Sendable (ClassificationRequest) -> Step = { _ in .succeed() }) {
+    public let maxTextBytes: Int?
+
+    /// - Parameters:
+    ///   - maxTextBytes: Longer queries fail as a real classifier's do, before the script runs.
+    ///   - script: Decides what each call does.
+    public init(maxTextBytes: Int? = nil,
+                _ script: @escaping @Sendable (ClassificationRequest) -> Step = { _ in .succeed() }) {
+        self.maxTextBytes = maxTextBytes
         self.script = script
     }
 
     public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        if let maxTextBytes, let problem = request.query.oversized(maxTextBytes: maxTextBytes) {
+            throw ClassifierError.textTooLong(problem)
+        }
         state.withLock {
             $0.inFlight += 1
             $0.maxInFlight = max($0.maxInFlight, $0.inFlight)

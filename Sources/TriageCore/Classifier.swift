@@ -41,6 +41,10 @@ public protocol Classifier: Sendable {
     /// so that such a query never becomes a line.
     func answerWithoutCall(_ query: SupportQuery) -> Classification?
 
+    /// The most UTF-8 bytes of text (and of subject) this classifier sends its model; a longer query fails with
+    /// ``ClassifierError/textTooLong(_:)`` before any call, and the API refuses it at the door. `nil`: no limit.
+    var maxTextBytes: Int? { get }
+
     /// When this classifier's examples answer alone, as chosen at its start, for the run to report; `nil` without
     /// examples.
     var examplesDecision: ExamplesDecision? { get }

@@ -11,7 +11,7 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
     }
 
     private enum Code: Hashable, Sendable {
-        case rateLimited, server, timeout, connection, invalidOutput, rejected, unauthorized, configuration, mock
+        case rateLimited, server, timeout, connection, invalidOutput, rejected, textTooLong, unauthorized, configuration, mock
     }
 
     private let code: Code
@@ -38,6 +38,7 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
         case .connection: "connection"
         case .invalidOutput: "invalid_output"
         case .rejected: "rejected"
+        case .textTooLong: "text_too_long"
         case .unauthorized: "unauthorized"
         case .configuration: "configuration"
         case .mock: "mock_transient"
@@ -47,7 +48,7 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
     public var scope: Scope {
         switch code {
         case .rateLimited, .server, .timeout, .connection, .invalidOutput, .mock: .attempt
-        case .rejected: .query
+        case .rejected, .textTooLong: .query
         case .unauthorized, .configuration: .run
         }
     }
@@ -82,6 +83,8 @@ public struct ClassifierError: Error, Sendable, Hashable, CustomStringConvertibl
     }
     /// The provider refused this query (an HTTP 400 for its content, say).
     public static func rejected(_ message: String) -> Self { .init(.rejected, message) }
+    /// The query is longer than the classifier takes (``Classifier/maxTextBytes``): refused before any call.
+    public static func textTooLong(_ problem: SupportQuery.Invalid) -> Self { .init(.textTooLong, problem.description) }
     /// The credentials were refused: the run must stop.
     public static func unauthorized(_ message: String) -> Self { .init(.unauthorized, message) }
     /// The classifier is misconfigured (unknown model, bad endpoint): the run must stop.

@@ -10,19 +10,41 @@ extension JSONValue {
 
     /// Parses the JSON text in `bytes`; see ``parse(_:)-(Data)``.
     public static func parse(_ bytes: UnsafeRawBufferPointer) -> JSONValue? {
-        var parser = FastJSONParser(bytes: bytes)
-        guard let value = parser.value(depth: 0) else { return nil }
+        guard case .value(let value) = parseInput(bytes, refusingDuplicateKeys: false) else { return nil }
+        return value
+    }
+
+    /// What ``parseInput(_:refusingDuplicateKeys:)`` makes of a text.
+    public enum ParsedInput: Sendable, Equatable {
+        case value(JSONValue)
+        /// An object repeats `key`; `offset` is the byte where the repetition starts.
+        case duplicateKey(String, offset: Int)
+        /// Not JSON the fast parser accepts (ask `JSONDecoder` why).
+        case invalid
+    }
+
+    /// Parses input from outside (a request, an imported line) like ``parse(_:)-(Data)``, but an object that repeats
+    /// a key is refused rather than read with one of its values silently dropped.
+    public static func parseInput(_ bytes: UnsafeRawBufferPointer, refusingDuplicateKeys: Bool = true) -> ParsedInput {
+        var parser = FastJSONParser(bytes: bytes, refuseDuplicates: refusingDuplicateKeys)
+        guard let value = parser.value(depth: 0) else {
+            return parser.duplicate.map { .duplicateKey($0.key, offset: $0.offset) } ?? .invalid
+        }
         parser.skipSpace()
-        return parser.index == bytes.count ? value : nil
+        return parser.index == bytes.count ? .value(value) : .invalid
     }
 }
 
 private struct FastJSONParser {
     let bytes: UnsafeRawBufferPointer
+    let refuseDuplicates: Bool
     var index = 0
+    /// The first repeated key, when ``refuseDuplicates`` stopped the parse at it.
+    var duplicate: (key: String, offset: Int)?
 
-    init(bytes: UnsafeRawBufferPointer) {
+    init(bytes: UnsafeRawBufferPointer, refuseDuplicates: Bool) {
         self.bytes = bytes
+        self.refuseDuplicates = refuseDuplicates
     }
 
     mutating func skipSpace() {
@@ -62,12 +84,18 @@ private struct FastJSONParser {
         }
         while true {
             skipSpace()
+            let keyStart = index
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
             guard let value = value(depth: depth + 1) else { return nil }
-            if fields[key] == nil { fields[key] = value }
+            if fields[key] == nil {
+                fields[key] = value
+            } else if refuseDuplicates {
+                duplicate = (key, keyStart)
+                return nil
+            }
             skipSpace()
             guard index < bytes.count else { return nil }
             switch bytes[index] {

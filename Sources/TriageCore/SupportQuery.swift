@@ -38,22 +38,59 @@ public struct SupportQuery: Sendable, Hashable, Codable {
 }
 
 extension SupportQuery {
-    /// Why a query was refused: its text is empty, or only whitespace.
-    public struct EmptyText: Error, Sendable, CustomStringConvertible {
-        public init() {}
-        public var description: String { "field 'text' must not be empty" }
+    /// Why a query was refused: the field, and what is wrong with it.
+    public struct Invalid: Error, Sendable, Hashable, CustomStringConvertible {
+        public let field: String
+        public let reason: String
+
+        public init(field: String, reason: String) {
+            self.field = field
+            self.reason = reason
+        }
+
+        public var description: String { "field '\(field)' \(reason)" }
     }
 
     /// The query, checked by the one rule every query from outside input (a file, a request, the command line)
-    /// meets: there is text to classify. The readers build a query and pass it through here.
-    /// - Throws: ``EmptyText`` if the text is empty once whitespace is trimmed.
-    public func validated() throws(EmptyText) -> SupportQuery {
-        guard hasText else { throw EmptyText() }
+    /// meets: there is text to classify, and every byte of every field can be kept. The readers build a query and
+    /// pass it through here.
+    /// - Throws: ``Invalid`` if the text is empty once whitespace is trimmed, or a field holds a NUL character
+    ///   (which a store would cut the value at: refused rather than changed).
+    public func validated() throws(Invalid) -> SupportQuery {
+        if let problem { throw problem }
         return self
     }
 
-    /// Whether the query meets the rule of ``validated()``;
-    /// stores check it again for values built without that constructor, and for documents others wrote.
+    /// What ``validated()`` refuses in the query, or `nil`; stores check it again for values built without that
+    /// constructor.
+    public var problem: Invalid? {
+        guard hasText else { return Invalid(field: "text", reason: "must not be empty") }
+        let nul = "holds a NUL character (\\u0000), which cannot be stored exactly"
+        if text.utf8.contains(0) { return Invalid(field: "text", reason: nul) }
+        for (name, value) in [("subject", subject), ("channel", channel), ("customerId", customerId),
+                              ("externalId", externalId)] where value?.utf8.contains(0) == true {
+            return Invalid(field: name, reason: nul)
+        }
+        for (key, value) in metadata where key.utf8.contains(0) || value.utf8.contains(0) {
+            return Invalid(field: "metadata", reason: nul)
+        }
+        return nil
+    }
+
+    /// The most UTF-8 bytes of a text (and of a subject) sent to a model unless configured otherwise: far above any
+    /// real ticket, far below what a pasted log could cost.
+    public static let defaultMaxTextBytes = 32_768
+
+    /// Why the query is too long to send to a model that takes at most `maxTextBytes` bytes of text, or `nil`.
+    public func oversized(maxTextBytes: Int) -> Invalid? {
+        for (name, value) in [("text", text), ("subject", subject ?? "")] where value.utf8.count > maxTextBytes {
+            return Invalid(field: name, reason: "is \(value.utf8.count) bytes, more than the limit of \(maxTextBytes) "
+                           + "(--max-text-bytes)")
+        }
+        return nil
+    }
+
+    /// Whether the text has something besides whitespace (the first rule of ``validated()``).
     public var hasText: Bool {
         text.unicodeScalars.contains { !$0.properties.isWhitespace }
     }

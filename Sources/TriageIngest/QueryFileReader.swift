@@ -106,18 +106,13 @@ public enum QueryFileReader {
         let fields = try RecordFields(value, file: file, location: location)
         let object = fields.object
         guard object["text"] != nil else { throw fields.fail("text", "is missing") }
-        var query: SupportQuery
-        do {
-            query = try SupportQuery(
-                text: try fields.string("text") ?? "",
-                subject: try fields.string("subject"),
-                channel: try fields.string("channel"),
-                customerId: try fields.string("customerId", "customer_id", allowNumber: true),
-                externalId: try fields.string("externalId", "external_id", allowNumber: true)
-            ).validated()
-        } catch is SupportQuery.EmptyText {
-            throw fields.fail("text", "must not be empty")
-        }
+        var query = SupportQuery(
+            text: try fields.string("text") ?? "",
+            subject: try fields.string("subject"),
+            channel: try fields.string("channel"),
+            customerId: try fields.string("customerId", "customer_id", allowNumber: true),
+            externalId: try fields.string("externalId", "external_id", allowNumber: true)
+        )
         for name in ["createdAt", "created_at"] {
             guard let value = object[name] else { continue }
             query.createdAt = try date(value) ?? { throw fields.fail(name, "expected an ISO 8601 date or Unix seconds, found \(value.scalarText.map { "'\($0)'" } ?? value.typeName)") }()
@@ -144,6 +139,11 @@ public enum QueryFileReader {
                 throw fields.fail(key, "unsupported value type \(entry.typeName); extra fields must be strings, numbers or booleans")
             }
             query.metadata[key] = text
+        }
+        do {
+            query = try query.validated()
+        } catch {
+            throw fields.fail(error.field, error.reason)
         }
         if query.externalId?.isEmpty ?? true {
             query.externalId = query.contentFingerprint

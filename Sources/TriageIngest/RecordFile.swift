@@ -98,9 +98,13 @@ enum RecordFile {
             guard line.contains(where: { $0 != 0x20 && $0 != 0x09 && $0 != 0x0D }) else { return }
             let location = "line \(number)"
             let value: JSONValue
-            if let parsed = JSONValue.parse(line) {
+            switch JSONValue.parseInput(line) {
+            case .value(let parsed):
                 value = parsed
-            } else {
+            case .duplicateKey(let key, let offset):
+                throw ImportError(file: file, location: "\(location), column \(offset + 1)", field: key,
+                                  message: "appears twice in one object; which value is meant is unclear")
+            case .invalid:
                 let bytes = Data(line)
                 if let offset = JSONSyntax.firstInvalidUTF8(in: bytes) {
                     throw ImportError(file: file, location: "\(location), column \(offset + 1)", message: "not UTF-8 text")
@@ -120,8 +124,24 @@ enum RecordFile {
 
     static func parseJSONArray<T>(_ data: Data, file: String, record: Record<T>) throws -> [T] {
         let values: [JSONValue]
+        switch data.withUnsafeBytes({ JSONValue.parseInput($0) }) {
+        case .duplicateKey(let key, let offset):
+            throw ImportError(file: file, location: JSONSyntax.position(of: offset, in: data), field: key,
+                              message: "appears twice in one object; which value is meant is unclear")
+        case .value(.array(let elements)):
+            values = elements
+        case .value, .invalid:
+            values = try decodeJSONArray(data, file: file)
+        }
+        return try values.enumerated().map { index, value in
+            try record(value, file, "record \(index + 1)")
+        }
+    }
+
+    /// A JSON array the fast parser did not take, or why it is not one.
+    private static func decodeJSONArray(_ data: Data, file: String) throws -> [JSONValue] {
         do {
-            values = try JSONDecoder().decode([JSONValue].self, from: data)
+            return try JSONDecoder().decode([JSONValue].self, from: data)
         } catch let error as DecodingError {
             if case .typeMismatch = error {
                 let start = data.firstIndex { !Character(UnicodeScalar($0)).isWhitespace } ?? data.startIndex
@@ -133,9 +153,6 @@ enum RecordFile {
             throw ImportError(file: file, location: location,
                               message: "malformed JSON: \(problem.reason)")
         }
-        return try values.enumerated().map { index, value in
-            try record(value, file, "record \(index + 1)")
-        }
     }
 
     static func parseJSONLines<T>(_ data: Data, file: String, record: Record<T>) throws -> [T] {
@@ -145,8 +162,15 @@ enum RecordFile {
             let location = "line \(index + 1)"
             guard line.contains(where: { !Character(UnicodeScalar($0)).isWhitespace }) else { continue }
             let value: JSONValue
+            let parsed = line.withUnsafeBytes { JSONValue.parseInput($0) }
+            if case .duplicateKey(let key, let offset) = parsed {
+                throw ImportError(file: file, location: "\(location), column \(offset + 1)", field: key,
+                                  message: "appears twice in one object; which value is meant is unclear")
+            }
             do {
-                value = try JSONValue.parse(Data(line)) ?? JSONDecoder().decode(JSONValue.self, from: Data(line))
+                if case .value(let fast) = parsed { value = fast } else {
+                    value = try JSONDecoder().decode(JSONValue.self, from: Data(line))
+                }
             } catch {
                 let problem = JSONSyntax.problem(in: Data(line))
                 let column = problem.offset.map { " at column \($0 + 1)" } ?? ""

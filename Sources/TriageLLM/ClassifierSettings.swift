@@ -6,7 +6,7 @@ import TriageCore
 /// command line's (flags over environment over the config file over these defaults).
 ///
 /// Keys: `llm`, `llmUrl`, `model`, `apiKeyEnv`, `rpm`, `tpm`, `requestTimeout`, `outputMode`, `azureApiVersion`,
-/// `taxonomy`, `examples`, `examplesPerQuery`, `answerFromExamples`, `candidates`, `redact`, `mockLatencyMs`, `mockFailureRate`;
+/// `taxonomy`, `examples`, `examplesPerQuery`, `answerFromExamples`, `candidates`, `maxTextBytes`, `redact`, `mockLatencyMs`, `mockFailureRate`;
 /// and from the file only, the maps
 /// `headers` and `prices` (``FileMaps``).
 public enum ClassifierSettings {
@@ -83,6 +83,7 @@ public enum ClassifierSettings {
             throw ConfigurationError("answerFromExamples", "must be auto, off, or a threshold from 0 to 1, not '\(answerText)'")
         }
         let candidates = try config.int("candidates", in: 0...1_000)
+        let maxTextBytes = try config.int("maxTextBytes", default: SupportQuery.defaultMaxTextBytes, in: 1...Int.max)
         let redact = config.bool(forKey: "redact")
         var mock = MockClassifier.Configuration()
         let latency = try config.double("mockLatencyMs", default: 0, minimum: 0)
@@ -127,6 +128,7 @@ public enum ClassifierSettings {
         configuration.examplesPerQuery = examplesPerQuery
         configuration.answerFromExamples = answerFromExamples
         configuration.candidates = candidates
+        configuration.maxTextBytes = maxTextBytes
         configuration.redact = redact
         return Resolved(llm: configuration, mock: mock, taxonomy: taxonomy, examples: examples)
     }

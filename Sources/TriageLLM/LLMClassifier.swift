@@ -206,7 +206,17 @@ public final class LLMClassifier: Classifier {
         return (try? JSONValue.object(fields).encoded()).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
+    public var maxTextBytes: Int? { configuration.maxTextBytes }
+
+    /// - Throws: ``ClassifierError/textTooLong(_:)`` for a query longer than ``LLMConfiguration/maxTextBytes``.
+    private func checkLength(_ query: SupportQuery) throws(ClassifierError) {
+        if let problem = query.oversized(maxTextBytes: configuration.maxTextBytes) {
+            throw .textTooLong(problem)
+        }
+    }
+
     public func classify(_ request: ClassificationRequest) async throws -> Classification {
+        try checkLength(request.query)
         let evidence = finder.evidence(for: request.query.text)
         if let answer = answerFromExamples(request.query, evidence) { return answer }
         var usage = Usage()
@@ -303,6 +313,7 @@ public final class LLMClassifier: Classifier {
     /// The request ``classify(_:)`` would send first for `query`, as the body a batch line carries: the same
     /// conversation, examples and schema.
     public func requestBody(for query: SupportQuery) throws -> Data {
+        try checkLength(query)
         let prepared = prepare(query, finder.evidence(for: query.text))
         return try api.body(system: prepared.system, messages: prepared.messages, schema: prepared.schema,
                             mode: mode.withLock { $0 }, logprobs: logprobs.withLock { $0 }, configuration: configuration)

@@ -105,6 +105,9 @@ public struct LLMConfiguration: Sendable {
     /// Categories offered the model for one query: `nil` for 8 when the taxonomy has more than 12 (the labels of the
     /// retrieved examples and the categories most like the query), else all; 0 for all, always.
     public var candidates: Int?
+    /// The most UTF-8 bytes of a query's text (and of its subject) sent; a longer query fails `text_too_long`
+    /// before any call (``Classifier/maxTextBytes``).
+    public var maxTextBytes = SupportQuery.defaultMaxTextBytes
     /// Whether personal values in what is sent (queries, subjects, examples) become typed placeholders first:
     /// `nil` for on unless the endpoint is on a loopback address (a local model). See docs/privacy.md.
     public var redact: Bool?

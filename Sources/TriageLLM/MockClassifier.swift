@@ -79,6 +79,8 @@ public struct MockClassifier: Classifier {
     public var batches: (any ProviderBatches)? { nil }
     public func answerWithoutCall(_ query: SupportQuery) -> Classification? { nil }
     public var examplesDecision: ExamplesDecision? { nil }
+    /// Keyword rules cost nothing, whatever the length.
+    public var maxTextBytes: Int? { nil }
 
     /// Exactly what the mock will report (it costs nothing).
     public func estimate(_ query: SupportQuery) -> UsageEstimate? {

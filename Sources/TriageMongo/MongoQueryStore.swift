@@ -161,8 +161,8 @@ public final class MongoQueryStore: QueryStore {
         return try await connection.perform { session in
             var checked = 0
             try chunks { queries in
-                if let index = queries.firstIndex(where: { !$0.hasText }) {
-                    throw StoreError.invalidInput("query \(checked + index + 1): \(SupportQuery.EmptyText())")
+                if let index = queries.firstIndex(where: { $0.problem != nil }), let problem = queries[index].problem {
+                    throw StoreError.invalidInput("query \(checked + index + 1): \(problem)")
                 }
                 checked += queries.count
             }

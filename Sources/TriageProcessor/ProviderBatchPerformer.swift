@@ -101,7 +101,8 @@ struct ProviderBatchPerformer: Sendable {
                         return (nil, BatchLine(record: record, body: try batches.requestBody(for: record.query),
                                                reuseKey: attempt.reuseKey(record)))
                     } catch {
-                        let failure = ClassifierError.rejected("the request could not be built: \(error)")
+                        let failure = error as? ClassifierError
+                            ?? ClassifierError.rejected("the request could not be built: \(error)")
                         await attempt.land(&outcome, attempt.conclude(&outcome, .failure(failure), latency: .zero))
                         return (outcome, nil)
                     }

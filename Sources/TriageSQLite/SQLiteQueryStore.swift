@@ -96,8 +96,8 @@ public final class SQLiteQueryStore: QueryStore {
                 let now = Date().timeIntervalSince1970
                 var delivered = 0
                 try chunks { queries in
-                    if let index = queries.firstIndex(where: { !$0.hasText }) {
-                        throw StoreError.invalidInput("query \(delivered + index + 1): \(SupportQuery.EmptyText())")
+                    if let index = queries.firstIndex(where: { $0.problem != nil }), let problem = queries[index].problem {
+                        throw StoreError.invalidInput("query \(delivered + index + 1): \(problem)")
                     }
                     for query in queries {
                         let row = try QueryRow(query: query)

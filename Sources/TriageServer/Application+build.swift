@@ -58,7 +58,9 @@ func buildRouter(
     let api = router.group("v1").add(middleware: keyCheck).add(middleware: JSONBodyMiddleware())
         .add(middleware: StoreErrorMiddleware(logger: logger))
     let store = dependencies.store
-    QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes)
+    QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes,
+                      classifySlots: SlotLimit(capacity: configuration.processor.maxConcurrent),
+                      classifyWait: configuration.classifyWait)
         .addRoutes(to: api)
     RunsController(store: store, classifier: dependencies.classifier, runs: runs, configuration: configuration)
         .addRoutes(to: api)

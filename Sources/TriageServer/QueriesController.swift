@@ -10,6 +10,10 @@ struct QueriesController: Sendable {
     /// The application's classifier, metered.
     let classifier: any Classifier
     let maxBodyBytes: Int
+    /// `POST /v1/classify` calls in flight at once: `--max-concurrent`, like a run's.
+    let classifySlots: SlotLimit
+    /// How long a call waits for a slot before its 429.
+    let classifyWait: Duration
 
     func addRoutes(to group: RouterGroup<BasicRequestContext>) {
         group.post("classify") { request, _ in try await classify(request) }
@@ -33,8 +37,11 @@ struct QueriesController: Sendable {
         /// Stored with the query for evaluation; never sent to the LLM.
         var expected: ExpectedLabels?
 
-        /// - Parameter taxonomy: What expected labels must belong to.
-        func query(taxonomy: Taxonomy) throws -> SupportQuery {
+        /// - Parameters:
+        ///   - taxonomy: What expected labels must belong to.
+        ///   - maxTextBytes: The classifier's limit (``Classifier/maxTextBytes``): a longer text is a 413 naming
+        ///     the field, at the door rather than at classification.
+        func query(taxonomy: Taxonomy, maxTextBytes: Int?) throws -> SupportQuery {
             let query: SupportQuery
             do {
                 query = try SupportQuery(text: text, subject: subject, channel: channel, customerId: customerId,
@@ -49,6 +56,9 @@ struct QueriesController: Sendable {
             } catch {
                 throw HTTPError(.badRequest, message: error.description)
             }
+            if let maxTextBytes, let problem = query.oversized(maxTextBytes: maxTextBytes) {
+                throw HTTPError(.contentTooLarge, message: problem.description)
+            }
             return query
         }
     }
@@ -56,7 +66,15 @@ struct QueriesController: Sendable {
     /// Classifies one query now; nothing is stored (`POST /v1/queries` stores queries for the workers).
     func classify(_ request: Request) async throws -> JSONResponse<Classification> {
         let buffer = try await RequestBody.collect(request, limit: maxBodyBytes)
-        let query = try RequestBody.decode(QueryBody.self, from: buffer).query(taxonomy: classifier.taxonomy)
+        let query = try RequestBody.decode(QueryBody.self, from: buffer)
+            .query(taxonomy: classifier.taxonomy, maxTextBytes: classifier.maxTextBytes)
+        guard await classifySlots.acquire(within: classifyWait) else {
+            throw HTTPError(.tooManyRequests, headers: [.retryAfter: "1"], message: """
+                \(classifySlots.capacity) classifications are in flight, the most at once (--max-concurrent); \
+                try again shortly
+                """)
+        }
+        defer { classifySlots.release() }
         let started = ContinuousClock.now
         var classification: Classification
         do {
@@ -75,14 +93,16 @@ struct QueriesController: Sendable {
     func ingest(_ request: Request) async throws -> JSONResponse<InsertResult> {
         let buffer = try await RequestBody.collect(request, limit: maxBodyBytes)
         let queries = try Self.queries(in: buffer, ndjson: request.headers[.contentType]?.contains("ndjson") == true,
-                                       taxonomy: classifier.taxonomy)
+                                       taxonomy: classifier.taxonomy, maxTextBytes: classifier.maxTextBytes)
         let result = try await store.insert(queries)
         return JSONResponse(status: result.inserted > 0 ? .created : .ok, value: result)
     }
 
     /// The queries of an ingest body, all or none.
-    /// - Throws: `HTTPError` 400 naming the line (NDJSON) or query (array) and the field.
-    static func queries(in buffer: ByteBuffer, ndjson: Bool, taxonomy: Taxonomy = .customerSupport) throws -> [SupportQuery] {
+    /// - Throws: `HTTPError` 400 naming the line (NDJSON) or query (array) and the field; 413 for a text longer than
+    ///   `maxTextBytes`.
+    static func queries(in buffer: ByteBuffer, ndjson: Bool, taxonomy: Taxonomy = .customerSupport,
+                        maxTextBytes: Int? = nil) throws -> [SupportQuery] {
         let text = String(buffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
         var items: [QueryBody] = []
         if text.hasPrefix("[") {
@@ -102,9 +122,9 @@ struct QueriesController: Sendable {
         guard !items.isEmpty else { throw HTTPError(.badRequest, message: "no queries in the body") }
         return try items.enumerated().map { index, item in
             do {
-                return try item.query(taxonomy: taxonomy)
+                return try item.query(taxonomy: taxonomy, maxTextBytes: maxTextBytes)
             } catch let error as HTTPError where items.count > 1 {
-                throw HTTPError(.badRequest, message: "query \(index + 1): \(error.body ?? "invalid")")
+                throw HTTPError(error.status, message: "query \(index + 1): \(error.body ?? "invalid")")
             }
         }
     }

@@ -3,7 +3,8 @@ import Hummingbird
 import NIOCore
 import TriageCore
 
-/// Reading request bodies: within the size limit (413 beyond it), as JSON, with errors that name the field (400).
+/// Reading request bodies: within the size limit (413 beyond it), as JSON, with errors that name the field (400);
+/// an object that repeats a key is refused, never read with one value dropped.
 enum RequestBody {
     static func collect(_ request: Request, limit: Int) async throws -> ByteBuffer {
         var request = request
@@ -16,6 +17,10 @@ enum RequestBody {
 
     static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer) throws -> T {
         let data = Data(buffer: buffer)
+        if case .duplicateKey(let key, let offset) = data.withUnsafeBytes({ JSONValue.parseInput($0) }) {
+            throw HTTPError(.badRequest, message: "field '\(key)' appears twice in one object "
+                            + "(\(JSONSyntax.position(of: offset, in: data))); which value is meant is unclear")
+        }
         do {
             return try JSONDecoder.triage.decode(T.self, from: data)
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {

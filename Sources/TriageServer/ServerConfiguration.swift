@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     /// How runs started through the API, and the background workers, process queries. A run request may lower
     /// `batchSize`, `maxConcurrent` and `limit`, never raise them.
     public var processor = BatchProcessor.Configuration()
+    /// How long a `POST /v1/classify` waits for one of its `processor.maxConcurrent` slots before a 429 with
+    /// `Retry-After`.
+    public var classifyWait: Duration = .seconds(2)
     /// Runs started through the API that may be running at once; more get 429.
     public var maxActiveRuns = 4
     /// How long in-flight classifications may take to finish once shutdown begins; the rest are handed back.

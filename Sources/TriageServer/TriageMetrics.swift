@@ -99,6 +99,7 @@ struct MeteredClassifier: Classifier {
     func estimate(_ query: SupportQuery) -> UsageEstimate? { base.estimate(query) }
     var batches: (any ProviderBatches)? { base.batches.map { MeteredBatches(base: $0, metrics: metrics) } }
     var examplesDecision: ExamplesDecision? { base.examplesDecision }
+    var maxTextBytes: Int? { base.maxTextBytes }
 
     func answerWithoutCall(_ query: SupportQuery) -> Classification? {
         let answer = base.answerWithoutCall(query)

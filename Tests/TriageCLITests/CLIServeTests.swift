@@ -73,6 +73,46 @@ struct CLIServeTests {
         return (server, "http://127.0.0.1:\(port)")
     }
 
+    @Test("40 parallel POST /v1/classify with --max-concurrent 2: never more than 2 at the provider, the rest wait or get 429 with Retry-After; a text over the cap is a 413 that costs nothing")
+    func classifyHoldsTheLimit() async throws {
+        let fake = FakeLLMServer { _ in .classification(category: "billing", after: .milliseconds(150)) }
+        try await fake.run {
+            let (server, base) = try await serve(
+                ["--store", "sqlite::memory:", "--llm", "openai", "--llm-url", fake.openAIBaseURL,
+                 "--max-concurrent", "2", "--max-text-bytes", "4096"], environment: ["OPENAI_API_KEY": "sk-x"])
+            let answers = await withTaskGroup(of: (Int, String?).self) { group in
+                for index in 0..<40 {
+                    group.addTask {
+                        var request = URLRequest(url: URL(string: base + "/v1/classify")!)
+                        request.httpMethod = "POST"
+                        request.timeoutInterval = 30
+                        request.httpBody = Data(#"{"text": "query \#(index): I was charged twice"}"#.utf8)
+                        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+                        request.setValue("Bearer cli-key-1", forHTTPHeaderField: "Authorization")
+                        guard let (_, response) = try? await URLSession.shared.data(for: request),
+                              let http = response as? HTTPURLResponse else { return (0, nil) }
+                        return (http.statusCode, http.value(forHTTPHeaderField: "Retry-After"))
+                    }
+                }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(fake.maxInFlight <= 2, "at the provider at once: \(fake.maxInFlight)")
+            #expect(answers.allSatisfy { [200, 429].contains($0.0) }, "\(answers.map(\.0))")
+            #expect(answers.count { $0.0 == 200 } >= 2)
+            #expect(answers.filter { $0.0 == 429 }.allSatisfy { $0.1 == "1" })
+            let before = fake.requestCount
+            let long = String(repeating: "x", count: 5_000)
+            let refused = try await request("POST", base + "/v1/classify", body: #"{"text": "\#(long)"}"#, key: "cli-key-1")
+            #expect(refused.0 == 413, "\(refused.1)")
+            #expect(refused.1.contains("'text'") && refused.1.contains("4096"), "\(refused.1)")
+            let stored = try await request("POST", base + "/v1/queries", body: #"{"text": "\#(long)"}"#, key: "cli-key-1")
+            #expect(stored.0 == 413, "\(stored.1)")
+            #expect(fake.requestCount == before, "nothing over the cap reached the provider")
+            server.signal(SIGTERM)
+            _ = try await server.wait(timeout: .seconds(30))
+        }
+    }
+
     @Test("serve --workers reuses answers: 40 queries with 20 distinct texts cost 20 LLM calls, as under triage run")
     func workersReuseAnswers() async throws {
         let folder = try TemporaryDirectory()

@@ -27,6 +27,24 @@ struct QueryFileReaderTests {
         #expect(query.metadata == ["plan": "pro", "seats": "3", "region": "EU", "vip": "true"])
     }
 
+    @Test("a repeated key or a NUL character is refused naming the file, line and field; other controls are kept")
+    func repeatedKeysAndNUL() throws {
+        let cases: [(String, QueryFileFormat, [String])] = [
+            ("{\"text\": \"one\"}\n{\"text\": \"a\", \"text\": \"<b>\"}", .jsonl, ["in", "line 2, column 15", "text", "twice"]),
+            (#"[{"text": "a", "metadata": {"k": "1", "k": "2"}}]"#, .json, ["in", "line 1", "'k'", "twice"]),
+            (#"{"text": "a\u0000b nul byte"}"#, .jsonl, ["in", "line 1", "text", "NUL"]),
+            ("text,subject\nfine,\"a\u{0}b\"\n", .csv, ["in", "line 2", "subject", "NUL"]),
+        ]
+        for (content, format, words) in cases {
+            let error = #expect(throws: ImportError.self) { try parse(content, format) }
+            for word in words {
+                #expect(error?.description.contains(word) == true, "\(content): \(String(describing: error))")
+            }
+        }
+        let kept = try parse(#"{"text": "a\u0001b\u007f\u2028 \ud83d\ude00"}"#, .jsonl)
+        #expect(kept.first?.text == "a\u{1}b\u{7F}\u{2028} \u{1F600}")
+    }
+
     @Test("JSON Lines with snake_case names, blank lines and Unix dates")
     func jsonLines() throws {
         let queries = try parse("""

@@ -41,6 +41,7 @@ struct MeteredClassifierTests {
             Classification(category: "refunds", priority: "", sentiment: "", language: "en", confidence: 1,
                            summary: "", model: "examples", taxonomyVersion: "v")
         }
+        var maxTextBytes: Int? { 77 }
         var examplesDecision: ExamplesDecision? {
             ExamplesDecision(mode: "auto", threshold: 0.5, pool: 9, measured: 9, coverage: 0.5, accuracy: 1, note: nil)
         }
@@ -54,6 +55,7 @@ struct MeteredClassifierTests {
         #expect(metered.estimate(SupportQuery(text: "x"))?.promptTokens == 11)
         #expect(metered.answerWithoutCall(SupportQuery(text: "x"))?.category == "refunds")
         #expect(metered.examplesDecision?.threshold == 0.5)
+        #expect(metered.maxTextBytes == 77)
         let batches = try #require(metered.batches)
         #expect(batches.maxRequests == 7 && batches.maxBytes == 9_000 && batches.provider == "openai")
         #expect(try batches.requestBody(for: SupportQuery(text: "hello")) == Data("hello".utf8))

@@ -55,6 +55,43 @@ struct RequestSafetyTests {
         }
     }
 
+    @Test("every byte of a query is kept or refused: controls round-trip, a NUL and a repeated key are 400s naming the field")
+    func everyByteKeptOrRefused() async throws {
+        try await withServer { client, store in
+            let kept = try await client.json(.post, "/v1/queries",
+                                             body: #"{"text": "a\u0001b\u007fc\u2028d \ud83d\ude00 \"q\"", "externalId": "k"}"#)
+            #expect(kept.status == .created, "\(kept.text)")
+            let id = try #require(try await store.list(QueryFilter(), after: nil, limit: 1).first?.id)
+            let read = try await client.json(.get, "/v1/queries/\(id)")
+            #expect(((read.value["query"] as? [String: Any])?["text"] as? String)
+                    == "a\u{1}b\u{7F}c\u{2028}d \u{1F600} \"q\"", "\(read.text)")
+
+            let refusals: [(path: String, body: String, contentType: String, says: [String])] = [
+                ("/v1/queries", #"{"text": "a\u0000b nul byte"}"#, "application/json", ["'text'", "NUL"]),
+                ("/v1/classify", #"{"text": "a\u0000b nul byte"}"#, "application/json", ["'text'", "NUL"]),
+                ("/v1/queries", #"{"text": "fine", "metadata": {"k": "\u0000"}}"#, "application/json", ["'metadata'"]),
+                ("/v1/queries", #"{"text":"a","text":"<b>"}"#, "application/json", ["'text'", "twice", "column 13"]),
+                ("/v1/classify", #"{"text":"a","text":"<b>"}"#, "application/json", ["'text'", "twice"]),
+                ("/v1/queries", #"[{"text":"a"},{"text":"b","metadata":{"x":"1","x":"2"}}]"#, "application/json",
+                 ["'x'", "twice"]),
+                ("/v1/queries", "{\"text\":\"ok\"}\n{\"text\":\"a\",\"subject\":\"s\",\"subject\":\"t\"}",
+                 "application/x-ndjson", ["line 2", "'subject'", "twice"]),
+            ]
+            for refusal in refusals {
+                let answer = try await client.json(.post, refusal.path, body: refusal.body, contentType: refusal.contentType)
+                #expect(answer.status == .badRequest, "\(refusal.body): \(answer.text)")
+                for words in refusal.says {
+                    #expect(answer.text.contains(words), "\(refusal.body): \(answer.text)")
+                }
+            }
+            let correction = try await client.json(.patch, "/v1/queries/\(id)",
+                                                   body: #"{"category":"billing","category":"other"}"#)
+            #expect(correction.status == .badRequest && correction.text.contains("twice"), "\(correction.text)")
+            #expect(try await store.summary().total == 1, "nothing refused was stored, cut or whole")
+            #expect(try await store.find(id)?.correction == nil)
+        }
+    }
+
     @Test("bodies a browser can send cross-site are refused: text/plain, forms, no content type")
     func contentTypes() async throws {
         try await withServer(queries: 3) { client, store in

@@ -61,6 +61,33 @@ struct QueryStoreContractTests {
         }
     }
 
+    @Test("every character of a query is kept exactly; a NUL, which a store would cut at, is refused naming the field",
+          arguments: StoreFixture.allCases)
+    func everyCharacterKept(fixture: StoreFixture) async throws {
+        try await fixture.withStore { opened async throws in
+            let text = "a\u{1}b\u{7F}c\u{2028}d\u{FEFF}e \u{1F600} e\u{301} \u{202E}rtl \\\"q\" \t\r\n \u{10FFFF} end"
+            let query = SupportQuery(text: text, subject: "s\u{1B}[31m", channel: "\u{7}", customerId: "c\u{85}",
+                                     externalId: "x\u{1}", metadata: ["k\u{1}": "v\u{7}\u{2029}"])
+            #expect(try await opened.store.insert([query]) == InsertResult(inserted: 1, duplicates: 0))
+            let read = try #require(try await opened.peer.list(QueryFilter(), after: nil, limit: 10).first?.query)
+            #expect(Array(read.text.unicodeScalars) == Array(text.unicodeScalars))
+            #expect(read.subject == query.subject && read.channel == query.channel)
+            #expect(read.customerId == query.customerId && read.externalId == query.externalId)
+            #expect(read.metadata == query.metadata)
+
+            for (field, nul) in [("text", SupportQuery(text: "a\u{0}b nul byte")),
+                                 ("subject", SupportQuery(text: "fine", subject: "a\u{0}b")),
+                                 ("metadata", SupportQuery(text: "fine", metadata: ["k": "a\u{0}"]))] {
+                let error = await #expect(throws: StoreError.self) { try await opened.store.insert([nul]) }
+                #expect(error?.message.contains("field '\(field)'") == true, "\(String(describing: error))")
+                #expect(throws: SupportQuery.Invalid(field: field, reason: "holds a NUL character (\\u0000), which cannot be stored exactly")) {
+                    try nul.validated()
+                }
+            }
+            #expect(try await opened.peer.summary().total == 1, "nothing of a refused query is stored, cut or whole")
+        }
+    }
+
     @Test("every field of a classification is stored and read back as it was written", arguments: StoreFixture.allCases)
     func classificationRoundTrip(fixture: StoreFixture) async throws {
         try await fixture.withStore { opened async throws in

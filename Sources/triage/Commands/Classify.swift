@@ -28,7 +28,8 @@ extension Triage {
             do {
                 return try SupportQuery(text: text, subject: subject).validated()
             } catch {
-                throw ValidationError("the text to classify is empty")
+                throw ValidationError(error.field == "text" && error.reason.hasPrefix("must not be empty")
+                                      ? "the text to classify is empty" : "the query's \(error)")
             }
         }
 

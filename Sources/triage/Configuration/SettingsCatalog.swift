@@ -84,6 +84,8 @@ enum SettingsCatalog {
                 "when decisive examples answer alone, with no call: auto, off, or a threshold"),
         Setting("candidates", .int, flag: "--candidates",
                 "categories offered the model per query (default: 8 past 12 categories; 0: all)"),
+        Setting("maxTextBytes", .int, flag: "--max-text-bytes",
+                "most bytes of a text (and of a subject) sent; longer fails text_too_long (default 32768)"),
         Setting("redact", .bool, flag: "--redact/--no-redact",
                 "personal values become placeholders before anything is sent (default: on unless the LLM is on loopback)"),
         Setting("mockLatencyMs", .double, flag: "--mock-latency-ms", "median latency of the mock classifier"),

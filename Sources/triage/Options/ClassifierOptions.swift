@@ -96,6 +96,12 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
             + "0: all). (env: TRIAGE_CANDIDATES)", valueName: "n"))
     var candidates: Int?
 
+    @Option(name: .long, help: ArgumentHelp(
+        "The most bytes (UTF-8) of a query's text, and of its subject, sent to the LLM (default 32768); a longer "
+            + "query fails as text_too_long before any call, and `serve` refuses it with 413. "
+            + "(env: TRIAGE_MAX_TEXT_BYTES)", valueName: "bytes"))
+    var maxTextBytes: Int?
+
     @Flag(name: .long, help: ArgumentHelp(
         "Replace personal values (emails, phones, cards, IBANs, IPs, names, addresses, credentials…) with typed "
             + "placeholders in everything sent to the LLM; the default whenever the LLM endpoint is not on a "
@@ -129,6 +135,7 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
         values["examplesPerQuery"] = examplesPerQuery.map(ConfigContent.int)
         values["answerFromExamples"] = answerFromExamples.map(ConfigContent.string)
         values["candidates"] = candidates.map(ConfigContent.int)
+        values["maxTextBytes"] = maxTextBytes.map(ConfigContent.int)
         if redact { values["redact"] = .bool(true) }
         if noRedact { values["redact"] = .bool(false) }
         values["mockLatencyMs"] = mockLatencyMs.map(ConfigContent.double)
