@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import NIOPosix
 
 /// Sends an HTTP/1.1 request byte for byte over a fresh loopback connection (tests only). Unlike an HTTP client, it
@@ -44,6 +45,60 @@ public enum RawHTTPClient {
             guard let response = try await group.next() ?? nil else { throw TimedOut() }
             return response
         }
+    }
+
+    /// Opens a connection, sends `parts` one by one `every` apart (nothing at all for none: an idle socket; a head
+    /// cut short: slowloris), and waits at most `timeout` for the server to close it.
+    /// - Returns: How long after connecting the server closed the connection (`nil`: still open at `timeout`),
+    ///   and what it sent.
+    public static func hold(sending parts: [String] = [], every: Duration = .zero, port: Int,
+                            timeout: Duration) async throws -> (closedAfter: Duration?, received: String) {
+        let started = ContinuousClock.now
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch ChannelError.ioOnClosedChannel {
+            // Closed by the server before this side had the channel (a stalled test on a loaded machine).
+            return (ContinuousClock.now - started, "")
+        }
+        let outcome = Mutex<(closedAfter: Duration?, received: String)>((nil, ""))
+        // Closing a channel the server closed first is an error here, and the point of the test.
+        try? await channel.executeThenClose { inbound, outbound in
+            try await withThrowingTaskGroup(of: (closedAfter: Duration?, received: String)?.self) { group in
+                group.addTask {
+                    for part in parts {
+                        try? await outbound.write(ByteBuffer(string: part))
+                        try await Task.sleep(for: every)
+                    }
+                    try await Task.sleep(for: .seconds(3600))
+                    return nil
+                }
+                group.addTask {
+                    var received = ByteBuffer()
+                    do {
+                        for try await chunk in inbound { received.writeImmutableBuffer(chunk) }
+                    } catch {}
+                    return (ContinuousClock.now - started, String(buffer: received))
+                }
+                group.addTask {
+                    try await Task.sleep(for: timeout)
+                    return (nil, "")
+                }
+                defer { group.cancelAll() }
+                while let next = try await group.next() {
+                    if let next {
+                        outcome.withLock { $0 = next }
+                        return
+                    }
+                }
+            }
+        }
+        return outcome.withLock { $0 }
     }
 
     struct TimedOut: Error {}

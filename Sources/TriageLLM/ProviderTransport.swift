@@ -40,13 +40,19 @@ struct ProviderTransport: Sendable {
         let responseHeaders: HTTPHeaders
         let data: Data
         do {
-            let response = try await client.execute(request, timeout: TimeAmount(timeout))
-            status = Int(response.status.code)
-            responseHeaders = response.headers
-            data = Data(buffer: try await response.body.collect(upTo: maxResponseBytes))
-        } catch is CancellationError {
+            // One deadline for connecting, the headers and the whole body: a peer that trickles its answer gets no
+            // more time than one that sends nothing.
+            let (client, request) = (client, request)
+            (status, responseHeaders, data) = try await withTimeout(timeout) {
+                let response = try await client.execute(request, timeout: TimeAmount(timeout))
+                return (Int(response.status.code), response.headers,
+                        Data(buffer: try await response.body.collect(upTo: maxResponseBytes)))
+            }
+        } catch is CancellationError where Task.isCancelled {
             throw CancellationError()
         } catch let error as HTTPClientError where [.deadlineExceeded, .readTimeout, .connectTimeout].contains(error) {
+            throw Failure(error: .timeout("no answer within \(timeout) from \(host)"))
+        } catch is DeadlineExceeded {
             throw Failure(error: .timeout("no answer within \(timeout) from \(host)"))
         } catch is NIOTooManyBytesError {
             throw Failure(error: .server("the response from \(host) was larger than \(maxResponseBytes) bytes"))

@@ -34,6 +34,9 @@ public func buildApplication(
     let router = buildRouter(configuration: configuration, dependencies: dependencies, runs: runs, logger: logger)
     return Application(
         router: router,
+        server: .http1(configuration: .init(
+            additionalChannelHandlers: [BodyDeadlineHandler(timeout: TimeAmount(configuration.bodyTimeout))],
+            idleTimeout: TimeAmount(configuration.idleTimeout))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "triage"),
         services: [runs],
         onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },

@@ -55,6 +55,8 @@ final class RunManager: Service, Sendable {
     private let logger: Logger
     private let active = Mutex<[String: Handle]>([:])
     private let accepting = Mutex(true)
+    /// When a shutdown's grace period ends, once one has begun: webhook deliveries end by then too.
+    private let shutdownDeadline = Mutex<ContinuousClock.Instant?>(nil)
     private let starts: AsyncStream<Pending>
     private let startsContinuation: AsyncStream<Pending>.Continuation
 
@@ -116,7 +118,9 @@ final class RunManager: Service, Sendable {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.redirectConfiguration = .disallow
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        let webhooks = WebhookDeliverer(client: client, configuration: configuration.webhooks, logger: logger)
+        var deliverer = WebhookDeliverer(client: client, configuration: configuration.webhooks, logger: logger)
+        deliverer.stopBy = { [self] in shutdownDeadline.withLock { $0 } }
+        let webhooks = deliverer
         await withDiscardingTaskGroup { group in
             if configuration.workers {
                 group.addTask { await self.work() }
@@ -124,9 +128,10 @@ final class RunManager: Service, Sendable {
             group.addTask {
                 // Shutdown: accept no more runs, stop the running ones gently, and after the grace period at once.
                 try? await gracefulShutdown()
+                let deadline = ContinuousClock.now + self.configuration.gracePeriod
+                self.shutdownDeadline.withLock { $0 = deadline }
                 self.stopAccepting()
                 self.active.withLock { Array($0.values) }.forEach { $0.control.requestStop() }
-                let deadline = ContinuousClock.now + self.configuration.gracePeriod
                 while ContinuousClock.now < deadline, !self.active.withLock({ $0.isEmpty }) {
                     try? await Task.sleep(for: .milliseconds(50))
                 }
@@ -161,6 +166,8 @@ final class RunManager: Service, Sendable {
                     handle.progress.withLock { $0 = progress }
                     meter.record(progress)
                 }
+            // The run is over: its slot is free now, whatever its receivers take (each attempt within its timeout).
+            finished(pending.id)
             let targets = configuration.webhookURLs.map { WebhookDeliverer.Target(url: $0, trusted: true) }
                 + (pending.webhook.map { [WebhookDeliverer.Target(url: $0, trusted: false)] } ?? [])
             if !targets.isEmpty {
@@ -170,8 +177,15 @@ final class RunManager: Service, Sendable {
         } catch {
             logger.error("run could not be recorded", metadata: ["run.id": "\(pending.id)", "error": "\(error)"])
         }
-        active.withLock { $0[pending.id] = nil }
-        metrics.runs(active: active.withLock { $0.count })
+        finished(pending.id)
+    }
+
+    private func finished(_ id: String) {
+        let count = active.withLock {
+            $0[id] = nil
+            return $0.count
+        }
+        metrics.runs(active: count)
     }
 
     /// The background worker: a continuous run until shutdown, stopped gently and then, after the grace period, at once.

@@ -9,6 +9,7 @@ extension ServerConfiguration {
     /// other value.
     ///
     /// Keys: `server.host`, `server.port`, `server.workers`, `server.graceSeconds`, `server.maxBodyBytes`,
+    /// `server.idleTimeoutSeconds`, `server.bodyTimeoutSeconds`, `server.webhookTimeoutSeconds`,
     /// `server.protect`, `server.allowedHosts`, `server.maxRuns`, `server.noAuth`, `server.apiKeys`,
     /// `server.webhooks`, `server.webhookHosts`, `server.webhookAllowPrivate`, `server.webhookSecret`.
     /// - Throws: ``ConfigurationError`` naming the key of a value out of range, or a protected path that names no
@@ -23,6 +24,13 @@ extension ServerConfiguration {
             workers = server.bool(forKey: "workers", default: workers)
             gracePeriod = .seconds(try server.int("graceSeconds", default: Int(gracePeriod.timeInterval), in: 0...Int.max))
             maxBodyBytes = try server.int("maxBodyBytes", default: maxBodyBytes, in: 1...Int.max)
+            idleTimeout = .milliseconds(try server.double("idleTimeoutSeconds", default: idleTimeout.timeInterval,
+                                                          minimum: 0, exclusive: true) * 1000)
+            bodyTimeout = .milliseconds(try server.double("bodyTimeoutSeconds", default: bodyTimeout.timeInterval,
+                                                          minimum: 0, exclusive: true) * 1000)
+            webhooks.timeout = .milliseconds(try server.double("webhookTimeoutSeconds",
+                                                               default: webhooks.timeout.timeInterval,
+                                                               minimum: 0, exclusive: true) * 1000)
             protectedPaths = Set(server.stringArray(forKey: "protect", default: []))
             allowedHosts = HostPatterns(server.stringArray(forKey: "allowedHosts", default: []))
             maxActiveRuns = try server.int("maxRuns", default: maxActiveRuns, in: 1...Int.max)

@@ -16,6 +16,11 @@ public struct ServerConfiguration: Sendable {
     public var protectedPaths: Set<String> = []
     /// Host names requests may address besides IP addresses, `localhost` and ``host`` (DNS rebinding defence).
     public var allowedHosts: HostPatterns = []
+    /// How long a connection may stay open with no request in progress, which bounds the time to send a request's
+    /// head too (a socket that sends nothing, or headers a byte at a time, is closed then).
+    public var idleTimeout: Duration = .seconds(30)
+    /// How long a request's body may take to arrive whole once its head has; the connection is closed then.
+    public var bodyTimeout: Duration = .seconds(30)
     /// Largest request body accepted; larger ones get 413.
     public var maxBodyBytes = 1 << 20
     /// Keep classifying new pending queries in the background.
@@ -74,7 +79,7 @@ public struct WebhookConfiguration: Sendable {
     public var maxAttempts = 5
     /// Delay before the next attempt (full jitter).
     public var retryPolicy = RetryPolicy(base: .milliseconds(500), maximum: .seconds(30))
-    /// How long one delivery may take.
+    /// How long one delivery attempt may take, all of it: connecting, the receiver's headers and its body.
     public var timeout: Duration = .seconds(10)
     /// Hosts a run's own webhook may name (`server.webhookHosts`, `TRIAGE_WEBHOOK_HOSTS`); empty: none.
     public var allowedHosts: HostPatterns = []

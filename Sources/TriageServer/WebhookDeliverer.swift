@@ -70,6 +70,8 @@ struct WebhookDeliverer: Sendable {
     let client: HTTPClient
     let configuration: WebhookConfiguration
     let logger: Logger
+    /// When deliveries must end whatever is left (a shutdown's grace period), once known.
+    var stopBy: @Sendable () -> ContinuousClock.Instant? = { nil }
 
     /// Delivers `event` to each target (concurrently), retrying failures and timeouts up to the configured attempts.
     /// - Returns: Every attempt, per target in order.
@@ -113,16 +115,27 @@ struct WebhookDeliverer: Sendable {
             request.body = .bytes(ByteBuffer(bytes: body))
             var delivery = WebhookDelivery(url: shown, attempt: attempt, at: Date(), status: nil, error: nil,
                                            delivered: false)
+            // One deadline for the whole attempt (connecting, the headers, the body), and none past the shutdown's:
+            // a receiver that trickles its answer holds nothing longer than one that never answers.
+            let attemptEnds = ContinuousClock.now + configuration.timeout
+            let (client, timeout, stopBy, sent) = (client, configuration.timeout, stopBy, request)
             do {
-                let response = try await client.execute(request, timeout: .init(configuration.timeout))
-                _ = try? await response.body.collect(upTo: 64 * 1024)
-                delivery.status = Int(response.status.code)
-                delivery.delivered = (200..<300).contains(Int(response.status.code))
-                if (300..<400).contains(Int(response.status.code)) {
-                    delivery.error = "HTTP \(response.status.code): webhooks follow no redirect"
-                } else if !delivery.delivered {
-                    delivery.error = "HTTP \(response.status.code)"
+                let status = try await withDeadline({ min(attemptEnds, stopBy() ?? attemptEnds) }) {
+                    let response = try await client.execute(sent, timeout: .init(timeout))
+                    _ = try? await response.body.collect(upTo: 64 * 1024)
+                    return Int(response.status.code)
                 }
+                delivery.status = status
+                delivery.delivered = (200..<300).contains(status)
+                if (300..<400).contains(status) {
+                    delivery.error = "HTTP \(status): webhooks follow no redirect"
+                } else if !delivery.delivered {
+                    delivery.error = "HTTP \(status)"
+                }
+            } catch let error where error is DeadlineExceeded
+                        || [.deadlineExceeded, .readTimeout].contains(error as? HTTPClientError) {
+                delivery.error = "no complete answer within \(configuration.timeout)"
+                    + (stopBy().map { ContinuousClock.now >= $0 } == true ? " (shutting down)" : "")
             } catch {
                 // The client's errors can quote the URL; only its scheme and host may show.
                 delivery.error = "\(error)".replacingOccurrences(of: url, with: shown)
@@ -135,7 +148,10 @@ struct WebhookDeliverer: Sendable {
             // A redirect is an answer, not a failure to retry.
             let redirected = delivery.status.map { (300..<400).contains($0) } ?? false
             if delivery.delivered || redirected || attempt == configuration.maxAttempts { break }
-            try? await Task.sleep(for: configuration.retryPolicy.delay(forRetry: attempt))
+            let retryAt = ContinuousClock.now + configuration.retryPolicy.delay(forRetry: attempt)
+            // A shutdown that begins meanwhile ends the wait, and the deliveries.
+            _ = try? await withDeadline({ min(retryAt, stopBy() ?? retryAt) }) { try await Task.sleep(until: retryAt) }
+            if let stop = stopBy(), ContinuousClock.now >= stop { break }
         }
         return deliveries
     }

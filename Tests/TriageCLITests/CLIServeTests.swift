@@ -113,6 +113,30 @@ struct CLIServeTests {
         }
     }
 
+    @Test("a webhook receiver that trickles its answer frees the run's slot when the run ends, and SIGTERM exits within --grace-seconds")
+    func tricklingWebhookReceiver() async throws {
+        let folder = try TemporaryDirectory()
+        defer { folder.remove() }
+        let receiver = TricklingReceiver(.chunkedBody)
+        try await receiver.run {
+            let (server, base) = try await serve(
+                ["--mock-llm", "--store", "sqlite:\(folder.path("serve.sqlite"))", "--max-runs", "1",
+                 "--grace-seconds", "2"],
+                environment: ["TRIAGE_WEBHOOK_URLS": receiver.url, "TRIAGE_WEBHOOK_TIMEOUT_SECONDS": "300"])
+            #expect(try await request("POST", base + "/v1/queries", body: #"{"text": "where is my parcel"}"#,
+                                      key: "cli-key-1").0 == 201)
+            #expect(try await request("POST", base + "/v1/runs", body: "{}", key: "cli-key-1").0 == 202)
+            #expect(await eventually(timeout: .seconds(20)) { receiver.open >= 1 }, "the delivery never started")
+            let again = try await request("POST", base + "/v1/runs", body: "{}", key: "cli-key-1")
+            #expect(again.0 == 202, "the ended run's slot is free while its webhook trickles: \(again.1)")
+            let signalled = ContinuousClock.now
+            server.signal(SIGTERM)
+            let result = try await server.wait(timeout: .seconds(60))
+            #expect(ContinuousClock.now - signalled < .seconds(7), "--grace-seconds 2 bounds the shutdown")
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+    }
+
     @Test("serve --workers reuses answers: 40 queries with 20 distinct texts cost 20 LLM calls, as under triage run")
     func workersReuseAnswers() async throws {
         let folder = try TemporaryDirectory()

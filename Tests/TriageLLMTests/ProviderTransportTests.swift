@@ -80,6 +80,30 @@ struct ProviderTransportTests {
         }
     }
 
+    // The receiver trickles forever: without the deadline the call never ends, and the time limit fails the test.
+    // No tighter bound on wall time: on a loaded 2-core machine the whole suite can stall for tens of seconds.
+    @Test("an endpoint that answers slowly in any shape gets one deadline for the whole request, body included",
+          .timeLimit(.minutes(2)), arguments: TricklingReceiver.Shape.allCases)
+    func slowEndpoint(shape: TricklingReceiver.Shape) async throws {
+        let receiver = TricklingReceiver(shape)
+        try await receiver.run {
+            var configuration = LLMConfiguration(provider: .openAI, baseURL: "http://127.0.0.1:\(URL(string: receiver.url)?.port ?? 0)/v1",
+                                                 model: "test-model", apiKey: Self.key)
+            configuration.retryBudget = 0
+            configuration.requestTimeout = .milliseconds(800)
+            try await withHTTPClient { client in
+                let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
+                                               logger: Self.silent)
+                let error = await #expect(throws: ClassifierError.self) {
+                    _ = try await classifier.classify(ClassificationRequest(
+                        id: QueryID("1"), query: SupportQuery(text: "I was charged twice"), attempt: 1))
+                }
+                #expect(error?.kind == "timeout", "\(String(describing: error))")
+                #expect(error?.message.contains("within 0.8 seconds") == true, "\(String(describing: error))")
+            }
+        }
+    }
+
     @Test("a batch line's own status, on both batch APIs", arguments: table)
     func batchLine(row: Row) async throws {
         for provider in [LLMConfiguration.Provider.openAI, .anthropic]

@@ -92,6 +92,40 @@ struct RequestSafetyTests {
         }
     }
 
+    @Test("a socket that sends nothing, a head cut short or trickled, and a body that never ends are closed at their timeouts",
+          .timeLimit(.minutes(2)))
+    func connectionsTimeOut() async throws {
+        try await withServer(configure: {
+            $0.idleTimeout = .milliseconds(600)
+            $0.bodyTimeout = .milliseconds(600)
+        }) { client, _ in
+            // The test client's own connection is closed too once idle: only raw sockets from here.
+            let port = try #require(client.port)
+            let shapes: [(name: String, parts: [String], every: Duration)] = [
+                ("idle", [], .zero),
+                ("partial head", ["GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n"], .zero),
+                ("trickled head", "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".map(String.init),
+                 .milliseconds(100)),
+                ("body never whole", ["POST /v1/queries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                      + "Content-Length: 1000\r\n\r\n{\"text\": \""], .zero),
+                ("trickled body", ["POST /v1/queries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                                   + "Content-Length: 1000\r\n\r\n"] + Array(repeating: "a", count: 200), .milliseconds(50)),
+            ]
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for shape in shapes {
+                    group.addTask {
+                        let held = try await RawHTTPClient.hold(sending: shape.parts, every: shape.every, port: port,
+                                                                timeout: .seconds(60))
+                        // Without the timeouts these stay open (the trickled shapes for minutes), far past 60 s.
+                        let closed = try #require(held.closedAfter, "\(shape.name): still open after 60 s")
+                        #expect(closed >= .milliseconds(500), "\(shape.name): closed after \(closed)")
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
     @Test("bodies a browser can send cross-site are refused: text/plain, forms, no content type")
     func contentTypes() async throws {
         try await withServer(queries: 3) { client, store in

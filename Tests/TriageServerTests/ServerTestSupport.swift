@@ -24,6 +24,9 @@ func withServer(
     configuration.port = 0
     // Most tests exercise other features on an open API; the tests of keys close it again.
     configuration.allowUnauthenticated = true
+    // A loaded machine can stall a test longer than the default idle timeout; the tests of timeouts set their own.
+    configuration.idleTimeout = .seconds(600)
+    configuration.bodyTimeout = .seconds(600)
     configuration.processor.idlePoll = .milliseconds(20) ... .milliseconds(100)
     configuration.webhooks.retryPolicy = RetryPolicy(base: .milliseconds(20), maximum: .milliseconds(50))
     configure(&configuration)

@@ -153,6 +153,37 @@ struct ServerTests {
         }
     }
 
+    @Test("a receiver that answers slowly in any shape holds a delivery attempt no longer than its timeout, and never a run's slot",
+          .timeLimit(.minutes(2)), arguments: TricklingReceiver.Shape.allCases)
+    func slowReceivers(shape: TricklingReceiver.Shape) async throws {
+        let receiver = TricklingReceiver(shape)
+        try await receiver.run {
+            try await withServer(queries: 2, configure: {
+                $0.maxActiveRuns = 1
+                $0.webhookURLs = [receiver.url]
+                $0.webhooks.timeout = .milliseconds(800)
+                $0.webhooks.maxAttempts = 2
+            }) { client, _ in
+                let started = try await client.json(.post, "/v1/runs", body: "{}")
+                let id = try #require(started.value["id"] as? String, "\(started.text)")
+                #expect(try await eventually {
+                    try await client.json(.get, "/v1/runs/\(id)").value["state"] as? String == "completed"
+                })
+                let next = try await client.json(.post, "/v1/runs", body: #"{"limit": 1}"#)
+                #expect(next.status == .accepted, "the slot is free once the run ends: \(next.text)")
+                #expect(try await eventually(timeout: .seconds(20)) {
+                    let record = try await client.json(.get, "/v1/runs/\(id)").value["record"] as? [String: Any]
+                    return (record?["webhookDeliveries"] as? [Any])?.count == 2
+                })
+                let record = try await client.json(.get, "/v1/runs/\(id)").value["record"] as? [String: Any]
+                let deliveries = try #require(record?["webhookDeliveries"] as? [[String: Any]])
+                #expect(deliveries.allSatisfy { $0["delivered"] as? Bool == false })
+                #expect(deliveries.allSatisfy { ($0["error"] as? String)?.contains("no complete answer within 0.8") == true },
+                        "\(deliveries)")
+            }
+        }
+    }
+
     @Test("bad input: 413 over the body limit, 400 naming the field, line or query")
     func badInput() async throws {
         try await withServer(configure: { $0.maxBodyBytes = 2_000 }) { client, store in

@@ -128,6 +128,15 @@ struct ServerOptions: ParsableArguments, SettingFlags {
                                + "(env: TRIAGE_SERVER_MAX_BODY_BYTES)", valueName: "bytes"))
     var maxBodyBytes: Int?
 
+    @Option(help: ArgumentHelp("How long a connection may stay open with no request in progress; a request's head must "
+                               + "arrive within it too (default 30). (env: TRIAGE_SERVER_IDLE_TIMEOUT_SECONDS)",
+                               valueName: "seconds"))
+    var idleTimeoutSeconds: Double?
+
+    @Option(help: ArgumentHelp("How long a request's body may take once its head has arrived; the connection is closed "
+                               + "then (default 30). (env: TRIAGE_SERVER_BODY_TIMEOUT_SECONDS)", valueName: "seconds"))
+    var bodyTimeoutSeconds: Double?
+
     @Option(help: ArgumentHelp("""
         A path outside /v1 that needs an API key too (repeatable): /, /healthz, /readyz, /metrics, /openapi.json.
         """, valueName: "path"))
@@ -153,6 +162,8 @@ struct ServerOptions: ParsableArguments, SettingFlags {
         if workers { values["server.workers"] = .bool(true) }
         values["server.graceSeconds"] = graceSeconds.map(ConfigContent.int)
         values["server.maxBodyBytes"] = maxBodyBytes.map(ConfigContent.int)
+        values["server.idleTimeoutSeconds"] = idleTimeoutSeconds.map(ConfigContent.double)
+        values["server.bodyTimeoutSeconds"] = bodyTimeoutSeconds.map(ConfigContent.double)
         if !protect.isEmpty { values["server.protect"] = .stringArray(protect) }
         if noAuth { values["server.noAuth"] = .bool(true) }
         if !allowedHost.isEmpty { values["server.allowedHosts"] = .stringArray(allowedHost) }
