@@ -62,6 +62,7 @@ func buildRouter(
         .add(middleware: StoreErrorMiddleware(logger: logger))
     let store = dependencies.store
     QueriesController(store: store, classifier: dependencies.classifier, maxBodyBytes: configuration.maxBodyBytes,
+                      maxPageBytes: configuration.maxPageBytes,
                       classifySlots: SlotLimit(capacity: configuration.processor.maxConcurrent),
                       classifyWait: configuration.classifyWait)
         .addRoutes(to: api)

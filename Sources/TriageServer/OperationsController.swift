@@ -14,12 +14,17 @@ struct OperationsController: Sendable {
     let configuration: ServerConfiguration
     let dependencies: ServerDependencies
     let readiness: ReadinessProbe
+    /// The store's counts by status for `/metrics`, summarised at most once per ``ServerConfiguration/metricsCacheTime``.
+    let backlog: PeriodicValue<StoreSummary?>
 
     init(configuration: ServerConfiguration, dependencies: ServerDependencies, logger: Logger) {
         self.configuration = configuration
         self.dependencies = dependencies
         readiness = ReadinessProbe(store: dependencies.store, check: configuration.readinessCheck,
                                    cacheTime: configuration.readinessCacheTime, logger: logger)
+        backlog = PeriodicValue(period: configuration.metricsCacheTime) { [store = dependencies.store] in
+            try? await store.summary()
+        }
     }
 
     /// Mounts each route on `open`, or on `keyed` when `protected` names it.
@@ -51,7 +56,7 @@ struct OperationsController: Sendable {
     }
 
     func metrics() async throws -> Response {
-        if let summary = try? await dependencies.store.summary() { dependencies.metrics.backlog(summary) }
+        if let summary = await backlog.current() { dependencies.metrics.backlog(summary) }
         return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                         body: ResponseBody(byteBuffer: ByteBuffer(string: dependencies.metrics.render())))
     }
@@ -63,59 +68,68 @@ struct OperationsController: Sendable {
     }
 }
 
-/// `/readyz`'s checks, run at most once per cache period however often it is asked (a probe storm must not become a
-/// storm on the store or the LLM endpoint). A failing check is logged with its details at each refresh, so at most
-/// once per cache period.
-final class ReadinessProbe: Sendable {
+/// A value worked out at most once per `period` however often it is asked: while it is fresh, or while another
+/// caller works out the next one, callers get the last value. What keeps a probe or scrape storm from becoming a
+/// storm on the store or the LLM endpoint.
+final class PeriodicValue<Value: Sendable>: Sendable {
+    private struct State {
+        var value: Value?
+        var at: ContinuousClock.Instant?
+        var refreshing = false
+    }
+
+    private let period: Duration
+    private let make: @Sendable () async -> Value
+    private let state = Mutex(State())
+
+    init(period: Duration, _ make: @escaping @Sendable () async -> Value) {
+        self.period = period
+        self.make = make
+    }
+
+    func current() async -> Value {
+        let cached: Value? = state.withLock { state in
+            if let value = state.value, let at = state.at, ContinuousClock.now - at < period || state.refreshing {
+                return value
+            }
+            state.refreshing = true
+            return nil
+        }
+        if let cached { return cached }
+        let fresh = await make()
+        state.withLock { $0 = State(value: fresh, at: .now, refreshing: false) }
+        return fresh
+    }
+}
+
+/// `/readyz`'s checks, run at most once per cache period (``PeriodicValue``). A failing check is logged with its
+/// details at each refresh, so at most once per cache period.
+struct ReadinessProbe: Sendable {
     struct Result: Sendable {
         var store: String
         var llm: String
         var ready: Bool { store == "ok" && llm != "unavailable" }
     }
 
-    private struct Cache {
-        var result: Result?
-        var at: ContinuousClock.Instant?
-        var refreshing = false
-    }
-
-    private let store: any QueryStore
-    private let check: (@Sendable () async -> String?)?
-    private let cacheTime: Duration
-    private let logger: Logger
-    private let cache = Mutex(Cache())
+    private let cached: PeriodicValue<Result>
 
     init(store: any QueryStore, check: (@Sendable () async -> String?)?, cacheTime: Duration, logger: Logger) {
-        self.store = store
-        self.check = check
-        self.cacheTime = cacheTime
-        self.logger = logger
+        cached = PeriodicValue(period: cacheTime) {
+            var result = Result(store: "ok", llm: check == nil ? "not checked" : "ok")
+            do {
+                _ = try await store.eligibleCount(now: Date())
+            } catch {
+                result.store = "unavailable"
+                logger.warning("readiness: the store does not answer", metadata: ["error": "\(error)"])
+            }
+            if let check, let problem = await check() {
+                result.llm = "unavailable"
+                logger.warning("readiness: the LLM endpoint does not answer", metadata: ["error": "\(problem)"])
+            }
+            return result
+        }
     }
 
     /// The last result while it is fresh (or while another caller refreshes it); otherwise a new one.
-    func current() async -> Result {
-        let cached: Result? = cache.withLock { cache in
-            if let result = cache.result, let at = cache.at,
-               ContinuousClock.now - at < cacheTime || cache.refreshing {
-                return result
-            }
-            cache.refreshing = true
-            return nil
-        }
-        if let cached { return cached }
-        var result = Result(store: "ok", llm: check == nil ? "not checked" : "ok")
-        do {
-            _ = try await store.eligibleCount(now: Date())
-        } catch {
-            result.store = "unavailable"
-            logger.warning("readiness: the store does not answer", metadata: ["error": "\(error)"])
-        }
-        if let check, let problem = await check() {
-            result.llm = "unavailable"
-            logger.warning("readiness: the LLM endpoint does not answer", metadata: ["error": "\(problem)"])
-        }
-        let fresh = result
-        cache.withLock { $0 = Cache(result: fresh, at: .now, refreshing: false) }
-        return fresh
-    }
+    func current() async -> Result { await cached.current() }
 }

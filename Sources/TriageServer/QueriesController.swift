@@ -10,6 +10,8 @@ struct QueriesController: Sendable {
     /// The application's classifier, metered.
     let classifier: any Classifier
     let maxBodyBytes: Int
+    /// A `GET /v1/queries` page stops growing at about this many bytes.
+    let maxPageBytes: Int
     /// `POST /v1/classify` calls in flight at once: `--max-concurrent`, like a run's.
     let classifySlots: SlotLimit
     /// How long a call waits for a slot before its 429.
@@ -164,13 +166,13 @@ struct QueriesController: Sendable {
         return JSONResponse(value: record)
     }
 
-    struct QueryPage: Encodable, Sendable {
-        var queries: [QueryRecord]
-        /// Pass as `cursor` for the next page; absent on the last.
-        var nextCursor: String?
-    }
+    /// Queries read from the store at a time while a page is built: what bounds the page's memory, with
+    /// ``maxPageBytes``, whatever `limit` and the texts' sizes.
+    static let listChunk = 16
 
-    func listQueries(_ request: Request) async throws -> JSONResponse<QueryPage> {
+    /// `{"queries": [...], "nextCursor": ...}`: at most `limit` queries, and no more once the page holds
+    /// ``maxPageBytes`` (at least one query, however large); `nextCursor` continues where it stopped.
+    func listQueries(_ request: Request) async throws -> Response {
         let parameters = request.uri.queryParameters
         var filter = QueryFilter()
         if let status = parameters.get("status") {
@@ -187,8 +189,30 @@ struct QueriesController: Sendable {
         default: throw HTTPError(.badRequest, message: "parameter 'needsReview' must be true or false")
         }
         let limit = try RequestParameters.limit(parameters.get("limit"), default: 50, maximum: 1000)
-        let page = try await store.list(filter, after: parameters.get("cursor").map(QueryID.init), limit: limit)
-        return JSONResponse(value: QueryPage(queries: page, nextCursor: page.count == limit ? page.last?.id.rawValue : nil))
+        var cursor = parameters.get("cursor").map(QueryID.init)
+        var body = ByteBuffer(string: #"{"queries":["#)
+        var count = 0
+        var full = false
+        while count < limit && !full {
+            let asked = min(Self.listChunk, limit - count)
+            let chunk = try await store.list(filter, after: cursor, limit: asked)
+            for record in chunk {
+                if count > 0 { body.writeString(",") }
+                body.writeBytes(try JSONEncoder.triage.encode(record))
+                count += 1
+                cursor = record.id
+                if body.readableBytes >= maxPageBytes { full = true; break }
+            }
+            if chunk.count < asked { break }
+        }
+        body.writeString("]")
+        if let cursor, count == limit || full {
+            body.writeString(#","nextCursor":"#)
+            body.writeBytes(try JSONEncoder.triage.encode(cursor.rawValue))
+        }
+        body.writeString("}")
+        return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: body))
     }
 
 }

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var bodyTimeout: Duration = .seconds(30)
     /// Largest request body accepted; larger ones get 413.
     public var maxBodyBytes = 1 << 20
+    /// A `GET /v1/queries` page stops at about this many bytes (its `nextCursor` goes on), so a page of large texts
+    /// costs memory by this, not by `limit` × text size.
+    public var maxPageBytes = 4 << 20
     /// Keep classifying new pending queries in the background.
     public var workers = false
     /// How runs started through the API, and the background workers, process queries. A run request may lower
@@ -44,6 +47,9 @@ public struct ServerConfiguration: Sendable {
     public var readinessCheck: (@Sendable () async -> String?)?
     /// How long `/readyz` reuses its last answer, so a probe storm cannot become a storm on the LLM endpoint.
     public var readinessCacheTime: Duration = .seconds(5)
+    /// How long `/metrics` reuses its summary of the store (counts by status), so a scrape flood costs the store one
+    /// query per period.
+    public var metricsCacheTime: Duration = .seconds(5)
 
     public init() {}
 

@@ -44,6 +44,30 @@ struct OperationsTests {
         #expect(probes.withLock { $0 } == 3)
     }
 
+    @Test("/metrics under a flood summarises the store once per cache period, not once per request")
+    func metricsCached() async throws {
+        try await withServer(queries: 3, configure: { $0.metricsCacheTime = .seconds(600) }) { client, store in
+            func pending(_ text: String) -> String? {
+                text.split(separator: "\n").first { $0.hasPrefix(#"triage_store_queries{status="pending"}"#) }
+                    .map { String($0.split(separator: " ").last ?? "") }
+            }
+            #expect(pending(try await client.json(.get, "/metrics").text) == "3.0")
+            _ = try await store.insert(sampleQueries(8))
+            let seen = try await withThrowingTaskGroup(of: String?.self) { group in
+                for _ in 0..<100 {
+                    group.addTask { pending(try await client.json(.get, "/metrics").text) }
+                }
+                return try await group.reduce(into: Set<String?>()) { $0.insert($1) }
+            }
+            #expect(seen == ["3.0"], "100 scrapes within the period, one summary: the counts of the first")
+        }
+        try await withServer(queries: 3, configure: { $0.metricsCacheTime = .zero }) { client, store in
+            _ = try await client.json(.get, "/metrics")
+            _ = try await store.insert(sampleQueries(8))
+            #expect(try await client.json(.get, "/metrics").text.contains(#"triage_store_queries{status="pending"} 8.0"#))
+        }
+    }
+
     @Test("with keys, the status page is a shell without data, and its content needs the key")
     func statusPageBehindKey() async throws {
         try await withServer(queries: 5, configure: { $0.apiKeys = ["page-key"]; $0.allowUnauthenticated = false }) { client, _ in

@@ -184,6 +184,31 @@ struct ServerTests {
         }
     }
 
+    @Test("GET /v1/queries of large texts: a page stops at its byte budget whatever the limit, and the cursor walks them all once")
+    func pagesBoundedByBytes() async throws {
+        try await withServer(configure: { $0.maxPageBytes = 512 << 10 }) { client, store in
+            let big = (1...60).map { SupportQuery(text: "query \($0) " + String(repeating: "x", count: 100_000),
+                                                  externalId: "big-\($0)") }
+            _ = try await store.insert(big)
+            var cursor: String?
+            var seen: [String] = []
+            var pages = 0
+            repeat {
+                let page = try await client.json(.get, "/v1/queries?limit=1000" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(page.status == .ok)
+                #expect(page.text.utf8.count < (512 << 10) + 110_000, "one page is \(page.text.utf8.count) bytes")
+                let queries = try #require(page.value["queries"] as? [[String: Any]], "\(page.text.prefix(200))")
+                seen += queries.compactMap { $0["id"] as? String }
+                cursor = page.value["nextCursor"] as? String
+                pages += 1
+            } while cursor != nil && pages < 100
+            #expect(pages >= 10, "60 texts of 100 KB in pages of 512 KB")
+            #expect(seen.count == 60 && Set(seen).count == 60)
+            let small = try await client.json(.get, "/v1/queries?limit=2")
+            #expect((small.value["queries"] as? [Any])?.count == 2 && small.value["nextCursor"] is String)
+        }
+    }
+
     @Test("bad input: 413 over the body limit, 400 naming the field, line or query")
     func badInput() async throws {
         try await withServer(configure: { $0.maxBodyBytes = 2_000 }) { client, store in
