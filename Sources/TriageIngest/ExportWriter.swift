@@ -195,12 +195,19 @@ public struct ExportWriter {
         try output.write(contentsOf: Data(text.utf8))
     }
 
-    /// One CSV cell. A cell that a spreadsheet would run as a formula (starting with `=`, `+`, `-`, `@`, a tab or
-    /// a carriage return, as a customer's text may) gets a leading `'`, which makes it text (OWASP's advice).
+    /// One CSV cell. A cell that a spreadsheet would run as a formula gets a leading `'`, which makes it text
+    /// (OWASP's advice): one starting with `=`, `+`, `-` or `@` (or their fullwidth forms, which spreadsheets read
+    /// the same), after any white space, or with a tab or a carriage return, as a customer's text may. A cell holding
+    /// a separator of either convention (`,` or `;`), a quote, a tab or a line break is quoted.
     static func csvEscape(_ field: String) -> String {
         var field = field
-        if let first = field.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) { field = "'" + field }
-        guard field.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return field }
+        let formula: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\u{FF1D}", "\u{FF0B}", "\u{FF0D}", "\u{FF20}"]
+        let leading = field.unicodeScalars.first
+        let firstVisible = field.unicodeScalars.first { !$0.properties.isWhitespace }
+        if leading == "\t" || leading == "\r" || firstVisible.map(formula.contains) == true { field = "'" + field }
+        guard field.contains(where: { $0 == "," || $0 == ";" || $0 == "\"" || $0 == "\t" || $0.isNewline }) else {
+            return field
+        }
         return "\"" + field.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -117,10 +117,38 @@ struct ProviderTransport: Sendable {
             ?? body?["error"]?.stringValue ?? body?["message"]?.stringValue
     }
 
-    /// `text` with the API key masked wherever it appears.
+    /// What may be quoted of a provider's (or its proxies') words in our errors, which reach API responses, run
+    /// records and logs: the first line, at most 300 characters, with the API key masked whole, in part or
+    /// encoded, every long token that could be a credential (`sk-…****wxyz`, base64, JWTs) replaced, and every
+    /// host name but the endpoint's own hidden. Stack traces and upstream topology stay upstream.
     func mask(_ text: String) -> String {
-        guard let key = configuration.apiKey, key.count >= 4 else { return text }
-        return text.replacingOccurrences(of: key, with: "***")
+        var line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        if let key = configuration.apiKey, key.count >= 4 {
+            for form in [key, Data(key.utf8).base64EncodedString(), Data("Bearer \(key)".utf8).base64EncodedString()] {
+                line = line.replacingOccurrences(of: form, with: "***")
+            }
+        }
+        let endpoint = Self.host(of: configuration.baseURL).lowercased()
+        line = line.replacing(/[A-Za-z0-9_+\/=*.\-]{16,}/) { match in
+            // A credential mixes letters with several digits, or shows its masking; a path (`/v1/chat/completions`)
+            // or a model name does not.
+            let token = String(match.output)
+            let digits = token.count(where: \.isNumber)
+            let secretLike = token.contains("*") || (token.contains(where: \.isLetter) && digits >= 3)
+            return secretLike && !token.lowercased().hasPrefix(endpoint) ? "[redacted]" : token
+        }
+        line = line.replacing(/(?i)\b(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}(?::\d+)?\b/) { match in
+            let name = String(match.output).lowercased()
+            return name == endpoint || endpoint.hasPrefix(name + ":") ? String(match.output) : "(a host)"
+        }
+        if let key = configuration.apiKey, key.count >= 8 {
+            // What is left of the key in part (a proxy's "sk-abc…wxyz"): any 8 characters of it.
+            let characters = Array(key)
+            for start in 0...(characters.count - 8) {
+                line = line.replacingOccurrences(of: String(characters[start..<start + 8]), with: "***")
+            }
+        }
+        return line.count > 300 ? String(line.prefix(300)) + "…" : line
     }
 
     /// The endpoint's host and port, for messages (never its credentials).

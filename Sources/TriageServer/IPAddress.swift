@@ -47,6 +47,12 @@ struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         // IPv4-mapped ::ffff:a.b.c.d and the deprecated IPv4-compatible ::a.b.c.d
         if zeros(0..<10) && b[10] == 0xff && b[11] == 0xff { return Self.restriction(v4: Array(b[12..<16])) }
         if zeros(0..<12) { return Self.restriction(v4: Array(b[12..<16])) }
+        // IPv4-translated ::ffff:0:a.b.c.d (SIIT) reaches the IPv4 address too.
+        if zeros(0..<8) && b[8] == 0xff && b[9] == 0xff && b[10] == 0 && b[11] == 0 {
+            return Self.restriction(v4: Array(b[12..<16]))
+        }
+        // Local-use NAT64 64:ff9b:1::/48 translates to whatever the site's translator chooses.
+        if b[0..<6] == [0x00, 0x64, 0xff, 0x9b, 0x00, 0x01] { return .private }
         // NAT64 64:ff9b::/96 and 6to4 2002:AABB:CCDD::/48 reach the IPv4 address they embed.
         if b[0..<12] == [0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] { return Self.restriction(v4: Array(b[12..<16])) }
         if b[0] == 0x20 && b[1] == 0x02 { return Self.restriction(v4: Array(b[2..<6])) }
@@ -55,6 +61,12 @@ struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         if b[0] == 0xfe && b[1] & 0xc0 == 0xc0 { return .private }         // fec0::/10, the old site-local
         if b[0] & 0xfe == 0xfc { return .private }                         // fc00::/7, unique local
         if b[0] == 0x20 && b[1] == 0x01 && b[2] == 0x0d && b[3] == 0xb8 { return .reserved }  // 2001:db8::/32
+        if b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] == 0 { return .reserved }        // Teredo 2001::/32
+        if b[0..<6] == [0x20, 0x01, 0x00, 0x02, 0x00, 0x00] { return .reserved }                // 2001:2::/48
+        if b[0] == 0x20 && b[1] == 0x01 && b[2] == 0 && b[3] & 0xf0 == 0x10 { return .reserved } // ORCHID 2001:10::/28
+        if b[0] == 0x01 && b[1] == 0 && zeros(2..<8) { return .reserved }                       // discard 100::/64
+        if b[0] == 0x3f && b[1] == 0xff && b[2] & 0xf0 == 0 { return .reserved }               // documentation 3fff::/20
+        if b[0] == 0x5f && b[1] == 0 { return .reserved }                                       // SRv6 SIDs 5f00::/16
         return nil
     }
 
@@ -69,6 +81,7 @@ struct IPAddress: Sendable, Hashable, CustomStringConvertible {
         case (240...255, _): return .reserved                              // incl. 255.255.255.255
         case (192, 0) where b[2] == 0 || b[2] == 2: return .reserved       // 192.0.0.0/24, 192.0.2.0/24
         case (198, 18...19): return .reserved                              // benchmarking
+        case (192, 88) where b[2] == 99: return .reserved                  // 6to4 relay anycast 192.88.99.0/24
         case (198, 51) where b[2] == 100, (203, 0) where b[2] == 113: return .reserved
         default: return nil
         }

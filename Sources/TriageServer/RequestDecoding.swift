@@ -12,6 +12,9 @@ enum RequestBody {
             return try await request.collectBody(upTo: limit)
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw HTTPError(.contentTooLarge, message: "the request body is larger than the limit of \(limit) bytes")
+        } catch is NIOTooManyBytesError {
+            // What the collector throws; its own answer is a 413 with an empty body.
+            throw HTTPError(.contentTooLarge, message: "the request body is larger than the limit of \(limit) bytes")
         }
     }
 

@@ -18,10 +18,17 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response: Response
-        if let authority = request.head.authority, !allows(authority) {
+        // The first Host header became the authority; any other is still a header field.
+        if request.headers[Self.host] != nil {
+            response = try HTTPError(.badRequest, message: "a request has one Host header, not several")
+                .response(from: request, context: context)
+        } else if let authority = request.head.authority, Self.hostName(of: authority) == nil {
+            response = try HTTPError(.badRequest, message: "the Host header is not a host with an optional port")
+                .response(from: request, context: context)
+        } else if let authority = request.head.authority, !allows(authority) {
             response = try HTTPError(.forbidden, message: """
-                this server does not answer to the host '\(Self.hostName(of: authority))'; its operator can allow \
-                it with --allowed-host
+                this server does not answer to the host '\(Self.hostName(of: authority) ?? "")'; its operator can \
+                allow it with --allowed-host
                 """).response(from: request, context: context)
         } else {
             do {
@@ -40,19 +47,38 @@ struct RequestGuardMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     static var referrerPolicy: HTTPField.Name { HTTPField.Name("Referrer-Policy")! }
+    static var host: HTTPField.Name { HTTPField.Name("Host")! }
 
+    /// Whether the server answers to the host of a well-formed `authority`.
     func allows(_ authority: String) -> Bool {
-        let name = Self.hostName(of: authority)
-        return name.isEmpty || IPAddress(name) != nil || names.matches(name)
+        guard let name = Self.hostName(of: authority) else { return false }
+        return IPAddress(name) != nil || names.matches(name)
     }
 
-    /// `example.org:8080` → `example.org`; `[::1]:8080` → `::1`.
-    static func hostName(of authority: String) -> String {
-        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
-            return String(authority[authority.index(after: authority.startIndex)..<close])
+    /// `example.org:8080` → `example.org`; `[::1]:8080` → `::1`; `nil` for anything that is not a host (a name of
+    /// letters, digits, `-` and `.`, or a bracketed IPv6 address) with an optional port of digits:
+    /// `localhost:@evil.example`, `[::1]evil.example`, `:80`, `a b`.
+    static func hostName(of authority: String) -> String? {
+        let host: Substring
+        let rest: Substring
+        if authority.hasPrefix("[") {
+            guard let close = authority.firstIndex(of: "]") else { return nil }
+            host = authority[authority.index(after: authority.startIndex)..<close]
+            rest = authority[authority.index(after: close)...]
+            guard IPAddress(String(host)) != nil else { return nil }
+        } else {
+            let colon = authority.firstIndex(of: ":") ?? authority.endIndex
+            host = authority[..<colon]
+            rest = authority[colon...]
+            guard !host.isEmpty, host.utf8.allSatisfy({ byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ".")
+            }) else { return nil }
         }
-        guard let colon = authority.lastIndex(of: ":") else { return authority }
-        return String(authority[..<colon])
+        let port = rest.dropFirst()
+        guard rest.isEmpty || (rest.first == ":" && !port.isEmpty && port.count <= 5
+                               && port.utf8.allSatisfy { (0x30...0x39).contains($0) }) else { return nil }
+        return String(host)
     }
 }
 

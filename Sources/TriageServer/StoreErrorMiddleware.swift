@@ -4,7 +4,8 @@ import TriageCore
 
 /// Turns a ``StoreError`` from a `/v1` route into the answer its kind deserves, with the error's message as the
 /// documented JSON error: not found 404, a lost lease 409, invalid input 400, an unreachable store 503 with
-/// `Retry-After`; anything else 500, logged with its cause (the message says only that the store failed).
+/// `Retry-After`; anything else 500, logged with its cause (the message says only that the store failed). Any other
+/// error a handler did not turn into an answer is a 500 with the JSON error too, its cause logged.
 struct StoreErrorMiddleware<Context: RequestContext>: RouterMiddleware {
     let logger: Logger
 
@@ -13,6 +14,12 @@ struct StoreErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         } catch let error as StoreError {
             throw Self.httpError(error, logger: logger, path: request.uri.path)
+        } catch let error where !(error is any HTTPResponseError) && !(error is CancellationError) {
+            // A driver's own error, or anything else no handler expected: the documented JSON error, the cause
+            // logged for the operator, never sent.
+            logger.error("a request failed", metadata: ["http.path": "\(request.uri.path)",
+                                                        "error": "\(String(reflecting: type(of: error))): \(error)"])
+            throw HTTPError(.internalServerError, message: "the server failed; its log has the cause")
         }
     }
 

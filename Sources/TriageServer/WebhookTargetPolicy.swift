@@ -26,6 +26,9 @@ struct WebhookTargetPolicy: Sendable {
               ["http", "https"].contains(scheme), let host = url.host, !host.isEmpty else {
             throw Refusal(description: "field 'webhook' must be an http or https URL")
         }
+        if let port = url.port, !(1...65535).contains(port) {
+            throw Refusal(description: "field 'webhook': port \(port) is not a TCP port (1 to 65535)")
+        }
         guard url.user == nil, url.password == nil else {
             throw Refusal(description: "field 'webhook' must not carry user information")
         }

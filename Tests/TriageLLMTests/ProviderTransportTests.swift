@@ -104,6 +104,39 @@ struct ProviderTransportTests {
         }
     }
 
+    @Test("an upstream error quotes nothing of the key (whole, in part or encoded), no other host and no stack trace")
+    func upstreamErrorsMasked() async throws {
+        let key = "sk-proj-4f9Qz7LmN2xV8cR1tY6uB3wE0aS5dK"
+        let partial = "sk-proj-4f9Q****************************0aS5dK"
+        let encoded = Data("Bearer \(key)".utf8).base64EncodedString()
+        let message = "upstream https://llm-gw-3.internal.corp.example:8443/v1 refused key \(partial) "
+            + "(Authorization: Basic \(encoded)); trace id eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0 "
+            + "tail \(key.suffix(10))\n    at Proxy.forward (/srv/proxy/lib/forward.js:42:17)\n    at process.tick"
+        let server = FakeLLMServer { _ in
+            .status(502, body: #"{"error": {"message": \#(String(decoding: try! JSONEncoder().encode(message), as: UTF8.self))}}"#)
+        }
+        try await server.run {
+            var configuration = LLMConfiguration(provider: .openAI, baseURL: server.openAIBaseURL, model: "test-model",
+                                                 apiKey: key)
+            configuration.retryBudget = 0
+            try await withHTTPClient { client in
+                let classifier = LLMClassifier(configuration: configuration, taxonomy: .customerSupport, client: client,
+                                               logger: Self.silent)
+                let error = await #expect(throws: ClassifierError.self) {
+                    _ = try await classifier.classify(ClassificationRequest(
+                        id: QueryID("1"), query: SupportQuery(text: "I was charged twice"), attempt: 1))
+                }
+                let said = try #require(error?.message)
+                for leak in [key, String(key.suffix(10)), "4f9Q", "0aS5dK", encoded, "eyJhbGci", "internal.corp",
+                             "llm-gw-3", "forward.js", "Proxy.forward", "process.tick"] {
+                    #expect(!said.contains(leak), "\(leak) reached the error: \(said)")
+                }
+                #expect(said.contains("HTTP 502") && said.contains("refused key"), "\(said)")
+                #expect(said.contains("127.0.0.1"), "the endpoint's own address may show: \(said)")
+            }
+        }
+    }
+
     @Test("a batch line's own status, on both batch APIs", arguments: table)
     func batchLine(row: Row) async throws {
         for provider in [LLMConfiguration.Provider.openAI, .anthropic]

@@ -169,6 +169,16 @@ struct RequestSafetyTests {
                          "triage.internal", "api.example.org:\(port)", "a.b.example.org"] {
                 #expect(try await status(host) == 200, "\(host)")
             }
+            // Not a host with a port: tricks that read as an allowed name to a lenient parser.
+            for host in ["localhost:@evil.example", "[::1]evil.example", ":80", "localhost:80:81", "localhost:8o",
+                         "[evil.example]:80", "localhost:123456"] {
+                let answer = try await RawHTTPClient.send("GET", "/v1/stats", port: port, headers: [("Host", host)])
+                #expect(answer.status == 400, "\(host): \(answer.status)")
+                #expect(answer.body.contains("\"error\""), "\(host): a JSON error, not \(answer.body)")
+            }
+            let twice = try await RawHTTPClient.send("GET", "/v1/stats", port: port,
+                                                     headers: [("Host", "127.0.0.1"), ("Host", "evil.example")])
+            #expect(twice.status == 400, "a second Host header: \(twice.status)")
         }
     }
 }

@@ -214,6 +214,14 @@ struct ServerTests {
         try await withServer(configure: { $0.maxBodyBytes = 2_000 }) { client, store in
             let big = try await client.json(.post, "/v1/queries", body: #"{"text": "\#(String(repeating: "x", count: 3_000))"}"#)
             #expect(big.status == .contentTooLarge)
+            #expect(big.text.contains(#""error""#) && big.text.contains("2000 bytes"), "a JSON error: \(big.text)")
+            for path in ["/v1/queries", "/v1/classify", "/v1/runs"] {
+                let raw = try await RawHTTPClient.send("POST", path, port: try #require(client.port),
+                                                       headers: [("Content-Type", "application/json")],
+                                                       body: #"{"text": "\#(String(repeating: "x", count: 3_000))"}"#)
+                #expect(raw.status == 413, "\(path)")
+                #expect(raw.body.contains(#""error""#) && raw.body.contains("2000 bytes"), "\(path): \(raw.body)")
+            }
             let malformed = try await client.json(.post, "/v1/classify", body: #"{"text": "unterminated"#)
             #expect(malformed.status == .badRequest)
             #expect(malformed.text.contains("not valid JSON"))

@@ -44,4 +44,27 @@ struct StoreErrorMiddlewareTests {
             #expect(logs.lines.withLock { $0 }.contains { $0.contains("disk I/O error") }, "the cause reaches the log")
         }
     }
+
+    struct DriverError: Error, CustomStringConvertible {
+        var description: String { "SQLITE_FULL: database or disk is full (/var/lib/triage/store.sqlite)" }
+    }
+
+    @Test("an error no handler expected (a driver's own) is a 500 with the JSON error, its cause logged and never sent")
+    func unexpected() async throws {
+        let logs = LogCapture()
+        let logger = Logger(label: "test") { _ in logs.handler() }
+        let router = Router()
+        router.group("v1").add(middleware: StoreErrorMiddleware(logger: logger))
+            .post("thing") { _, _ -> String in throw DriverError() }
+        try await Application(router: router, logger: logger).test(.router) { client in
+            let response = try await client.execute(uri: "/v1/thing", method: .post)
+            #expect(response.status == .internalServerError)
+            let text = String(buffer: response.body)
+            let body = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+            #expect(((body?["error"] as? [String: Any])?["message"] as? String)?.contains("log has the cause") == true,
+                    "\(text)")
+            #expect(!text.contains("SQLITE_FULL") && !text.contains("/var/lib"))
+        }
+        #expect(logs.lines.withLock { $0 }.contains { $0.contains("SQLITE_FULL") }, "the cause reaches the log")
+    }
 }

@@ -15,6 +15,12 @@ struct WebhookTargetPolicyTests {
               ("240.0.0.1", "reserved"), ("::ffff:127.0.0.1", "loopback"), ("::ffff:169.254.169.254", "link-local"),
               ("::ffff:10.0.0.1", "private"), ("::ffff:0:0", "unspecified"), ("64:ff9b::a9fe:a9fe", "link-local"),
               ("2002:a9fe:a9fe::1", "link-local"), ("::127.0.0.1", "loopback"),
+              // Special-purpose blocks (IANA's registries): translation, discard, Teredo, benchmarking, ORCHID,
+              // documentation, SRv6, the 6to4 relay.
+              ("::ffff:0:7f00:1", "loopback"), ("::ffff:0:a9fe:a9fe", "link-local"), ("64:ff9b:1::8.8.8.8", "private"),
+              ("100::1", "reserved"), ("2001::1", "reserved"), ("2001:0:4136:e378:8000:63bf:3fff:fdd2", "reserved"),
+              ("2001:2::1", "reserved"), ("2001:10::1", "reserved"), ("2001:1f::1", "reserved"), ("3fff::1", "reserved"),
+              ("3fff:fff::1", "reserved"), ("5f00::1", "reserved"), ("192.88.99.1", "reserved"),
           ])
     func addressRules(address: String, kind: String) throws {
         let parsed = try #require(IPAddress(address), "\(address) did not parse")
@@ -22,6 +28,8 @@ struct WebhookTargetPolicyTests {
     }
 
     @Test("public addresses pass", arguments: ["8.8.8.8", "1.1.1.1", "172.32.0.1", "172.15.255.255", "192.169.0.1",
+                                               "2001:4860:4860::8888", "2001:20::1", "3fff:1000::1", "5f01::1",
+                                               "192.88.98.1", "64:ff9b:2::1",
                                                "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8", "9.255.255.255"])
     func publicAddresses(address: String) throws {
         let parsed = try #require(IPAddress(address))
@@ -50,5 +58,11 @@ struct WebhookTargetPolicyTests {
         }
         let error = await #expect(throws: WebhookTargetPolicy.Refusal.self) { try await policy.check("ftp://localhost/x") }
         #expect(error?.description.contains("http") == true)
+        // A port past 65535 is no port: refused before any look-up (the allow-list would pass the host).
+        let open = WebhookTargetPolicy(allowedHosts: HostPatterns(["hooks.example"]), allowPrivateAddresses: true)
+        for url in ["http://hooks.example:65536/x", "http://hooks.example:99999/x", "http://hooks.example:0/x"] {
+            let refused = await #expect(throws: WebhookTargetPolicy.Refusal.self, "\(url)") { try await open.check(url) }
+            #expect(refused?.description.contains("port") == true, "\(url): \(String(describing: refused))")
+        }
     }
 }
