@@ -102,6 +102,9 @@ public struct RunStatistics: Sendable, Hashable, Codable {
     public var answersBySource: [String: AnswerSource]?
     /// Answers kept although a field the answer can do without was wrong (normalised or dropped).
     public var fieldProblems: Int?
+    /// Personal values replaced by placeholders before anything was sent, by kind (`EMAIL`, `PHONE`, …), over the
+    /// classified queries; absent when nothing was redacted.
+    public var redactions: [String: Int]?
 
     /// The answers one source gave.
     public struct AnswerSource: Sendable, Hashable, Codable {

@@ -60,6 +60,9 @@ struct RunStatisticsCollector {
             if let problems = classification.fieldProblems, !problems.isEmpty {
                 statistics.fieldProblems = (statistics.fieldProblems ?? 0) + 1
             }
+            if let redactions = classification.redactions, !redactions.isEmpty {
+                statistics.redactions = (statistics.redactions ?? [:]).merging(redactions, uniquingKeysWith: +)
+            }
             // Latency is the model's; a reused answer, or the examples', asked nothing of it.
             if classification.reusedFrom == nil && classification.answeredBy != .examples {
                 _ = latencyMicros.record(UInt64(max(0, classification.latencyMs * 1000)))

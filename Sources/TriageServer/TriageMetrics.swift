@@ -34,6 +34,10 @@ public final class TriageMetrics: Sendable {
         Counter(label: "triage_answers_total",
                 dimensions: [("source", (classification.answeredBy ?? .model).rawValue)], factory: factory).increment()
         tokens(prompt: classification.promptTokens, completion: classification.completionTokens)
+        for (kind, count) in classification.redactions ?? [:] where count > 0 {
+            Counter(label: "triage_redactions_total", dimensions: [("kind", kind)], factory: factory)
+                .increment(by: count)
+        }
     }
 
     func classificationError(kind: String) {

@@ -33,8 +33,18 @@ extension Triage {
             }
         }
 
+        @Flag(help: "Print the request exactly as it would be sent (the JSON body, redacted as it would be) and send nothing.")
+        var showRequest = false
+
         func run() async throws {
             let query = try query()
+            if showRequest {
+                let shown = try await settings.reader(classifier).withClassifier(concurrency: 1) { classifier, _ in
+                    Triage.Run.request(for: query, id: "cli", classifier: classifier)
+                }
+                print(shown.body ?? "(\(shown.note ?? "nothing would be sent"))")
+                return
+            }
             let started = ContinuousClock.now
             do {
                 var classification = try await settings.reader(classifier).withClassifier(concurrency: 1) { classifier, _ in

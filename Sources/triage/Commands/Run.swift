@@ -43,8 +43,17 @@ extension Triage {
         @Flag(help: "Report what would be processed, with its tokens, cost (online and batch), reuse and time estimated from the requests it would send; send nothing and change nothing.")
         var dryRun = false
 
+        @Option(help: ArgumentHelp(
+            "With --dry-run: print the first N requests exactly as they would be sent (the JSON body, one a line, "
+                + "redacted as it would be), to check what leaves the machine.", valueName: "n"))
+        var showRequests: Int?
+
         func validate() throws {
             if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+            if let showRequests {
+                guard dryRun else { throw ValidationError("--show-requests goes with --dry-run") }
+                guard showRequests >= 1 else { throw ValidationError("--show-requests must be at least 1") }
+            }
         }
 
         func run() async throws {
@@ -85,13 +94,19 @@ extension Triage {
             // Without a classifier chosen there is nothing to estimate with: the count and the list alone.
             let settings = try? config.classifierSettings()
             let estimate: RunEstimate?
+            var requests: [ShownRequest] = []
             if let settings {
-                estimate = try await config.withClassifier(concurrency: processor.maxConcurrent,
-                                                           store: store) { classifier, name in
-                    try await readBacklog(store, now: now, count: wouldProcess, estimating: classifier, name: name,
-                                          settings: settings, processor: processor)
+                (estimate, requests) = try await config.withClassifier(concurrency: processor.maxConcurrent,
+                                                                       store: store) { classifier, name in
+                    let estimate = try await readBacklog(store, now: now, count: wouldProcess, estimating: classifier,
+                                                         name: name, settings: settings, processor: processor)
+                    return (estimate, try await shownRequests(store, now: now, count: min(wouldProcess, showRequests ?? 0),
+                                                              classifier: classifier))
                 }
             } else {
+                if showRequests != nil {
+                    throw CLIError("--show-requests needs a classifier (--llm openai, --llm anthropic or --mock-llm)")
+                }
                 estimate = try await readBacklog(store, now: now, count: wouldProcess, estimating: nil, name: "",
                                                  settings: nil, processor: processor)
             }
@@ -103,14 +118,55 @@ extension Triage {
                     var byStatus: [String: Int]
                     var output: String?
                     var estimate: RunEstimate?
+                    var requests: [ShownRequest]?
                 }
                 print(try Format.json(DryRun(wouldProcess: wouldProcess, eligible: eligible,
-                                             byStatus: summary.byStatus, output: output, estimate: estimate)))
+                                             byStatus: summary.byStatus, output: output, estimate: estimate,
+                                             requests: showRequests == nil ? nil : requests)))
             } else {
                 print("Dry run: would classify \(Format.count(wouldProcess)) of \(Format.count(eligible)) eligible queries "
                       + "(\(Format.count(summary.total)) in the store). Nothing was changed.")
                 if let estimate { print(EstimateReport.render(estimate, concurrency: processor.maxConcurrent)) }
                 if let output { print("The queries that would be processed are in \(output).") }
+                if showRequests != nil {
+                    print("The first \(requests.count) requests, as they would be sent:")
+                    for shown in requests { print("query \(shown.id): " + (shown.body ?? "(\(shown.note ?? ""))")) }
+                }
+            }
+        }
+
+        /// One request a dry run shows: the body that would be sent for a query, or why none would be.
+        struct ShownRequest: Encodable {
+            var id: String
+            /// The JSON body exactly as it would be sent.
+            var body: String?
+            var note: String?
+        }
+
+        /// The requests the first `count` queries a run at `now` would take would send, built by the classifier
+        /// itself (its batch lines carry the same body as its first online request).
+        private func shownRequests(_ store: any QueryStore, now: Date, count: Int,
+                                   classifier: any Classifier) async throws -> [ShownRequest] {
+            guard count > 0 else { return [] }
+            var shown: [ShownRequest] = []
+            for try await record in store.export(QueryFilter(eligibleAt: now), pageSize: count) {
+                guard shown.count < count else { break }
+                shown.append(Self.request(for: record.query, id: record.id.rawValue, classifier: classifier))
+            }
+            return shown
+        }
+
+        static func request(for query: SupportQuery, id: String, classifier: any Classifier) -> ShownRequest {
+            if classifier.answerWithoutCall(query) != nil {
+                return ShownRequest(id: id, note: "answered by the labelled examples: nothing would be sent")
+            }
+            guard let batches = classifier.batches else {
+                return ShownRequest(id: id, note: "the mock classifier sends nothing")
+            }
+            do {
+                return ShownRequest(id: id, body: String(decoding: try batches.requestBody(for: query), as: UTF8.self))
+            } catch {
+                return ShownRequest(id: id, note: "no request: \(error)")
             }
         }
 

@@ -41,6 +41,11 @@ enum RunReport {
             lines.append("  side fields  \(Format.right(Format.count(problems), 8))   answers kept with a side field "
                          + "normalised or dropped (fieldProblems)")
         }
+        if let redactions = s.redactions, !redactions.isEmpty {
+            let kinds = redactions.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }
+            lines.append("  redacted     \(Format.right(Format.count(redactions.values.reduce(0, +)), 8))   personal values "
+                         + "sent as placeholders: " + kinds.joined(separator: ", "))
+        }
         if let reused = s.reused, reused > 0 {
             lines.append("  reused       \(Format.right(Format.count(reused), 8))   answers of identical earlier queries, "
                          + "no model asked (--no-reuse to ask anyway)")
