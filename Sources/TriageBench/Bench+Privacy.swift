@@ -1,5 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import TestSupport
+import TriageCore
+import TriageLLM
 import TriageRedaction
 
 extension Bench {
@@ -79,6 +82,57 @@ extension Bench {
             \(marksOnLookAlikes) of them on the look-alikes
                 speed: \(String(format: "%.0f", median(rates))) queries/s on one core (passes: \(format(rates)))
             """)
+    }
+
+    /// Label accuracy with and without redaction, side by side, through SmolLM2 on llama.cpp: the development data
+    /// split as the quality bench splits it (seed 1, 20% scored, the rest the example pool), each scored query given
+    /// a sign-off with a generated name, email and phone number (a customer's usual personal data), classified with
+    /// today's prompt once as it is and once redacted (the examples redacted too). `BENCH_PRIVACY_ACCURACY_LIMIT`
+    /// caps the queries scored (default 200); `0` skips this part.
+    static func privacyAccuracy() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let limit = environment["BENCH_PRIVACY_ACCURACY_LIMIT"].flatMap(Int.init) ?? 200
+        guard limit > 0 else { return }
+        let path = environment["BENCH_QUALITY_DATA"] ?? "../shared/data/support-dev.jsonl"
+        let labelled = try Self.labelled(path: path, field: "category")
+        var split = Evaluation.split(labelled, holdout: 0.2, seed: 1)
+        var generator = PersonalDataGenerator(seed: 11)
+        let people = generator.samples(count: split.scored.count * 3, negatives: 0).map(\.values)
+        func first(_ kind: String, from offset: Int) -> String? {
+            (0..<people.count).lazy.map { people[(offset + $0) % people.count] }
+                .compactMap { $0.first { $0.kind == kind }?.value }.first
+        }
+        split.scored = split.scored.prefix(limit).enumerated().map { index, example in
+            var signed = example
+            let name = first("PERSON", from: index) ?? "Maria Keller"
+            signed.text += "\n\nThanks, \(name)\n\(first("EMAIL", from: index) ?? "") · \(first("PHONE", from: index) ?? "")"
+            return signed
+        }
+        let taxonomy = Self.taxonomy(fromCategoriesOf: labelled)
+        let index = ExampleIndex(split.examples)
+        print("""
+
+            (p) privacy: label accuracy with and without redaction, SmolLM2-135M-Instruct on llama.cpp (2 slots), \(path): \
+            \(split.scored.count) held-out queries, each signed with a generated name, email and phone; \(split.examples.count) examples
+            """)
+        try await LlamaServer.run(slots: 2) { base in
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            var accuracies: [Double] = []
+            for redact in [false, true] {
+                var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
+                configuration.requestTimeout = .seconds(120)
+                configuration.answerFromExamples = .off
+                configuration.candidates = 0
+                configuration.redact = redact
+                let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
+                                               logger: silent, examples: index)
+                let report = await Evaluation.run(split.scored, classifier: classifier, concurrency: 2)
+                accuracies.append(report.category.accuracy)
+                print("    " + Self.qualityRow(redact ? "redacted (--redact)" : "as written (--no-redact)", report))
+            }
+            print(String(format: "    difference: %+.3f (redacted minus as written)", accuracies[1] - accuracies[0]))
+            try await client.shutdown()
+        }
     }
 
     /// Every place `needle` occurs in `haystack`.

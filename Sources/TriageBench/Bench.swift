@@ -38,7 +38,10 @@ struct Bench {
         if part == "all" || part == "scale" { try await scale() }
         if part == "all" || part == "cost" { try await cost() }
         if part == "all" || part == "ingest" { try await ingestion(repeats: repeats) }
-        if part == "all" || part == "privacy" { try privacy() }
+        if part == "all" || part == "privacy" {
+            try privacy()
+            try await privacyAccuracy()
+        }
         #if MongoDB
         if part == "all" || part == "mongo" { try await mongo(repeats: repeats) }
         #endif
