@@ -18,7 +18,8 @@ extension Bench {
     ///
     /// `BENCH_QUALITY_DATA` names another labelled file, `BENCH_QUALITY_HOLDOUT` the share scored (default 0.2),
     /// `BENCH_QUALITY_LIMIT` caps the queries scored, `BENCH_QUALITY_LABELS` picks label sets (`category,intent`; `intent:10` keeps at most 10 examples per label),
-    /// `BENCH_QUALITY_FIELDS` field sets (`six,category`), `BENCH_QUALITY_ROWS` prompts (`today,candidates,examples`).
+    /// `BENCH_QUALITY_FIELDS` field sets (`six,category`), `BENCH_QUALITY_ROWS` prompts (`today,candidates,examples`),
+/// `BENCH_QUALITY_CANDIDATES` how many candidates the candidates rows offer (`8`; `3,5,8` a row for each).
     static func quality() async throws {
         let environment = ProcessInfo.processInfo.environment
         let path = environment["BENCH_QUALITY_DATA"] ?? "../shared/data/support-dev.jsonl"
@@ -28,6 +29,8 @@ extension Bench {
         }
         let fieldSets = chosen("BENCH_QUALITY_FIELDS", "six,category")
         let prompts = chosen("BENCH_QUALITY_ROWS", "today,candidates,examples")
+        let candidateCounts = chosen("BENCH_QUALITY_CANDIDATES", "\(LLMConfiguration.defaultCandidates)")
+            .compactMap { Int($0) }
         print("(h) label quality: SmolLM2-135M-Instruct on llama.cpp (2 slots), \(path), seed 1, holdout \(holdout)")
         try await LlamaServer.run(slots: 2) { base in
             let client = HTTPClient(eventLoopGroupProvider: .singleton)
@@ -56,17 +59,54 @@ extension Bench {
                     """)
                 let index = ExampleIndex(split.examples)
                 print("  " + Self.qualityRow("nearest example's label alone", Self.nearestLabel(split, index: index)))
+                do {
+                    // What the examples answer would give on every query: the evidence's leading label, no call.
+                    var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
+                    configuration.answerFromExamples = .threshold(0)
+                    var taxonomy = Self.taxonomy(fromCategoriesOf: labelled)
+                    taxonomy.fields = [.category]
+                    let leader = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
+                                               logger: silent, examples: index)
+                    let report = await Evaluation.run(split.scored, classifier: leader, concurrency: 2)
+                    print("  " + Self.qualityRow("the evidence's leading label alone", report))
+                }
+                if names.count > 12 {
+                    // How often the right label is among what the model is offered: the ceiling of a candidates row.
+                    for count in candidateCounts {
+                        var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
+                        configuration.candidates = count
+                        let finder = LLMClassifier(configuration: configuration,
+                                                   taxonomy: Self.taxonomy(fromCategoriesOf: labelled),
+                                                   client: client, logger: silent, examples: index)
+                        let offered = split.scored.map { finder.candidateNames(for: $0.text) }
+                        let holding = zip(split.scored, offered).filter { query, names in
+                            names.map { $0.contains(query.category) } ?? true
+                        }.count
+                        let firstRight = zip(split.scored, offered).filter { query, names in
+                            names?.first == query.category
+                        }.count
+                        print(String(format: "  %d candidates: the right label offered for %d of %d (%.3f), "
+                                     + "offered first for %d (%.3f)", count, holding, split.scored.count,
+                                     Double(holding) / Double(max(1, split.scored.count)), firstRight,
+                                     Double(firstRight) / Double(max(1, split.scored.count))))
+                    }
+                }
                 for fields in fieldSets {
                     var taxonomy = Self.taxonomy(fromCategoriesOf: labelled)
                     taxonomy.fields = fields == "category" ? [.category] : nil
                     print("  \(fields == "category" ? "category only" : "the default six fields"):")
-                    for prompt in prompts {
+                    // A candidates row for each count asked for; the others once.
+                    let rows = prompts.flatMap { prompt in
+                        prompt == "candidates" ? candidateCounts.map { (prompt, $0) } : [(prompt, nil)]
+                    }
+                    for (prompt, count) in rows {
                         var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
                         configuration.requestTimeout = .seconds(120)
                         configuration.answerFromExamples = prompt == "examples" ? .auto : .off
-                        configuration.candidates = prompt == "today" ? 0 : nil
+                        configuration.candidates = prompt == "today" ? 0 : count
                         let name = switch prompt {
                         case "today": "today's prompt (8 examples, every label)"
+                        case "candidates" where candidateCounts.count > 1: "with \(count ?? 0) candidates"
                         case "candidates": "with candidates"
                         default: "with the examples answering"
                         }

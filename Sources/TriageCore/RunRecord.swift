@@ -75,9 +75,10 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
 }
 
 /// When a classifier's labelled examples answer a query alone, with no call: the decisiveness (the leading label's
-/// share of the retrieved examples' similarity, times the nearest one's closeness) at or above ``threshold``.
-/// With `--answer-from-examples auto` it is chosen at the start of the run by leave-one-out over the example pool:
-/// the lowest threshold at which the examples' own answers are at least 0.97 accurate.
+/// share of the evidence, the retrieved examples' similarity and the categories' likeness, times the nearest
+/// example's closeness) at or above ``threshold``. With `--answer-from-examples auto` it is chosen at the start of
+/// the run by leave-one-out over the example pool: the lowest threshold at which the examples' own answers are at
+/// least 0.97 accurate with 95% confidence.
 public struct ExamplesDecision: Sendable, Hashable, Codable {
     /// `auto`, `off`, or `fixed`.
     public var mode: String

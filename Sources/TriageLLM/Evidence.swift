@@ -13,6 +13,9 @@ struct Evidence: Sendable {
     var likeness: [(example: LabelledExample, score: Double)]
     /// Each label's share of the shots' similarity, largest first.
     var votes: [(label: String, share: Double)]
+    /// Each label's share of all the evidence, largest first: the examples' votes, and the categories' likeness to
+    /// the query at half their weight (a category's name and description are fewer words than its examples).
+    var support: [(label: String, share: Double)] = []
     /// How close the nearest example is to the query: its score over the query's score against itself (1 for the
     /// same words), at most 1.
     var closeness: Double
@@ -21,8 +24,8 @@ struct Evidence: Sendable {
     /// The query's words as ``ExampleIndex/words(_:)`` splits them, split once for everything that reads them.
     var words: [String]
 
-    /// The label the examples back most, and its share.
-    var leader: (label: String, share: Double)? { votes.first }
+    /// The label the evidence backs most, and its share of it.
+    var leader: (label: String, share: Double)? { support.first ?? votes.first }
 
     /// How strongly the examples decide the answer alone: the leading label's share times closeness, in `0...1`.
     var decisiveness: Double { (leader?.share ?? 0) * closeness }
@@ -44,7 +47,7 @@ struct EvidenceFinder: Sendable {
     /// A taxonomy with more categories than this offers the model candidates, not the whole list.
     static let largeTaxonomy = 12
     /// The candidates offered a large taxonomy's query unless the configuration says otherwise.
-    static let defaultCandidates = 8
+    static let defaultCandidates = LLMConfiguration.defaultCandidates
 
     init(taxonomy: Taxonomy, examples: ExampleIndex?, examplesPerQuery: Int, candidates: Int?) {
         self.taxonomy = taxonomy
@@ -65,9 +68,7 @@ struct EvidenceFinder: Sendable {
     func evidence(for text: String, excluding excluded: Int? = nil) -> Evidence {
         let words = ExampleIndex.words(text)
         let shots = examples?.nearest(words: words, k: examplesPerQuery, excluding: excluded) ?? []
-        // The categories' likeness is read without examples, and for a large taxonomy's candidates.
-        let likeness = shots.isEmpty || candidateCount != nil
-            ? categoryIndex.nearest(words: words, k: taxonomy.categories.count) : []
+        let likeness = categoryIndex.nearest(words: words, k: taxonomy.categories.count)
         guard !shots.isEmpty else {
             var evidence = Evidence(shots: [], likeness: likeness, votes: [], closeness: 0, candidates: nil,
                                     words: words)
@@ -85,8 +86,27 @@ struct EvidenceFinder: Sendable {
         let closeness = selfScore > 0 ? min(1, (shots.first?.score ?? 0) / selfScore) : 0
         var evidence = Evidence(shots: shots, likeness: likeness, votes: votes, closeness: closeness, candidates: nil,
                                 words: words)
+        evidence.support = support(votes: votes, likeness: likeness)
         evidence.candidates = candidates(for: evidence)
         return evidence
+    }
+
+    /// The examples' votes and, at half their weight, the categories' likeness (relative to the most alike), as
+    /// shares of their sum, largest first; ties go to the examples' order, then the taxonomy's.
+    private func support(votes: [(label: String, share: Double)],
+                         likeness: [(example: LabelledExample, score: Double)]) -> [(label: String, share: Double)] {
+        var support: [String: Double] = [:]
+        for vote in votes { support[vote.label, default: 0] += vote.share }
+        if let best = likeness.first?.score, best > 0 {
+            for match in likeness { support[match.example.category, default: 0] += 0.5 * match.score / best }
+        }
+        let total = support.values.reduce(0, +)
+        guard total > 0 else { return [] }
+        let voted = Dictionary(votes.enumerated().map { ($1.label, $0) }, uniquingKeysWith: { first, _ in first })
+        let position = Dictionary(taxonomy.categories.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
+        func rank(_ label: String) -> (Int, Int) { (voted[label] ?? Int.max, position[label] ?? Int.max) }
+        return support.map { (label: $0.key, share: $0.value / total) }
+            .sorted { $0.share != $1.share ? $0.share > $1.share : rank($0.label) < rank($1.label) }
     }
 
     /// The categories the evidence supports, most supported first: the retrieved examples' labels by their share of
@@ -95,18 +115,9 @@ struct EvidenceFinder: Sendable {
     /// taxonomy) for a small taxonomy, or when nothing in the query matches anything.
     private func candidates(for evidence: Evidence) -> [Taxonomy.Label]? {
         guard let count = candidateCount, count < taxonomy.categories.count else { return nil }
-        guard !evidence.shots.isEmpty || !evidence.likeness.isEmpty else { return nil }
-        var support: [String: Double] = [:]
-        for vote in evidence.votes { support[vote.label, default: 0] += vote.share }
-        let best = evidence.likeness.first?.score ?? 0
-        if best > 0 {
-            // The descriptions count half as much as the examples: a category's words are fewer than its examples'.
-            for match in evidence.likeness { support[match.example.category, default: 0] += 0.5 * match.score / best }
-        }
-        let position = Dictionary(taxonomy.categories.enumerated().map { ($1.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let ranked = support.filter { position[$0.key] != nil }
-            .sorted { $0.value != $1.value ? $0.value > $1.value : position[$0.key]! < position[$1.key]! }
-            .prefix(count).map(\.key)
+        let known = Set(taxonomy.categories.map(\.name))
+        let support = evidence.support.isEmpty ? self.support(votes: [], likeness: evidence.likeness) : evidence.support
+        let ranked = support.filter { known.contains($0.label) }.prefix(count).map(\.label)
         guard !ranked.isEmpty else { return nil }
         // The places the evidence leaves are the taxonomy's next categories in the operator's order: a model
         // offered fewer than it may be could not answer with a category the evidence missed.
@@ -143,8 +154,9 @@ struct EvidenceFinder: Sendable {
 
     /// The decisiveness above which the examples answer alone, chosen by leave-one-out over the pool: each example
     /// is answered from the others, and the threshold is the lowest at which the examples' answers are at least
-    /// `target` accurate (with at least `minimumAnswered` of them). A pool of more than `sample` examples is
-    /// sampled evenly.
+    /// `target` accurate with 95% confidence (the Wilson lower bound of their measured accuracy, so a threshold
+    /// that reached the target on a lucky few is not taken; at least `minimumAnswered` of them). A pool of more than
+    /// `sample` examples is sampled evenly.
     func chooseThreshold(target: Double, sample: Int = 2_000, minimumAnswered: Int = 20) -> ExamplesDecision {
         guard let examples, !examples.examples.isEmpty else {
             return ExamplesDecision(mode: "auto", threshold: nil, pool: 0, measured: 0, coverage: 0, accuracy: 0,
@@ -169,16 +181,27 @@ struct EvidenceFinder: Sendable {
             // Only where the next score is lower: a threshold takes all the answers at its score.
             let next = index + 1 < measured.count ? measured[index + 1].0 : -1
             guard next < score, answered >= minimumAnswered else { continue }
-            if Double(correct) / Double(answered) >= target { best = (score, answered, correct) }
+            if Self.lowerBound(correct: correct, of: answered) >= target { best = (score, answered, correct) }
         }
         guard let best else {
             return ExamplesDecision(mode: "auto", threshold: nil, pool: pool.count, measured: measured.count,
                                     coverage: 0, accuracy: 0,
-                                    note: "the examples never reach \(target) accuracy alone on their own pool")
+                                    note: "the examples never reach \(target) accuracy alone on their own pool "
+                                        + "(95% lower bound)")
         }
         return ExamplesDecision(mode: "auto", threshold: (best.threshold * 1000).rounded(.down) / 1000,
                                 pool: pool.count, measured: measured.count,
                                 coverage: Double(best.answered) / Double(measured.count),
                                 accuracy: Double(best.correct) / Double(best.answered), note: nil)
+    }
+
+    /// The Wilson score lower bound (one-sided 95%) of an accuracy of `correct` right in `answered`: what the
+    /// accuracy is at least, allowing for how few answers measured it.
+    static func lowerBound(correct: Int, of answered: Int) -> Double {
+        guard answered > 0 else { return 0 }
+        let z = 1.645, n = Double(answered), p = Double(correct) / n
+        let centre = p + z * z / (2 * n)
+        let spread = z * (p * (1 - p) / n + z * z / (4 * n * n)).squareRoot()
+        return (centre - spread) / (1 + z * z / n)
     }
 }

@@ -156,6 +156,12 @@ public final class LLMClassifier: Classifier {
         answerFromExamples(query, finder.evidence(for: query.text))
     }
 
+    /// The categories a query's prompt and schema would offer the model (most supported first), or `nil` for the
+    /// whole taxonomy: what the quality bench measures candidates' recall with.
+    public func candidateNames(for text: String) -> [String]? {
+        finder.evidence(for: text).candidates?.map(\.name)
+    }
+
     private func answerFromExamples(_ query: SupportQuery, _ evidence: Evidence) -> Classification? {
         guard let threshold = examplesDecision?.threshold,
               let answer = finder.examplesAnswer(evidence, threshold: threshold) else { return nil }

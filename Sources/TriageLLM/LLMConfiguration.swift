@@ -105,6 +105,8 @@ public struct LLMConfiguration: Sendable {
     /// Categories offered the model for one query: `nil` for 8 when the taxonomy has more than 12 (the labels of the
     /// retrieved examples and the categories most like the query), else all; 0 for all, always.
     public var candidates: Int?
+    /// The candidates a large taxonomy's query is offered when ``candidates`` is `nil`.
+    public static let defaultCandidates = 8
     /// The most UTF-8 bytes of a query's text (and of its subject) sent; a longer query fails `text_too_long`
     /// before any call (``Classifier/maxTextBytes``).
     public var maxTextBytes = SupportQuery.defaultMaxTextBytes
@@ -130,11 +132,12 @@ public struct LLMConfiguration: Sendable {
     /// When the retrieved examples answer a query alone.
     public enum AnswerFromExamples: Sendable, Hashable {
         /// At a threshold chosen by leave-one-out over the pool: where the examples' own answers are at least
-        /// ``autoTarget`` accurate.
+        /// ``autoTarget`` accurate with 95% confidence.
         case auto
         /// Never: the model is asked about every query.
         case off
-        /// When the decisiveness (the leading label's share times the nearest example's closeness) reaches this.
+        /// When the decisiveness (the leading label's share of the evidence times the nearest example's closeness)
+        /// reaches this.
         case threshold(Double)
 
         /// The accuracy `auto` holds the examples' answers to on their pool, above what the model reaches with

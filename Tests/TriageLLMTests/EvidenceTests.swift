@@ -52,6 +52,30 @@ struct EvidenceTests {
         #expect(small.evidence(for: "refund my order").candidates == nil)
     }
 
+    @Test("the leading label weighs the examples' votes with the categories' own names and descriptions")
+    func leaderWeighsNames() throws {
+        let taxonomy = Self.largeTaxonomy(20)
+        // The nearest examples are about refunds, but the query names the warranty category's own words.
+        let pool: [LabelledExample] = [
+            .init(text: "my order broke, I want my money", category: "refund"),
+            .init(text: "money back for a late parcel", category: "refund"),
+            .init(text: "the warranty card for my order is missing", category: "warranty"),
+        ]
+        let finder = EvidenceFinder(taxonomy: taxonomy, examples: ExampleIndex(pool), examplesPerQuery: 3,
+                                    candidates: nil)
+        let evidence = finder.evidence(for: "my order broke, warranty matters")
+        #expect(evidence.votes.first?.label == "refund")
+        #expect(evidence.leader?.label == "warranty")
+        // Shares of all the evidence: they sum to one, largest first.
+        #expect(abs(evidence.support.map(\.share).reduce(0, +) - 1) < 1e-9)
+        #expect(evidence.support.map(\.share) == evidence.support.map(\.share).sorted(by: >))
+        // The candidates are the same ranking, led by the same label.
+        #expect(evidence.candidates?.first?.name == "warranty")
+        // Names that say nothing of the query leave the examples' vote as it is.
+        let plain = finder.evidence(for: "my order broke, money please")
+        #expect(plain.leader?.label == "refund")
+    }
+
     @Test("decisive examples answer alone, with the priority and sentiment of the examples that agree")
     func examplesAnswer() throws {
         var taxonomy = Self.largeTaxonomy(20)
@@ -99,5 +123,28 @@ struct EvidenceTests {
         #expect(decision.pool == pool.count)
         let none = EvidenceFinder(taxonomy: taxonomy, examples: nil, examplesPerQuery: 5, candidates: nil)
         #expect(none.chooseThreshold(target: 0.97).threshold == nil)
+    }
+
+    @Test("a threshold needs enough answers behind its accuracy: the Wilson lower bound, not the measured share")
+    func thresholdLowerBound() {
+        // 20 of 20 right could be luck; 97 of 100 is 0.97 measured but not at least 0.97 with confidence.
+        #expect(EvidenceFinder.lowerBound(correct: 20, of: 20) < 0.9)
+        #expect(EvidenceFinder.lowerBound(correct: 97, of: 100) < 0.97)
+        #expect(EvidenceFinder.lowerBound(correct: 990, of: 1_000) > 0.98)
+        #expect(EvidenceFinder.lowerBound(correct: 0, of: 0) == 0)
+        // A pool where the lowest scores are right only by a lucky streak: the streak is not taken.
+        var taxonomy = Self.largeTaxonomy(3)
+        taxonomy.fields = [.category]
+        var pool: [LabelledExample] = []
+        for index in 0..<25 {
+            pool.append(.init(text: "refund request number \(index) money back", category: "refund"))
+            pool.append(.init(text: "password reset problem \(index) login", category: "password"))
+        }
+        let finder = EvidenceFinder(taxonomy: taxonomy, examples: ExampleIndex(pool), examplesPerQuery: 5,
+                                    candidates: nil)
+        let decision = finder.chooseThreshold(target: 0.97)
+        // 50 clear examples, all right: the lower bound of 50 of 50 is under 0.97, so no threshold is chosen.
+        #expect(EvidenceFinder.lowerBound(correct: 50, of: 50) < 0.97)
+        #expect(decision.threshold == nil)
     }
 }
