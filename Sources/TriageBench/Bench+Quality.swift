@@ -75,6 +75,7 @@ extension Bench {
                     for count in candidateCounts {
                         var configuration = LLMConfiguration(provider: .openAI, baseURL: base, model: "smollm2")
                         configuration.candidates = count
+                        configuration.answerFromExamples = .off  // only the candidates are read: no threshold to choose
                         let finder = LLMClassifier(configuration: configuration,
                                                    taxonomy: Self.taxonomy(fromCategoriesOf: labelled),
                                                    client: client, logger: silent, examples: index)

@@ -102,17 +102,22 @@ struct EvidenceTests {
         #expect(asking.chooseThreshold(target: 0.97).threshold == nil)
     }
 
+    /// `count` examples of each of the first `topics` clear topics (refund, password, invoice), told apart by a number.
+    static func topicPool(_ count: Int, topics: Int) -> [LabelledExample] {
+        let texts = [("refund request number", "money back", "refund"), ("password reset problem", "login", "password"),
+                     ("invoice copy needed", "billing pdf", "invoice")].prefix(topics)
+        return (0..<count).flatMap { index in
+            texts.map { LabelledExample(text: "\($0.0) \(index) \($0.1)", category: $0.2) }
+        }
+    }
+
     @Test("the threshold is chosen leaving each example out, and its measured accuracy reaches the target")
     func thresholdByLeaveOneOut() {
         var taxonomy = Self.largeTaxonomy(3)
         taxonomy.fields = [.category]
         // Three clear topics, and queries that mix them.
-        var pool: [LabelledExample] = []
-        for index in 0..<30 {
-            pool.append(.init(text: "refund request number \(index) money back", category: "refund"))
-            pool.append(.init(text: "password reset problem \(index) login", category: "password"))
-            pool.append(.init(text: "invoice copy needed \(index) billing pdf", category: "invoice"))
-            pool.append(.init(text: "refund login invoice mixed \(index)", category: ["refund", "password", "invoice"][index % 3]))
+        let pool = Self.topicPool(30, topics: 3) + (0..<30).map {
+            LabelledExample(text: "refund login invoice mixed \($0)", category: ["refund", "password", "invoice"][$0 % 3])
         }
         let finder = EvidenceFinder(taxonomy: taxonomy, examples: ExampleIndex(pool), examplesPerQuery: 5,
                                     candidates: nil)
@@ -135,11 +140,7 @@ struct EvidenceTests {
         // A pool where the lowest scores are right only by a lucky streak: the streak is not taken.
         var taxonomy = Self.largeTaxonomy(3)
         taxonomy.fields = [.category]
-        var pool: [LabelledExample] = []
-        for index in 0..<25 {
-            pool.append(.init(text: "refund request number \(index) money back", category: "refund"))
-            pool.append(.init(text: "password reset problem \(index) login", category: "password"))
-        }
+        let pool = Self.topicPool(25, topics: 2)
         let finder = EvidenceFinder(taxonomy: taxonomy, examples: ExampleIndex(pool), examplesPerQuery: 5,
                                     candidates: nil)
         let decision = finder.chooseThreshold(target: 0.97)
