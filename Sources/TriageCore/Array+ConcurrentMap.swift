@@ -9,14 +9,46 @@ extension Array where Element: Sendable {
         let parts = Swift.max(1, Swift.min(ProcessInfo.processInfo.activeProcessorCount, count / Swift.max(1, minimumShare)))
         guard parts > 1 else { return map(transform) }
         let size = (count + parts - 1) / parts
-        return await withTaskGroup(of: (Int, [U]).self) { group in
+        // Each share is mapped straight into its place of one buffer, then moved into the array: tens of thousands
+        // of results are neither copied nor retained again to be joined.
+        let buffer = SharedBuffer<U>(capacity: count)
+        await withTaskGroup(of: Void.self) { group in
             for part in 0..<parts {
-                let share = self[Swift.min(count, part * size)..<Swift.min(count, (part + 1) * size)]
-                group.addTask { (part, share.map(transform)) }
+                let start = Swift.min(count, part * size)
+                let share = self[start..<Swift.min(count, (part + 1) * size)]
+                group.addTask {
+                    for (offset, element) in share.enumerated() { buffer.initialize(start + offset, to: transform(element)) }
+                }
             }
-            var results = [[U]](repeating: [], count: parts)
-            for await (part, mapped) in group { results[part] = mapped }
-            return results.flatMap { $0 }
         }
+        return buffer.moveIntoArray()
+    }
+}
+
+/// Memory that concurrent tasks initialise at disjoint indices: ``Array/concurrentMap(minimumShare:_:)`` writes
+/// each index once, from one task, and reads the whole only after every task has ended.
+private final class SharedBuffer<U>: @unchecked Sendable {
+    private let base: UnsafeMutablePointer<U>
+    private let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    func initialize(_ index: Int, to value: U) {
+        (base + index).initialize(to: value)
+    }
+
+    /// The elements, moved out: the buffer is empty afterwards.
+    func moveIntoArray() -> [U] {
+        Array(unsafeUninitializedCapacity: capacity) { destination, initialized in
+            destination.baseAddress?.moveInitialize(from: base, count: capacity)
+            initialized = capacity
+        }
+    }
+
+    deinit {
+        base.deallocate()
     }
 }

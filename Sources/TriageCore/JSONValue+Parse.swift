@@ -90,9 +90,8 @@ private struct FastJSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
             guard let value = value(depth: depth + 1) else { return nil }
-            if fields[key] == nil {
-                fields[key] = value
-            } else if refuseDuplicates {
+            // The first value of a key is kept, found with one lookup: this is most of a large file's parse.
+            if !Self.keepFirst(&fields[key], value), refuseDuplicates {
                 duplicate = (key, keyStart)
                 return nil
             }
@@ -104,6 +103,13 @@ private struct FastJSONParser {
             default: return nil
             }
         }
+    }
+
+    /// Puts `value` in an empty `slot`; `false` (and `slot` unchanged) when it holds one already.
+    private static func keepFirst(_ slot: inout JSONValue?, _ value: JSONValue) -> Bool {
+        guard case .none = slot else { return false }
+        slot = value
+        return true
     }
 
     mutating func array(depth: Int) -> JSONValue? {

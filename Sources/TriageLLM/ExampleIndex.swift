@@ -67,8 +67,16 @@ public struct ExampleIndex: Sendable {
                 scores[index] += idf * count * (k1 + 1) / (count + norm)
             }
         }
-        let own = words.joined(separator: " ")
-        let ranked = touched.filter { normalized[Int($0)] != own && Int($0) != excluded }
+        // The query's own text, joined only to be compared with an example of exactly its length.
+        let ownLength = words.reduce(max(0, words.count - 1)) { $0 + $1.utf8.count }
+        var own: String?
+        let ranked = touched.filter { index in
+            guard Int(index) != excluded else { return false }
+            let text = normalized[Int(index)]
+            guard text.utf8.count == ownLength else { return true }
+            if own == nil { own = words.joined(separator: " ") }
+            return text != own
+        }
             .map { (key: $0, value: scores[Int($0)]) }
             .sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }
         return ranked.prefix(k).map { (examples[Int($0.key)], Double($0.value)) }
@@ -99,8 +107,13 @@ public struct ExampleIndex: Sendable {
                 (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
             }
             return bytes.split { !wordByte($0) }.map { word in
-                String(decoding: word.map { (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains($0) ? $0 | 0x20 : $0 },
-                       as: UTF8.self)
+                // Lower-cased as it is copied: one allocation per word.
+                String(unsafeUninitializedCapacity: word.count) { buffer in
+                    for (offset, byte) in word.enumerated() {
+                        buffer[offset] = (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+                    }
+                    return word.count
+                }
             }
         }
         return text.lowercased().split { !$0.isLetter && !$0.isNumber }.map(String.init)

@@ -19,13 +19,19 @@ enum LanguageDetector {
         } else {
             var script: [String: Int] = [:]
             var letters = 0
-            for scalar in text.unicodeScalars where scalar.properties.isAlphabetic {
+            for scalar in text.unicodeScalars {
+                // An ASCII letter is Latin and distinctive of nothing: only the rest need Unicode's properties.
+                if scalar.isASCII {
+                    if (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(UInt8(scalar.value) | 0x20) { letters += 1 }
+                    continue
+                }
+                guard scalar.properties.isAlphabetic else { continue }
                 letters += 1
                 if let language = scriptLanguage(scalar.value) { script[language, default: 0] += 1 }
                 if let language = distinctive[scalar] { scores[language] += 0.6 }
             }
             if let found = Self.script(script, letters: letters, text: text) { return found }
-            words = text.lowercased().split { !$0.isLetter }.map(String.init)
+            words = split ?? ExampleIndex.words(text)
         }
         for word in words {
             for language in commonWords[word] ?? [] { scores[language] += 1 }

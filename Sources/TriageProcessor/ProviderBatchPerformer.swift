@@ -14,9 +14,8 @@ struct BatchLine: Sendable, Hashable {
 
 /// How one line of a batch the run read ended, for the run to account for.
 enum BatchLineOutcome: Sendable {
-    /// Decided by the one rule (``QueryAttempt/conclude(_:_:latency:)``), with the write it takes until it is
-    /// written (then `nil`).
-    case concluded(QueryOutcome, ResultWrite?)
+    /// Decided by the one rule (``QueryAttempt/conclude(_:_:latency:)``); its record keeps what the run counts.
+    case concluded(QueryOutcome)
     /// The answer did not validate: asked again online at once, repair request included (the next batch would get
     /// the same answer to the same prompt). `spent` is what the batch answer cost.
     case repairOnline(QueryRecord, spent: ClassifierError)
@@ -255,27 +254,29 @@ struct ProviderBatchPerformer: Sendable {
             return ([], Self.classifierError(error))
         }
         let results = fetched
+        fetched = [:]
         let ended = batch.state
         let written = batch.createdAt
         var lineOutcomes: [BatchLineOutcome] = []
         // A group's write runs while the next group is read and decided: the writer and the cores work at once.
         var writing: (decided: [BatchLineOutcome], writes: [ResultWrite], lost: Task<[Bool], any Error>)?
-        /// Waits for the group being written, and counts its outcomes.
+        /// Waits for the group being written, and counts its outcomes (a lost lease, found in the write, is one).
         func landed() async throws {
             guard let (decided, writes, task) = writing else { return }
             writing = nil
             let lost = try await task.value
             let lostIDs = Set(zip(writes, lost).filter(\.1).map(\.0.id))
+            guard !lostIDs.isEmpty else {
+                lineOutcomes += decided
+                return
+            }
             for line in decided {
-                guard case .concluded(var outcome, let write) = line else {
+                guard case .concluded(var outcome) = line, lostIDs.contains(outcome.record.id) else {
                     lineOutcomes.append(line)
                     continue
                 }
-                if let write, lostIDs.contains(write.id) { outcome.result = .leaseLost }
-                // What the run counts: the claim, the labels it scores against, the result. A batch's tens of
-                // thousands of outcomes need not hold every query's text until the run has counted them.
-                outcome.record = outcome.record.counted
-                lineOutcomes.append(.concluded(outcome, nil))
+                outcome.result = .leaseLost
+                lineOutcomes.append(.concluded(outcome))
             }
         }
         do {
@@ -283,11 +284,23 @@ struct ProviderBatchPerformer: Sendable {
             // Each query's lease as the batch recorded it: read once, for every group.
             let tokens = batch.tokens
             lineOutcomes.reserveCapacity(ids.count)
-            for start in stride(from: 0, to: ids.count, by: Self.ingestGroup) {
-                let group = Array(ids[start..<min(start + Self.ingestGroup, ids.count)])
-                let held = try await heldRecords(batch, ids: group, tokens: tokens)
+            let groups = stride(from: 0, to: ids.count, by: Self.ingestGroup).map {
+                Array(ids[$0..<min($0 + Self.ingestGroup, ids.count)])
+            }
+            // The next group's records are read while this one is decided: reading is the store's, deciding the
+            // cores'.
+            func read(_ index: Int) -> Task<[QueryRecord], any Error>? {
+                guard index < groups.count else { return nil }
+                return Task { [self, group = groups[index]] in try await heldRecords(batch, ids: group, tokens: tokens) }
+            }
+            var reading = read(0)
+            defer { reading?.cancel() }
+            for index in groups.indices {
+                guard let current = reading else { break }
+                let held = try await current.value
+                reading = read(index + 1)
                 // Reading and validating the answers is most of the work: spread over the cores.
-                let decided = await held.concurrentMap { [attempt, batches] record -> BatchLineOutcome in
+                let decided = await held.concurrentMap { [attempt, batches] record -> (BatchLineOutcome, ResultWrite?) in
                     var outcome = QueryOutcome(record: record, result: .leaseLost)
                     let result = refusal.map(ProviderBatchLineResult.failed) ?? results[record.id.rawValue]
                         ?? (ended == .cancelled ? .cancelled : .expired)
@@ -295,7 +308,7 @@ struct ProviderBatchPerformer: Sendable {
                     let write: ResultWrite?
                     switch result {
                     case .cancelled:
-                        return .handBack(RunStateMachine.Claim(record))
+                        return (.handBack(RunStateMachine.Claim(record)), nil)
                     case .expired:
                         let error = ClassifierError.timeout("the batch ended (\(ended.rawValue)) before this line "
                                                             + "was answered")
@@ -307,19 +320,27 @@ struct ProviderBatchPerformer: Sendable {
                             let answer = try batches.classification(from: body, for: record.query)
                             write = attempt.conclude(&outcome, .success(answer), latency: latency)
                         } catch let error as ClassifierError where error.isInvalidOutput {
-                            return .repairOnline(record, spent: error)
+                            return (.repairOnline(record, spent: error), nil)
                         } catch {
                             write = attempt.conclude(&outcome, .failure(Self.classifierError(error)), latency: latency)
                         }
                     }
-                    return .concluded(outcome, write)
+                    // What the run counts: the claim, the labels it scores against, the result. A batch's tens of
+                    // thousands of outcomes need not hold every query's text (nor its write) until they are counted.
+                    outcome.record = outcome.record.counted
+                    return (.concluded(outcome), write)
                 }
                 // The group's results written together, each fenced by its lease.
                 var writes: [ResultWrite] = []
+                var lines: [BatchLineOutcome] = []
                 writes.reserveCapacity(decided.count)
-                for line in decided { if case .concluded(_, let write?) = line { writes.append(write) } }
+                lines.reserveCapacity(decided.count)
+                for (line, write) in decided {
+                    lines.append(line)
+                    if let write { writes.append(write) }
+                }
                 try await landed()
-                writing = (decided, writes, Task { [self, writes] in try await store.write(writes, giveUp: giveUp) })
+                writing = (lines, writes, Task { [self, writes] in try await store.write(writes, giveUp: giveUp) })
             }
             try await landed()
             // The queries identical to its lines, still held: they take the answers just written.
@@ -333,6 +354,8 @@ struct ProviderBatchPerformer: Sendable {
             try? await landed()
             return (lineOutcomes, .server("the store failed while the batch was read: \(error)"))
         }
+        // The parsed file is tens of megabytes of small allocations: freed off the run's path.
+        Task.detached(priority: .background) { withExtendedLifetime(results) {} }
         var finished = batch
         finished.state = .ingested
         finished.updatedAt = Date()

@@ -443,6 +443,11 @@ struct RunStateMachine {
         statistics.released(count)
     }
 
+    /// The model was measured on the example pool at the start: the run pays for it.
+    mutating func calibrated(_ measurement: ExamplesDecision.ModelMeasurement) {
+        statistics.spent(measurement)
+    }
+
     // MARK: Batch mode
 
     /// The unfinished batches a stopped run left were found (or could not be read: the run goes on without them).
@@ -490,7 +495,7 @@ struct RunStateMachine {
         var action = Action.wait
         for line in lines {
             switch line {
-            case .concluded(let outcome, _):
+            case .concluded(let outcome):
                 if finished(outcome, now: now, inFlight: false) == .cancelInFlight { action = .cancelInFlight }
             case .repairOnline(let record, let spent):
                 statistics.spent(spent)

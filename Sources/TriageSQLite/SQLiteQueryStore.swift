@@ -157,8 +157,9 @@ public final class SQLiteQueryStore: QueryStore {
             let rowID = try Self.rowID(result.id)
             switch result.outcome {
             case .classified(let classification):
-                // Concrete values, not existentials: one row's arguments are made without boxing each field.
-                var values: [DatabaseValue] = []
+                // As optional existentials: GRDB's initialiser for those maps with a closure, the one for concrete
+                // values with a key path that is not specialised here, several times slower.
+                var values: [(any DatabaseValueConvertible)?] = []
                 values.reserveCapacity(Classification.fields.count + 3)
                 for field in Classification.fields { values.append(Self.databaseValue(field.value(classification))) }
                 values += [now.databaseValue, rowID.databaseValue, result.token.databaseValue]

@@ -128,7 +128,7 @@ struct BatchModeStateMachineTests {
         let ended = status(.completed, total: 2)
         _ = m.polled(submitted.id, .status(submitted, ended), now: second)
         #expect(m.nextAction(now: second) == .ingest(submitted, ended, refusal: nil))
-        #expect(m.ingested(submitted, claimed.map { .concluded(classified($0), nil) }, failure: nil, now: second) == .wait)
+        #expect(m.ingested(submitted, claimed.map { .concluded(classified($0)) }, failure: nil, now: second) == .wait)
         #expect(m.nextAction(now: second) == .finish(release: []))
         #expect(m.statistics.statistics.classified == 2)
         #expect(m.endState == .completed)
@@ -152,7 +152,7 @@ struct BatchModeStateMachineTests {
         _ = m.submitted(sent, batch: submitted, error: nil, now: Self.start)
         let renewed = Set(m.leasesToRenew(at: .now + .seconds(3600)).flatMap(\.ids))
         #expect(renewed == Set(claimed.map(\.id)), "the followers stay held while the batch runs")
-        _ = m.ingested(submitted, [.concluded(classified(claimed[0]), nil), .prepareAgain(claimed[1]),
+        _ = m.ingested(submitted, [.concluded(classified(claimed[0])), .prepareAgain(claimed[1]),
                                    .prepareAgain(claimed[2])], failure: nil, now: Self.start)
         #expect(m.nextAction(now: Self.start) == .prepare([claimed[1], claimed[2]]),
                 "prepared again, they find the answer to reuse")
