@@ -82,6 +82,7 @@ public final class ScriptedClassifier: Classifier {
     public var batches: (any ProviderBatches)? { nil }
     public func answerWithoutCall(_ query: SupportQuery) -> Classification? { nil }
     public var examplesDecision: ExamplesDecision? { nil }
+    public func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement? { nil }
 
     private var classification: Classification {
         Classification(

@@ -128,6 +128,12 @@ extension Bench {
                                 Double(examples?.count ?? 0) / Double(max(1, split.scored.count)) * 100,
                                 examples?.accuracy ?? 0, decision.threshold.map { String(format: "%.3f", $0) } ?? "none",
                                 decision.measured, decision.coverage * 100, decision.accuracy))
+                            if let model = decision.model {
+                                print("    " + String(repeating: " ", count: 43) + String(
+                                    format: "the model measured first on %d of the pool: %d right, so held to %.3f "
+                                        + "(%d requests, in calls/100 and tokens above)",
+                                    model.measured, model.correct, model.target, model.requests))
+                            }
                         }
                     }
                 }

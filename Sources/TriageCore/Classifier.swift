@@ -49,6 +49,13 @@ public protocol Classifier: Sendable {
     /// examples.
     var examplesDecision: ExamplesDecision? { get }
 
+    /// Measures, before a run of about `queries` queries, what this classifier sets by measurement: with
+    /// `--answer-from-examples auto`, the model's accuracy on a sample of its labelled examples, which the examples'
+    /// threshold is then held to (``examplesDecision`` changes). Once per classifier, and only for a run large
+    /// enough to be worth the calls; concurrent callers wait for the one measurement.
+    /// - Returns: What measuring spent in this call, for the run to count; `nil` when this call measured nothing.
+    func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement?
+
     // No defaults for these: a wrapper (metering, say) that forgot one would silently turn a capability off, as
     // answer reuse once was under `triage serve`. Each conformer says what it offers.
 }

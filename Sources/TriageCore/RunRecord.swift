@@ -78,7 +78,8 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
 /// share of the evidence, the retrieved examples' similarity and the categories' likeness, times the nearest
 /// example's closeness) at or above ``threshold``. With `--answer-from-examples auto` it is chosen at the start of
 /// the run by leave-one-out over the example pool: the lowest threshold at which the examples' own answers are at
-/// least 0.97 accurate with 95% confidence.
+/// least 0.97 accurate with 95% confidence — or, where the model was measured on a sample of the pool
+/// (``model``) and is less accurate than that, at least as accurate as the model.
 public struct ExamplesDecision: Sendable, Hashable, Codable {
     /// `auto`, `off`, or `fixed`.
     public var mode: String
@@ -93,6 +94,38 @@ public struct ExamplesDecision: Sendable, Hashable, Codable {
     public var accuracy: Double
     /// Why the examples do not answer, when they do not.
     public var note: String?
+    /// The model measured on a sample of the pool, when `auto` held the examples to its accuracy; `nil` when it
+    /// was not measured (too small a run to be worth the calls, or not `auto`).
+    public var model: ModelMeasurement?
+
+    /// The model's own accuracy on examples of the pool, each classified with the others as its examples: what
+    /// `auto` holds the examples' answers to when the model is measurably less accurate than 0.97.
+    public struct ModelMeasurement: Sendable, Hashable, Codable {
+        /// Examples the model classified, and how many it labelled right.
+        public var measured: Int
+        public var correct: Int
+        /// The accuracy the examples' answers were held to: 0.97, or the model's (its 95% upper bound) when lower.
+        public var target: Double
+        /// What measuring spent: requests (repairs included), tokens and cost.
+        public var requests: Int
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var costUSD: Double
+
+        public init(measured: Int, correct: Int, target: Double, requests: Int, promptTokens: Int,
+                    completionTokens: Int, costUSD: Double) {
+            self.measured = measured
+            self.correct = correct
+            self.target = target
+            self.requests = requests
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+            self.costUSD = costUSD
+        }
+
+        /// The share of the measured examples the model labelled right.
+        public var accuracy: Double { measured > 0 ? Double(correct) / Double(measured) : 0 }
+    }
 
     public init(mode: String, threshold: Double?, pool: Int, measured: Int, coverage: Double, accuracy: Double,
                 note: String?) {

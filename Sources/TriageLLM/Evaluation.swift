@@ -64,6 +64,7 @@ public enum Evaluation {
     public static func run(_ queries: [LabelledExample], classifier: any Classifier,
                            concurrency: Int) async -> Report {
         let started = ContinuousClock.now
+        let measurement = await classifier.calibrate(forQueries: queries.count)
         let answers = await withTaskGroup(of: (Int, Classification?).self) { group in
             var answers = [Classification?](repeating: nil, count: queries.count)
             var next = 0
@@ -90,7 +91,11 @@ public enum Evaluation {
         let seconds = (ContinuousClock.now - started).timeInterval
         var report = score(queries, answers: answers, seconds: seconds, taxonomy: classifier.taxonomy)
         let asked = answers.compactMap { $0 }.filter { $0.answeredBy != .examples && $0.reusedFrom == nil }
-        report.llmRequests = asked.map { $0.requests ?? 1 }.reduce(0, +)
+        // Measuring the model on the pool is paid for by the run that measured it.
+        report.llmRequests = asked.map { $0.requests ?? 1 }.reduce(0, +) + (measurement?.requests ?? 0)
+        if let measurement, !answers.isEmpty {
+            report.promptTokensPerQuery += Double(measurement.promptTokens) / Double(max(1, answers.compactMap { $0 }.count))
+        }
         report.repairs = asked.filter { ($0.requests ?? 1) > 1 }.count
         report.examplesDecision = classifier.examplesDecision
         return report

@@ -195,6 +195,12 @@ struct EvidenceFinder: Sendable {
                                 accuracy: Double(best.correct) / Double(best.answered), note: nil)
     }
 
+    /// The Wilson score upper bound (one-sided 95%): what the accuracy is at most.
+    static func upperBound(correct: Int, of answered: Int) -> Double {
+        guard answered > 0 else { return 1 }
+        return 1 - lowerBound(correct: answered - correct, of: answered)
+    }
+
     /// The Wilson score lower bound (one-sided 95%) of an accuracy of `correct` right in `answered`: what the
     /// accuracy is at least, allowing for how few answers measured it.
     static func lowerBound(correct: Int, of answered: Int) -> Double {

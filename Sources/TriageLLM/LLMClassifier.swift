@@ -28,9 +28,12 @@ public final class LLMClassifier: Classifier {
     private let examples: ExampleIndex?
     /// The examples and the categories as evidence: candidates, the examples' own answers, the confidence.
     private let finder: EvidenceFinder
-    /// When the examples answer a query alone (``LLMConfiguration/answerFromExamples``), as chosen at the start;
-    /// `nil` without examples.
-    public let examplesDecision: ExamplesDecision?
+    /// When the examples answer a query alone (``LLMConfiguration/answerFromExamples``), as chosen at the start
+    /// and after ``calibrate(forQueries:)``; `nil` without examples.
+    public var examplesDecision: ExamplesDecision? { decision.withLock { $0 } }
+    private let decision: Mutex<ExamplesDecision?>
+    /// The one measurement of the model, once started: later callers wait for it.
+    private let calibration = Mutex<Task<ExamplesDecision.ModelMeasurement?, Never>?>(nil)
     private let logger: Logger
     /// Lowered for the rest of the run when the endpoint says it lacks a structured-output mode.
     private let mode: Mutex<LLMConfiguration.OutputMode>
@@ -76,7 +79,7 @@ public final class LLMClassifier: Classifier {
                              coverage: 0, accuracy: 0, note: nil)
         case .auto: finder.chooseThreshold(target: LLMConfiguration.AnswerFromExamples.autoTarget)
         }
-        examplesDecision = examples == nil ? nil : decision
+        self.decision = Mutex(examples == nil ? nil : decision)
         mode = Mutex(configuration.outputMode)
         logprobs = Mutex(configuration.requestLogprobs && configuration.provider == .openAI)
         redactor = configuration.redacts ? Redactor() : nil
@@ -156,6 +159,87 @@ public final class LLMClassifier: Classifier {
         answerFromExamples(query, finder.evidence(for: query.text))
     }
 
+    public func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement? {
+        let sample = min(configuration.calibrationSample, examples?.examples.count ?? 0)
+        guard configuration.answerFromExamples == .auto, sample > 0, queries >= 2 * sample,
+              examplesDecision?.note.map({ !$0.contains("summary") }) ?? true else { return nil }
+        let (task, started) = calibration.withLock { task -> (Task<ExamplesDecision.ModelMeasurement?, Never>, Bool) in
+            if let task { return (task, false) }
+            let measuring = Task { await self.measureModel(sample: sample) }
+            task = measuring
+            return (measuring, true)
+        }
+        let measurement = await task.value
+        return started ? measurement : nil
+    }
+
+    /// Classifies `sample` examples spread over the pool, each with the others as its examples (four at a time,
+    /// through the same pacing as any query), and holds the examples' threshold to the model's accuracy: 0.97, or
+    /// the model's 95% upper bound when that is lower. A failed answer counts wrong.
+    private func measureModel(sample: Int) async -> ExamplesDecision.ModelMeasurement? {
+        guard let pool = examples?.examples, !pool.isEmpty else { return nil }
+        let step = max(1, pool.count / sample)
+        let picked = Array(stride(from: step / 2, to: pool.count, by: step).prefix(sample))
+        // `right` is nil for no answer from the model at all (the provider failed): that measures nothing.
+        typealias Measured = (right: Bool?, requests: Int, prompt: Int, completion: Int, cost: Double)
+        let answers = await withTaskGroup(of: Measured.self) { group -> [Measured] in
+            var answers: [Measured] = []
+            var next = picked.makeIterator()
+            func measure(_ index: Int) {
+                group.addTask {
+                    let example = pool[index]
+                    do {
+                        let answer = try await self.ask(
+                            SupportQuery(text: example.text),
+                            evidence: self.finder.evidence(for: example.text, excluding: index),
+                            id: QueryID("calibration-\(index)"))
+                        return (answer.category == example.category, answer.requests ?? 1, answer.promptTokens,
+                                answer.completionTokens, answer.costUSD)
+                    } catch let error as ClassifierError {
+                        // An answer that never validated is a wrong answer; a failed request is none.
+                        return (error.isInvalidOutput ? false : nil, 1, error.promptTokens, error.completionTokens,
+                                error.costUSD)
+                    } catch {
+                        return (nil, 0, 0, 0, 0)
+                    }
+                }
+            }
+            for _ in 0..<4 { if let index = next.next() { measure(index) } }
+            while let answer = await group.next() {
+                answers.append(answer)
+                if let index = next.next() { measure(index) }
+            }
+            return answers
+        }
+        let measured = answers.filter { $0.right != nil }
+        let correct = measured.filter { $0.right == true }.count
+        // The model measured on every example picked, or not at all: an outage must not make it look wrong.
+        let complete = measured.count == answers.count
+        let target = complete ? min(LLMConfiguration.AnswerFromExamples.autoTarget,
+                                    EvidenceFinder.upperBound(correct: correct, of: measured.count))
+            : LLMConfiguration.AnswerFromExamples.autoTarget
+        var chosen = finder.chooseThreshold(target: target)
+        let measurement = ExamplesDecision.ModelMeasurement(
+            measured: measured.count, correct: correct, target: (target * 1000).rounded() / 1000,
+            requests: answers.map(\.requests).reduce(0, +), promptTokens: answers.map(\.prompt).reduce(0, +),
+            completionTokens: answers.map(\.completion).reduce(0, +), costUSD: answers.map(\.cost).reduce(0, +))
+        guard complete else {
+            // Measured again by the next run.
+            calibration.withLock { $0 = nil }
+            logger.warning("could not measure the model on the example pool (the provider failed): the examples are held to \(target)",
+                           metadata: ["examples.measured": "\(measured.count)"])
+            return measurement
+        }
+        chosen.model = measurement
+        decision.withLock { $0 = chosen }
+        logger.info("measured the model on the example pool", metadata: [
+            "examples.measured": "\(measured.count)", "examples.model_correct": "\(correct)",
+            "examples.target": "\(measurement.target)",
+            "examples.threshold": "\(chosen.threshold.map { "\($0)" } ?? "none")",
+        ])
+        return measurement
+    }
+
     /// The categories a query's prompt and schema would offer the model (most supported first), or `nil` for the
     /// whole taxonomy: what the quality bench measures candidates' recall with.
     public func candidateNames(for text: String) -> [String]? {
@@ -225,8 +309,14 @@ public final class LLMClassifier: Classifier {
         try checkLength(request.query)
         let evidence = finder.evidence(for: request.query.text)
         if let answer = answerFromExamples(request.query, evidence) { return answer }
+        return try await ask(request.query, evidence: evidence, id: request.id)
+    }
+
+    /// The model's answer to `query` with `evidence`'s examples and candidates: retried, paced, validated, repaired
+    /// once.
+    private func ask(_ query: SupportQuery, evidence: Evidence, id: QueryID) async throws -> Classification {
         var usage = Usage()
-        var prepared = prepare(request.query, evidence)
+        var prepared = prepare(query, evidence)
         var messages = prepared.messages
         var retries = 0
         var repaired = false
@@ -241,7 +331,7 @@ public final class LLMClassifier: Classifier {
                 case .downgrade:
                     // Written again without what the endpoint lacks: a request without logprobs asks for the
                     // model's confidence.
-                    prepared = prepare(request.query, evidence)
+                    prepared = prepare(query, evidence)
                     messages = prepared.messages
                     continue
                 case .final(var error):
@@ -255,7 +345,7 @@ public final class LLMClassifier: Classifier {
                     let backoff = configuration.retryPolicy.delay(forRetry: retries)
                     let delay = max(backoff, retryAfter ?? .zero)
                     logger.debug("LLM request failed; retrying", metadata: [
-                        "query.id": "\(request.id)", "llm.error": "\(error.kind)", "llm.retry_in": "\(delay)",
+                        "query.id": "\(id)", "llm.error": "\(error.kind)", "llm.retry_in": "\(delay)",
                     ])
                     try await Task.sleep(for: delay)
                     continue
@@ -265,7 +355,7 @@ public final class LLMClassifier: Classifier {
             await limiter.correct(estimatedTokens: prepared.reserve, actualTokens: reply.promptTokens + reply.completionTokens)
             do {
                 return classification(try validator.validate(reply.content, asksConfidence: prepared.prompt.asksConfidence),
-                                      for: request.query, reply: reply, evidence: prepared.evidence, usage: usage,
+                                      for: query, reply: reply, evidence: prepared.evidence, usage: usage,
                                       priceFactor: 1)
             } catch let problems as ValidationProblems {
                 guard !repaired else {
@@ -274,7 +364,7 @@ public final class LLMClassifier: Classifier {
                 }
                 repaired = true
                 logger.debug("invalid answer; asking for a repair", metadata: [
-                    "query.id": "\(request.id)", "llm.problems": "\(problems)",
+                    "query.id": "\(id)", "llm.problems": "\(problems)",
                 ])
                 messages.append(ChatMessage(role: .assistant, content: reply.content))
                 messages.append(ChatMessage(role: .user, content: prepared.prompt.repairMessage(problems: problems.description)))

@@ -102,6 +102,10 @@ public struct LLMConfiguration: Sendable {
     static let topLogprobs = 10
     /// When the retrieved examples answer a query alone, with no call (``AnswerFromExamples``).
     public var answerFromExamples: AnswerFromExamples = .auto
+    /// Examples of the pool `auto` has the model classify at the start of a run (each with the others as its
+    /// examples) to hold the examples' answers to the model's accuracy; measured only for a run of at least twice
+    /// as many queries, once per classifier. 0: never measure (the examples are held to 0.97).
+    public var calibrationSample = 20
     /// Categories offered the model for one query: `nil` for 8 when the taxonomy has more than 12 (the labels of the
     /// retrieved examples and the categories most like the query), else all; 0 for all, always.
     public var candidates: Int?
@@ -132,7 +136,8 @@ public struct LLMConfiguration: Sendable {
     /// When the retrieved examples answer a query alone.
     public enum AnswerFromExamples: Sendable, Hashable {
         /// At a threshold chosen by leave-one-out over the pool: where the examples' own answers are at least
-        /// ``autoTarget`` accurate with 95% confidence.
+        /// ``autoTarget`` accurate with 95% confidence, or as accurate as the model when it is measured
+        /// (``LLMConfiguration/calibrationSample``) and measurably less.
         case auto
         /// Never: the model is asked about every query.
         case off

@@ -79,6 +79,7 @@ public struct MockClassifier: Classifier {
     public var batches: (any ProviderBatches)? { nil }
     public func answerWithoutCall(_ query: SupportQuery) -> Classification? { nil }
     public var examplesDecision: ExamplesDecision? { nil }
+    public func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement? { nil }
     /// Keyword rules cost nothing, whatever the length.
     public var maxTextBytes: Int? { nil }
 

@@ -168,6 +168,11 @@ public struct BatchProcessor: Sendable {
         try await store.reconnecting("save run", giveUp: { control.stopRequested }) { [store, record] in
             try await store.store.saveRun(record)
         }
+        // `auto` measures the model on a sample of the example pool once, for a run large enough to be worth it.
+        if let measurement = await classifier.calibrate(forQueries: machine.total) {
+            machine.calibrated(measurement)
+        }
+        record.examplesDecision = classifier.examplesDecision
         logger.info("run started", metadata: [
             "run.id": "\(id)", "run.eligible": "\(machine.total)", "run.max_concurrent": "\(configuration.maxConcurrent)",
         ])

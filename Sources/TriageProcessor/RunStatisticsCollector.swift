@@ -91,6 +91,13 @@ struct RunStatisticsCollector {
         statistics.errorsByKind[error.kind, default: 0] += 1
     }
 
+    /// What measuring the model on the example pool cost at the run's start (``Classifier/calibrate(forQueries:)``).
+    mutating func spent(_ measurement: ExamplesDecision.ModelMeasurement) {
+        statistics.tokens.prompt += measurement.promptTokens
+        statistics.tokens.completion += measurement.completionTokens
+        statistics.costUSD += measurement.costUSD
+    }
+
     /// The statistics as of now, with derived figures filled in.
     func snapshot(finished: Bool) -> RunStatistics {
         var result = statistics

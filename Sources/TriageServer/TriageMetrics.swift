@@ -103,6 +103,9 @@ struct MeteredClassifier: Classifier {
     func estimate(_ query: SupportQuery) -> UsageEstimate? { base.estimate(query) }
     var batches: (any ProviderBatches)? { base.batches.map { MeteredBatches(base: $0, metrics: metrics) } }
     var examplesDecision: ExamplesDecision? { base.examplesDecision }
+    func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement? {
+        await base.calibrate(forQueries: queries)
+    }
     var maxTextBytes: Int? { base.maxTextBytes }
 
     func answerWithoutCall(_ query: SupportQuery) -> Classification? {

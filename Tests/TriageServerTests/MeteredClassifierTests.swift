@@ -45,10 +45,14 @@ struct MeteredClassifierTests {
         var examplesDecision: ExamplesDecision? {
             ExamplesDecision(mode: "auto", threshold: 0.5, pool: 9, measured: 9, coverage: 0.5, accuracy: 1, note: nil)
         }
+        func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement? {
+            ExamplesDecision.ModelMeasurement(measured: queries, correct: 1, target: 0.5, requests: 3, promptTokens: 0,
+                                              completionTokens: 0, costUSD: 0)
+        }
     }
 
     @Test("reuse scope, estimate and batch API come through the wrapper, and batch answers are metered")
-    func forwards() throws {
+    func forwards() async throws {
         let metrics = TriageMetrics()
         let metered = MeteredClassifier(base: Capable(), metrics: metrics)
         #expect(metered.reuseScope == "scope-1")
@@ -56,6 +60,7 @@ struct MeteredClassifierTests {
         #expect(metered.answerWithoutCall(SupportQuery(text: "x"))?.category == "refunds")
         #expect(metered.examplesDecision?.threshold == 0.5)
         #expect(metered.maxTextBytes == 77)
+        #expect(await metered.calibrate(forQueries: 40)?.measured == 40)
         let batches = try #require(metered.batches)
         #expect(batches.maxRequests == 7 && batches.maxBytes == 9_000 && batches.provider == "openai")
         #expect(try batches.requestBody(for: SupportQuery(text: "hello")) == Data("hello".utf8))
