@@ -78,8 +78,8 @@ public struct WebhookDelivery: Sendable, Hashable, Codable {
 /// share of the evidence, the retrieved examples' similarity and the categories' likeness, times the nearest
 /// example's closeness) at or above ``threshold``. With `--answer-from-examples auto` it is chosen at the start of
 /// the run by leave-one-out over the example pool: the lowest threshold at which the examples' own answers are at
-/// least 0.97 accurate with 95% confidence — or, where the model was measured on a sample of the pool
-/// (``model``) and is less accurate than that, at least as accurate as the model.
+/// least 0.97 accurate with 95% confidence; where the model was measured on a sample of the pool (``model``) and is
+/// less accurate than that, lower still, as far as the answers added there are at least as accurate as the model.
 public struct ExamplesDecision: Sendable, Hashable, Codable {
     /// `auto`, `off`, or `fixed`.
     public var mode: String
@@ -99,12 +99,12 @@ public struct ExamplesDecision: Sendable, Hashable, Codable {
     public var model: ModelMeasurement?
 
     /// The model's own accuracy on examples of the pool, each classified with the others as its examples: what
-    /// `auto` holds the examples' answers to when the model is measurably less accurate than 0.97.
+    /// `auto` holds the examples' answers below 0.97's threshold to, when the model is measurably less accurate.
     public struct ModelMeasurement: Sendable, Hashable, Codable {
         /// Examples the model classified, and how many it labelled right.
         public var measured: Int
         public var correct: Int
-        /// The accuracy the examples' answers were held to: 0.97, or the model's (its 95% upper bound) when lower.
+        /// The accuracy the examples' further answers were held to: the model's 95% upper bound, at most 0.97.
         public var target: Double
         /// What measuring spent: requests (repairs included), tokens and cost.
         public var requests: Int

@@ -155,9 +155,13 @@ struct EvidenceFinder: Sendable {
     /// The decisiveness above which the examples answer alone, chosen by leave-one-out over the pool: each example
     /// is answered from the others, and the threshold is the lowest at which the examples' answers are at least
     /// `target` accurate with 95% confidence (the Wilson lower bound of their measured accuracy, so a threshold
-    /// that reached the target on a lucky few is not taken; at least `minimumAnswered` of them). A pool of more than
-    /// `sample` examples is sampled evenly.
-    func chooseThreshold(target: Double, sample: Int = 2_000, minimumAnswered: Int = 20) -> ExamplesDecision {
+    /// that reached the target on a lucky few is not taken; at least `minimumAnswered` of them). With `model`, the
+    /// accuracy the model was measured at when it is lower, the examples also answer below that threshold, as far
+    /// down as the answers added there (not all of them: the ones above were right more often) are at least
+    /// `model` accurate with 95% confidence — they answer where they beat the model on queries as decisive. A pool
+    /// of more than `sample` examples is sampled evenly.
+    func chooseThreshold(target: Double, model: Double? = nil, sample: Int = 2_000,
+                         minimumAnswered: Int = 20) -> ExamplesDecision {
         guard let examples, !examples.examples.isEmpty else {
             return ExamplesDecision(mode: "auto", threshold: nil, pool: 0, measured: 0, coverage: 0, accuracy: 0,
                                     note: "no labelled examples")
@@ -173,21 +177,34 @@ struct EvidenceFinder: Sendable {
             let evidence = self.evidence(for: pool[index].text, excluding: index)
             return (evidence.decisiveness, evidence.leader?.label == pool[index].category)
         }.sorted { $0.0 > $1.0 }
-        var correct = 0
-        var best: (threshold: Double, answered: Int, correct: Int)?
-        for (index, (score, right)) in measured.enumerated() where score > 0 {
-            if right { correct += 1 }
-            let answered = index + 1
-            // Only where the next score is lower: a threshold takes all the answers at its score.
-            let next = index + 1 < measured.count ? measured[index + 1].0 : -1
-            guard next < score, answered >= minimumAnswered else { continue }
-            if Self.lowerBound(correct: correct, of: answered) >= target { best = (score, answered, correct) }
+        /// The lowest threshold at which the answers from `start` on (most decisive first) reach `target`.
+        func lowest(from start: Int, reaching target: Double) -> (threshold: Double, answered: Int, correct: Int)? {
+            var correct = 0
+            var best: (threshold: Double, answered: Int, correct: Int)?
+            for index in start..<measured.count {
+                let (score, right) = measured[index]
+                guard score > 0 else { break }
+                if right { correct += 1 }
+                let answered = index - start + 1
+                // Only where the next score is lower: a threshold takes all the answers at its score.
+                let next = index + 1 < measured.count ? measured[index + 1].0 : -1
+                guard next < score, answered >= minimumAnswered else { continue }
+                if Self.lowerBound(correct: correct, of: answered) >= target { best = (score, answered, correct) }
+            }
+            return best
+        }
+        var best = lowest(from: 0, reaching: target)
+        if let model, model < target {
+            let start = best?.answered ?? 0
+            if let further = lowest(from: start, reaching: model) {
+                best = (further.threshold, start + further.answered, (best?.correct ?? 0) + further.correct)
+            }
         }
         guard let best else {
             return ExamplesDecision(mode: "auto", threshold: nil, pool: pool.count, measured: measured.count,
                                     coverage: 0, accuracy: 0,
-                                    note: "the examples never reach \(target) accuracy alone on their own pool "
-                                        + "(95% lower bound)")
+                                    note: "the examples never reach \(model.map { min($0, target) } ?? target) "
+                                        + "accuracy alone on their own pool (95% lower bound)")
         }
         return ExamplesDecision(mode: "auto", threshold: (best.threshold * 1000).rounded(.down) / 1000,
                                 pool: pool.count, measured: measured.count,

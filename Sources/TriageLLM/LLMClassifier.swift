@@ -174,8 +174,9 @@ public final class LLMClassifier: Classifier {
     }
 
     /// Classifies `sample` examples spread over the pool, each with the others as its examples (four at a time,
-    /// through the same pacing as any query), and holds the examples' threshold to the model's accuracy: 0.97, or
-    /// the model's 95% upper bound when that is lower. A failed answer counts wrong.
+    /// through the same pacing as any query), and lowers the examples' threshold below 0.97's where their further
+    /// answers are at least as accurate as the model (its 95% upper bound, when below 0.97). An answer that never
+    /// validated counts wrong; a failed request measures nothing.
     private func measureModel(sample: Int) async -> ExamplesDecision.ModelMeasurement? {
         guard let pool = examples?.examples, !pool.isEmpty else { return nil }
         let step = max(1, pool.count / sample)
@@ -218,7 +219,7 @@ public final class LLMClassifier: Classifier {
         let target = complete ? min(LLMConfiguration.AnswerFromExamples.autoTarget,
                                     EvidenceFinder.upperBound(correct: correct, of: measured.count))
             : LLMConfiguration.AnswerFromExamples.autoTarget
-        var chosen = finder.chooseThreshold(target: target)
+        var chosen = finder.chooseThreshold(target: LLMConfiguration.AnswerFromExamples.autoTarget, model: target)
         let measurement = ExamplesDecision.ModelMeasurement(
             measured: measured.count, correct: correct, target: (target * 1000).rounded() / 1000,
             requests: answers.map(\.requests).reduce(0, +), promptTokens: answers.map(\.prompt).reduce(0, +),

@@ -111,23 +111,46 @@ struct EvidenceTests {
         }
     }
 
-    @Test("the threshold is chosen leaving each example out, and its measured accuracy reaches the target")
-    func thresholdByLeaveOneOut() {
+    /// Three clear topics the examples get right (30 each), and 30 queries that mix them, right about one time in
+    /// three; category only.
+    static func mixedFinder(examples: [LabelledExample]? = nil) -> EvidenceFinder {
         var taxonomy = Self.largeTaxonomy(3)
         taxonomy.fields = [.category]
-        // Three clear topics, and queries that mix them.
-        let pool = Self.topicPool(30, topics: 3) + (0..<30).map {
+        let pool = examples ?? Self.topicPool(30, topics: 3) + (0..<30).map {
             LabelledExample(text: "refund login invoice mixed \($0)", category: ["refund", "password", "invoice"][$0 % 3])
         }
-        let finder = EvidenceFinder(taxonomy: taxonomy, examples: ExampleIndex(pool), examplesPerQuery: 5,
-                                    candidates: nil)
+        return EvidenceFinder(taxonomy: taxonomy, examples: pool.isEmpty ? nil : ExampleIndex(pool), examplesPerQuery: 5,
+                              candidates: nil)
+    }
+
+    @Test("the threshold is chosen leaving each example out, and its measured accuracy reaches the target")
+    func thresholdByLeaveOneOut() {
+        let finder = Self.mixedFinder()
         let decision = finder.chooseThreshold(target: 0.97)
         #expect(decision.threshold != nil)
         #expect(decision.accuracy >= 0.97)
         #expect(decision.coverage > 0.3 && decision.coverage < 1)
-        #expect(decision.pool == pool.count)
-        let none = EvidenceFinder(taxonomy: taxonomy, examples: nil, examplesPerQuery: 5, candidates: nil)
+        #expect(decision.pool == 120)
+        let none = Self.mixedFinder(examples: [])
         #expect(none.chooseThreshold(target: 0.97).threshold == nil)
+    }
+
+    @Test("below 0.97's threshold the examples answer only where their added answers beat the model's accuracy")
+    func thresholdAgainstModel() throws {
+        let finder = Self.mixedFinder()
+        let strict = finder.chooseThreshold(target: 0.97)
+        let threshold = try #require(strict.threshold)
+        // A model right 0.9 of the time beats the examples on the mixed queries: they add nothing there, although
+        // all their answers together would still be more than 0.7 right.
+        #expect(finder.chooseThreshold(target: 0.97, model: 0.9) == strict)
+        // A model right 0.1 of the time does not: the examples answer more, at a lower threshold.
+        let weak = finder.chooseThreshold(target: 0.97, model: 0.1)
+        #expect(try #require(weak.threshold) < threshold)
+        #expect(weak.coverage > strict.coverage && weak.accuracy < strict.accuracy)
+        // Without a threshold of 0.97's, the model's accuracy is the whole target.
+        let small = Self.mixedFinder(examples: Self.topicPool(25, topics: 2))
+        #expect(small.chooseThreshold(target: 0.97).threshold == nil)
+        #expect(small.chooseThreshold(target: 0.97, model: 0.5).threshold != nil)
     }
 
     @Test("a threshold needs enough answers behind its accuracy: the Wilson lower bound, not the measured share")

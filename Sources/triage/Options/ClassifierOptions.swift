@@ -85,7 +85,8 @@ struct ClassifierOptions: ParsableArguments, SettingFlags {
     @Option(name: .long, help: ArgumentHelp(
         "When the retrieved examples answer a query alone, with no LLM call: auto (default: at a threshold chosen at "
             + "the start by leave-one-out over the pool, where the examples' own answers are 0.97 accurate with 95% "
-            + "confidence), off, or a threshold from 0 to 1 on their decisiveness (the leading label's share of the "
+            + "confidence, or as accurate as the model when it is less: a run of 40 queries or more first has the "
+            + "model classify 20 examples of the pool), off, or a threshold from 0 to 1 on their decisiveness (the leading label's share of the "
             + "evidence times the nearest example's closeness). (env: TRIAGE_ANSWER_FROM_EXAMPLES)",
         valueName: "auto|off|X"))
     var answerFromExamples: String?
