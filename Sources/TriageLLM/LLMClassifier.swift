@@ -162,7 +162,7 @@ public final class LLMClassifier: Classifier {
     public func calibrate(forQueries queries: Int) async -> ExamplesDecision.ModelMeasurement? {
         let sample = min(configuration.calibrationSample, examples?.examples.count ?? 0)
         guard configuration.answerFromExamples == .auto, sample > 0, queries >= 2 * sample,
-              examplesDecision?.note.map({ !$0.contains("summary") }) ?? true else { return nil }
+              !taxonomy.asks(.summary) else { return nil }
         let (task, started) = calibration.withLock { task -> (Task<ExamplesDecision.ModelMeasurement?, Never>, Bool) in
             if let task { return (task, false) }
             let measuring = Task { await self.measureModel(sample: sample) }
