@@ -5,6 +5,8 @@ import TestSupport
 import Testing
 import TriageCore
 @testable import TriageLLM
+import TriageProcessor
+import TriageSQLite
 
 /// `--answer-from-examples auto` measures the model on a sample of the pool, each example asked with the others as
 /// its examples, and holds the examples' answers to the model's accuracy when that is below 0.97.
@@ -16,7 +18,7 @@ struct CalibrationTests {
     /// confidence, so without the model measured they never answer.
     static let pool = EvidenceTests.topicPool(25, topics: 2)
 
-    static func withClassifier(sample: Int = 10,
+    static func withClassifier(sample: Int = 10, pool: [LabelledExample] = Self.pool, redact: Bool? = nil,
                                script: @escaping @Sendable (FakeLLMServer.Request) -> FakeLLMServer.Reply,
                                _ body: @escaping @Sendable (LLMClassifier, FakeLLMServer) async throws -> Void) async throws {
         let server = FakeLLMServer(script: script)
@@ -26,10 +28,11 @@ struct CalibrationTests {
                                                      apiKey: "sk-test")
                 configuration.calibrationSample = sample
                 configuration.retryBudget = 0
+                configuration.redact = redact
                 var taxonomy = EvidenceTests.largeTaxonomy(3)
                 taxonomy.fields = [.category]
                 let classifier = LLMClassifier(configuration: configuration, taxonomy: taxonomy, client: client,
-                                               logger: Self.silent, examples: ExampleIndex(Self.pool))
+                                               logger: Self.silent, examples: ExampleIndex(pool))
                 return try await body(classifier, server)
             }
         }
@@ -93,6 +96,32 @@ struct CalibrationTests {
             // And the next run tries again.
             _ = await classifier.calibrate(forQueries: 100)
             #expect(server.requests.count == 20)
+        }
+    }
+
+    @Test("a run measures the model before its first query, pays for it, records it, and sends the examples redacted")
+    func throughARun() async throws {
+        // Customers' queries as examples: the measurement sends them, redacted like every request.
+        let pool = Self.pool.enumerated().map { index, example in
+            LabelledExample(text: example.text + " from jane.doe\(index)@example.com", category: example.category)
+        }
+        try await Self.withClassifier(pool: pool, redact: true,
+                                      script: { _ in .classification(category: "invoice") }) { classifier, server in
+            let store = try SQLiteQueryStore(location: .sqliteMemory)
+            _ = try await store.insert((0..<20).map { SupportQuery(text: "refund request number \($0) money back") })
+            var settings = BatchProcessor.Configuration()
+            settings.maxConcurrent = 2
+            let record = try await BatchProcessor(store: store, classifier: classifier, configuration: settings,
+                                                  logger: Self.silent).run()
+            let model = try #require(record.examplesDecision?.model)
+            #expect(model.measured == 10 && model.correct == 0)
+            // The measurement's tokens are the run's: 10 requests of the fake's 150 prompt tokens at least.
+            #expect(record.statistics.tokens.prompt >= 10 * 150)
+            #expect(record.statistics.classified == 20)
+            #expect(record.statistics.answersBySource?["examples"]?.count ?? 0 > 0)
+            let sent = server.requests.map { String(decoding: $0.body, as: UTF8.self) }
+            #expect(sent.count >= 10)
+            #expect(sent.allSatisfy { !$0.contains("@example.com") }, "an example's address reached the provider")
         }
     }
 }
