@@ -47,7 +47,8 @@ let package = Package(
         ),
         .target(
             name: "TriageSQLite",
-            dependencies: ["TriageCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["TriageCore", .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "GRDBSQLite", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(

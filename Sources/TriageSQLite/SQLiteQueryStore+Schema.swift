@@ -133,6 +133,15 @@ extension SQLiteQueryStore {
             // What was redacted before the query was sent, by kind (never the values).
             try db.execute(sql: "ALTER TABLE queries ADD COLUMN redactions TEXT")
         }
+        migrator.registerMigration("v13-lease-index") { db in
+            // Expired leases are searched among the queries being processed only (a claim's first search): an index
+            // of those alone, which a claim adds to and a result removes from. The index of every row's expiry
+            // (mostly empty) was never chosen by SQLite's planner, and cost two changes per claim and per result.
+            try db.execute(sql: """
+                DROP INDEX queries_lease_expires;
+                CREATE INDEX queries_leases ON queries (lease_expires_at) WHERE status = 'processing';
+                """)
+        }
         return migrator
     }
 }
@@ -166,7 +175,6 @@ struct QueryRow {
 /// columns, whose positions are looked up once per statement. GRDB's `Row` copies each row and decodes each column
 /// through generic look-ups by name, which was most of a claim's time.
 struct QueryRecordReader {
-    /// The columns read, by their position in ``positions``.
     /// The query's own columns, by their position in ``positions``; the classification's are
     /// ``Classification/fields``'.
     private enum Column: Int, CaseIterable {
@@ -174,9 +182,10 @@ struct QueryRecordReader {
         case leaseOwner, leaseToken, leaseExpiresAt, errorKind, errorMessage, errorAt, updatedAt
         case expectedCategory, expectedPriority, expectedSentiment, correction
 
-        /// The column's name in the table: the case's name in snake case.
-        var name: String {
-            "\(self)".reduce(into: "") { name, character in
+        /// Each case's column name in the table, by raw value: the case's name in snake case. Made once: a claim
+        /// makes a reader, and reflecting on a case's name was a share of every claim.
+        static let names = allCases.map { column in
+            "\(column)".reduce(into: "") { name, character in
                 if character.isUppercase { name += "_" + character.lowercased() } else { name.append(character) }
             }
         }
@@ -192,7 +201,7 @@ struct QueryRecordReader {
         self.statement = statement
         let index = Dictionary(statement.columnNames.enumerated().map { ($1, CInt($0)) },
                                uniquingKeysWith: { first, _ in first })
-        positions = Column.allCases.map { index[$0.name] ?? -1 }
+        positions = Column.names.map { index[$0] ?? -1 }
         fieldPositions = Classification.fields.map { index[$0.column] ?? -1 }
     }
 

@@ -124,14 +124,15 @@ public final class SQLiteQueryStore: QueryStore {
         let nowSeconds = now.timeIntervalSince1970
         let expiresAt = nowSeconds + leaseFor.timeInterval
         // Expired leases first (the oldest work), then pending queries by due time: two searches that each walk
-        // an index in order and stop at the limit. One search with OR sorted the whole backlog on every claim.
+        // an index in order and stop at the limit. One search with OR sorted the whole backlog on every claim. The
+        // leases' index is named: without statistics SQLite's planner takes the status index and sorts.
         return try await write { db in
             let claim = try db.cachedStatement(sql: """
                 UPDATE queries
                 SET status = 'processing', attempts = attempts + 1,
                     lease_owner = ?, lease_token = ?, lease_expires_at = ?, updated_at = ?
                 WHERE id IN (
-                    SELECT id FROM (SELECT id FROM queries
+                    SELECT id FROM (SELECT id FROM queries INDEXED BY queries_leases
                                     WHERE status = 'processing' AND lease_expires_at <= ?
                                     ORDER BY lease_expires_at LIMIT ?)
                     UNION ALL
@@ -153,19 +154,17 @@ public final class SQLiteQueryStore: QueryStore {
         // Every statement's arguments are made here, before the transaction: the writer is the store's one
         // bottleneck, and spends its time in SQLite only.
         let now = Date().timeIntervalSince1970
-        let statements = try results.map { result -> (classified: Bool, arguments: StatementArguments) in
+        let statements = try results.map { result -> WriteArguments in
             let rowID = try Self.rowID(result.id)
             switch result.outcome {
             case .classified(let classification):
-                // As optional existentials: GRDB's initialiser for those maps with a closure, the one for concrete
-                // values with a key path that is not specialised here, several times slower.
-                var values: [(any DatabaseValueConvertible)?] = []
+                var values: [BoundValue] = []
                 values.reserveCapacity(Classification.fields.count + 3)
-                for field in Classification.fields { values.append(Self.databaseValue(field.value(classification))) }
-                values += [now.databaseValue, rowID.databaseValue, result.token.databaseValue]
-                return (true, StatementArguments(values))
+                for field in Classification.fields { values.append(BoundValue(field.value(classification))) }
+                values += [.real(now), .integer(rowID), .text(result.token)]
+                return .classified(values)
             case .failed(let error, let retryAt):
-                return (false, [result.outcome.status.rawValue, retryAt?.timeIntervalSince1970, error.kind,
+                return .failed([result.outcome.status.rawValue, retryAt?.timeIntervalSince1970, error.kind,
                                 error.message, error.at.timeIntervalSince1970, now, rowID, result.token])
             }
         }
@@ -180,7 +179,10 @@ public final class SQLiteQueryStore: QueryStore {
                 """)
             var lost: Set<QueryID> = []
             for (result, statement) in zip(results, statements) {
-                try (statement.classified ? classified : failed).execute(arguments: statement.arguments)
+                switch statement {
+                case .classified(let values): try classified.execute(binding: values)
+                case .failed(let arguments): try failed.execute(arguments: arguments)
+                }
                 if db.changesCount != 1 { lost.insert(result.id) }
             }
             return lost
@@ -254,26 +256,11 @@ public final class SQLiteQueryStore: QueryStore {
         WHERE id = ? AND status = 'processing' AND lease_token = ?
         """
 
-    /// A classification field's value as SQLite keeps it: dates as Unix seconds, flags as 0 or 1.
-    private static let sortedEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        return encoder
-    }()
-
-    static func databaseValue(_ value: Classification.StoredValue?) -> DatabaseValue {
-        switch value {
-        case .text(let text)?: text.databaseValue
-        case .real(let number)?: number.databaseValue
-        case .integer(let number)?: number.databaseValue
-        case .flag(let flag)?: flag.databaseValue
-        case .date(let date)?: date.timeIntervalSince1970.databaseValue
-        case .list(let items)?:
-            (try? JSONEncoder().encode(items)).map { String(decoding: $0, as: UTF8.self).databaseValue } ?? .null
-        case .counts(let counts)?:
-            (try? sortedEncoder.encode(counts)).map { String(decoding: $0, as: UTF8.self).databaseValue } ?? .null
-        case nil: .null
-        }
+    /// One result's arguments: a classification's bound straight in (``Statement/execute(binding:)``), a failure's
+    /// through GRDB.
+    private enum WriteArguments {
+        case classified([BoundValue])
+        case failed(StatementArguments)
     }
 
     /// The rule's statuses a correction classifies, as an SQL list.

@@ -101,6 +101,10 @@ struct QueryStoreContractTests {
                 completionTokens: 56, latencyMs: 78.5, costUSD: 0.00125,
                 classifiedAt: Date(timeIntervalSince1970: 1_800_000_000.125), needsReview: true, reuseKey: "rk",
                 reusedFrom: QueryID("source-1"), cachedPromptTokens: 1_024)
+            // The kinds the other fields leave out: a list, counts, an enumeration.
+            answer.answeredBy = .examples
+            answer.fieldProblems = ["sentiment: \"furious\" is not one of the taxonomy's", "language: ''"]
+            answer.redactions = ["email": 2, "phone": 1]
             try await opened.store.complete(record.id, token: try #require(record.lease?.token), classification: answer)
             let read = try #require(try await opened.peer.find(record.id)?.classification)
             #expect(read == answer, "every field, from the one field list")
